@@ -8,6 +8,9 @@ import { z } from 'zod';
 
 const positiveMs = z.number().int().positive();
 
+/** An http(s) URL. Plain `z.string().url()` accepts `localhost:8081/v1` (scheme "localhost:"), a common typo. */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'Invalid URL (expected http:// or https://)' });
+
 export const modelSchema = z
   .object({
     /** The name clients use and the name shown in `/v1/models`. Unique across upstreams. */
@@ -63,7 +66,7 @@ export const upstreamSchema = z
     name: z.string().regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
     kind: z.enum(['openai-compatible', 'anthropic']),
     /** Base URL including the version prefix, e.g. `https://api.openai.com/v1`. */
-    baseUrl: z.string().url(),
+    baseUrl: httpUrl,
     /** Name of the environment variable holding the API key. Unset → the upstream is unavailable. */
     apiKeyEnv: z.string().min(1).optional(),
     /** Marks a local tier (llama.cpp sidecar): allowed for privacy-sensitive requests. */
@@ -107,7 +110,7 @@ export const serverSchema = z
 export const proxySchema = z
   .object({
     /** Where non-LLM paths go (Express face and `serve`); unset → next() / 404. */
-    target: z.string().url().optional(),
+    target: httpUrl.optional(),
   })
   .strict();
 
@@ -156,6 +159,9 @@ export const configSchema = z
       chain.forEach((m, j) => {
         if (!known(m)) ctx.addIssue({ code: 'custom', path: ['fallbacks', from, j], message: `unknown model "${m}"` });
       });
+    }
+    if (cfg.defaultModel !== undefined && !known(cfg.defaultModel)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `unknown model "${cfg.defaultModel}"` });
     }
     if (cfg.embeddingsUpstream !== undefined && !upstreamNames.has(cfg.embeddingsUpstream)) {
       ctx.addIssue({ code: 'custom', path: ['embeddingsUpstream'], message: `unknown upstream "${cfg.embeddingsUpstream}"` });
