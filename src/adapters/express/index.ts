@@ -1,0 +1,65 @@
+/**
+ * The Express face: `app.use(switchyard({ config }))`.
+ *
+ * Serves the LLM routes (`/v1/chat/completions`, `/v1/completions`,
+ * `/v1/embeddings`, `/v1/models`, `/v1/messages`) through the core and hands
+ * every other request to `next()`, or to `config.proxy.target` through
+ * http-proxy-middleware. Works whether or not a body parser ran before it.
+ *
+ * @example
+ * import express from 'express';
+ * import { switchyard } from 'switchyard/express';
+ * const app = express();
+ * app.use(switchyard({ config: 'switchyard.yaml' }));
+ * app.listen(3000);
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createProxyMiddleware } from 'http-proxy-middleware';
+import { stringify } from 'yaml';
+import { loadConfigFile, parseConfig } from '../../config/load.js';
+import type { SwitchyardConfig, SwitchyardConfigInput } from '../../config/schema.js';
+import { Switchyard } from '../../core/pipeline.js';
+import { handleNodeRequest } from '../node/handler.js';
+
+export interface SwitchyardMiddlewareOptions {
+  /** A config file path, a config object (validated here), or an existing core instance. */
+  config?: string | SwitchyardConfigInput;
+  switchyard?: Switchyard;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type SwitchyardMiddleware = RequestHandler & {
+  /** The core behind the middleware (events, reload, health). */
+  readonly switchyard: Switchyard;
+  close(): Promise<void>;
+};
+
+function resolveConfig(c: string | SwitchyardConfigInput | undefined, env: NodeJS.ProcessEnv): SwitchyardConfig {
+  if (typeof c === 'string') return loadConfigFile(c, env);
+  // Objects go through the same validation (and ${ENV} substitution) as files.
+  return parseConfig(stringify(c ?? {}), env, '<middleware options>');
+}
+
+export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMiddleware {
+  const env = opts.env ?? process.env;
+  const sy = opts.switchyard ?? new Switchyard(resolveConfig(opts.config, env), { env });
+  const target = sy.config.proxy.target;
+  const proxy = target ? createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
+
+  const handler = (req: Request, res: Response, next: NextFunction): void => {
+    handleNodeRequest(sy, req, res).then(
+      (handled) => {
+        if (handled) return;
+        if (proxy) void proxy(req, res, next);
+        else next();
+      },
+      (err: unknown) => next(err),
+    );
+  };
+  return Object.assign(handler, {
+    switchyard: sy,
+    close: () => sy.close(),
+  }) as SwitchyardMiddleware;
+}
+
+export { Switchyard } from '../../core/pipeline.js';

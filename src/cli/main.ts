@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/** The `switchyard` command. */
+import { Command } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { startServer } from './serve.js';
+
+const program = new Command();
+program.name('switchyard').description('LLM traffic router: cache, route, fall back, observe');
+
+program
+  .command('serve')
+  .description('run the standalone gateway')
+  .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
+  .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10))
+  .option('-H, --host <addr>', 'address to bind')
+  .action(async (o: { config?: string; port?: number; host?: string }) => {
+    try {
+      await startServer({
+        ...(o.config ? { configPath: o.config } : {}),
+        ...(o.port !== undefined ? { port: o.port } : {}),
+        ...(o.host ? { host: o.host } : {}),
+        signals: true,
+      });
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+  });
+
+await program.parseAsync(process.argv);

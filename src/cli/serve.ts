@@ -1,0 +1,133 @@
+/**
+ * `switchyard serve`: the standalone gateway. A plain node:http server (no
+ * framework in the hot path) over the same handler the Express face uses,
+ * plus health, config reload (SIGHUP and file change) and graceful shutdown.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import httpProxy from 'http-proxy-middleware';
+import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
+import { watchConfig, type ConfigWatcher } from '../config/watch.js';
+import type { SwitchyardConfig } from '../config/schema.js';
+import { Switchyard } from '../core/pipeline.js';
+import { handleNodeRequest } from '../adapters/node/handler.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+
+export interface ServeOptions {
+  /** Config file; the embedded defaults when absent. */
+  configPath?: string;
+  config?: SwitchyardConfig;
+  port?: number;
+  host?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; tests don't). */
+  signals?: boolean;
+}
+
+export interface RunningServer {
+  server: Server;
+  switchyard: Switchyard;
+  url: string;
+  port: number;
+  /** Re-reads the config file now (what SIGHUP does). */
+  reload(): SwitchyardConfig | undefined;
+  close(): Promise<void>;
+}
+
+function notFound(res: import('node:http').ServerResponse, path: string): void {
+  const body = JSON.stringify({ error: { message: `no route for ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
+  res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
+  const env = opts.env ?? process.env;
+  const log = opts.logger ?? createLogger();
+  const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
+  const sy = new Switchyard(cfg, { env });
+
+  for (const h of sy.health()) {
+    if (h.available) log.info({ upstream: h.name }, 'upstream available');
+    else log.warn({ upstream: h.name, reason: h.reason }, 'upstream unavailable');
+  }
+  if (!sy.health().some((h) => h.available)) {
+    log.warn('no upstream is available: requests that need one get 503 until an upstream is configured');
+  }
+
+  const target = cfg.proxy.target;
+  const proxy = target ? httpProxy.createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
+
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (req.method === 'GET' && (url === '/healthz' || url === '/readyz')) {
+      const upstreams = sy.health();
+      const body = JSON.stringify({ status: 'ok', upstreams });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
+    handleNodeRequest(sy, req, res).then(
+      (handled) => {
+        if (handled) return;
+        if (proxy) void proxy(req, res, () => notFound(res, url));
+        else notFound(res, url);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'unhandled error');
+        if (!res.headersSent) res.writeHead(500).end();
+      },
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 0;
+
+  const port = opts.port ?? cfg.server.port;
+  const host = opts.host ?? cfg.server.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+  log.info({ url }, 'switchyard serving');
+
+  let watcher: ConfigWatcher | undefined;
+  if (opts.configPath) {
+    watcher = watchConfig(
+      opts.configPath,
+      (next) => {
+        sy.reload(next);
+        log.info({ config: opts.configPath }, 'config reloaded');
+      },
+      (err) => log.error({ reason: err instanceof ConfigError ? err.message : String(err) }, 'config reload rejected; keeping the last good config'),
+      { env },
+    );
+  }
+
+  const close = async () => {
+    watcher?.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), cfg.server.shutdownGraceMs).unref();
+    });
+    await sy.close();
+  };
+
+  if (opts.signals) {
+    process.on('SIGHUP', () => watcher?.reload());
+    const stop = (sig: string) => {
+      log.info({ signal: sig }, 'shutting down');
+      void close().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  }
+
+  return { server, switchyard: sy, url, port: addr.port, reload: () => watcher?.reload(), close };
+}

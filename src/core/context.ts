@@ -1,0 +1,57 @@
+/** Per-request state carried from `decide` through `execute` to `observe`. */
+import type { CanonicalRequest, Operation, Protocol } from '../protocol/canonical.js';
+import type { AttemptRecord } from '../upstream/fallback.js';
+import type { RouteDecision } from '../routing/policy.js';
+
+export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass' | 'off';
+
+export interface CacheControl {
+  /** Skip the lookup (may still store). */
+  noCache: boolean;
+  /** Neither look up nor store. */
+  noStore: boolean;
+}
+
+export interface RequestContext {
+  readonly id: string;
+  /** performance.now() at arrival. */
+  readonly startedAt: number;
+  readonly protocol: Protocol;
+  readonly operation: Operation;
+  readonly req: CanonicalRequest;
+  /** The client's JSON body. */
+  readonly raw: Record<string, unknown>;
+  readonly tenant: string;
+  readonly cacheControl: CacheControl;
+  cache: CacheResult;
+  similarity?: number;
+  route?: RouteDecision;
+  attempts: AttemptRecord[];
+  /** Upstream and model that answered. */
+  upstream?: string;
+  model?: string;
+}
+
+/** The LLM API operations Switchyard serves, by method and path. */
+export interface Endpoint {
+  protocol: Protocol;
+  operation: Operation;
+}
+
+const ENDPOINTS: Record<string, Endpoint> = {
+  '/v1/chat/completions': { protocol: 'openai', operation: 'chat' },
+  '/v1/completions': { protocol: 'openai', operation: 'completion' },
+  '/v1/embeddings': { protocol: 'openai', operation: 'embedding' },
+  '/v1/messages': { protocol: 'anthropic', operation: 'chat' },
+};
+
+/** The endpoint a path names (query string ignored), or undefined for other paths. */
+export function endpointFor(path: string): Endpoint | undefined {
+  const q = path.indexOf('?');
+  return ENDPOINTS[q === -1 ? path : path.slice(0, q)];
+}
+
+/** The protocol to render errors in for a path (Anthropic for /v1/messages, OpenAI otherwise). */
+export function protocolForPath(path: string): Protocol {
+  return path.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+}

@@ -1,0 +1,265 @@
+/**
+ * The core: `decide` (parse → cache → route), `execute` (upstream call with
+ * breakers, retries and fallback) and `observe` (accounting, cache writes,
+ * events). Orchestration only; each step lives in its own module. Knows
+ * nothing of Express or gRPC.
+ */
+import { randomUUID } from 'node:crypto';
+import type { SwitchyardConfig } from '../config/schema.js';
+import { SwitchyardError, toSwitchyardError } from '../errors.js';
+import type { CanonicalEmbeddingResponse, CanonicalResponse } from '../protocol/canonical.js';
+import { DecisionEvents, type DecisionRecord } from '../observability/events.js';
+import { AUTO_MODEL, VIRTUAL_PREFIX, route } from '../routing/policy.js';
+import type { JsonAttempt, StreamAttempt } from '../upstream/attempt.js';
+import { FallbackExhausted, callWithFallback, describeUnavailable, type FallbackSuccess } from '../upstream/fallback.js';
+import { CLIENT_ABORTED, UpstreamFailure } from '../upstream/failure.js';
+import { UpstreamRegistry, type Deployment } from '../upstream/registry.js';
+import { endpointFor, protocolForPath, type RequestContext } from './context.js';
+import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
+import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
+import { relayStream, type StreamEnd } from './stream.js';
+import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder } from './render.js';
+import { replayEvents } from '../protocol/accumulate.js';
+
+/** What `execute` hands a face to write. */
+export type ExecResult =
+  | { kind: 'json'; status: number; headers: Record<string, string>; body: string }
+  | { kind: 'stream'; status: number; headers: Record<string, string>; chunks: AsyncGenerator<string, void, undefined> };
+
+export interface SwitchyardOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+export class Switchyard {
+  private cfg: SwitchyardConfig;
+  readonly registry: UpstreamRegistry;
+  readonly events = new DecisionEvents();
+
+  constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
+    this.cfg = config;
+    this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
+  }
+
+  get config(): SwitchyardConfig {
+    return this.cfg;
+  }
+
+  /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
+  reload(config: SwitchyardConfig): void {
+    this.registry.apply(config);
+    this.cfg = config;
+  }
+
+  /** Parse → cache → route. Never throws: failures become `respond` outcomes. */
+  async decide(inc: IncomingRequest): Promise<Outcome> {
+    const ep = endpointFor(inc.path);
+    if (!ep) {
+      if (inc.method === 'GET' && (inc.path === '/v1/models' || inc.path.startsWith('/v1/models?'))) return this.listModels();
+      return { type: 'pass' };
+    }
+    let ctx: RequestContext | undefined;
+    try {
+      if (inc.method !== 'POST') throw new SwitchyardError('method_not_allowed', `${inc.method} is not allowed on ${inc.path}; use POST`);
+      checkContentType(inc.headers);
+      const raw = parseJsonBody(inc.body, this.cfg.server.bodyLimitBytes);
+      const req = toCanonical(ep, raw);
+      ctx = {
+        id: randomUUID(),
+        startedAt: performance.now(),
+        protocol: ep.protocol,
+        operation: ep.operation,
+        req,
+        raw,
+        tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
+        cacheControl: cacheControl(inc.headers),
+        cache: 'off',
+        attempts: [],
+      };
+      const decision = route(req, this.cfg, this.registry);
+      ctx.route = decision;
+      if (decision.candidates.length === 0 || !decision.candidates[0]!.upstream.usable()) {
+        throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));
+      }
+      const first = decision.candidates[0]!;
+      ctx.upstream = first.upstream.name;
+      ctx.model = first.model.name;
+      return { type: 'forward', ctx, candidates: decision.candidates, headers: decisionHeaders(ctx) };
+    } catch (e) {
+      const err = toSwitchyardError(e);
+      const out = errorOutcome(err, ctx?.protocol ?? protocolForPath(inc.path), ctx);
+      if (ctx) this.emit(ctx, out.status, false, err.code);
+      return out;
+    }
+  }
+
+  /** Calls the upstream (with fallback) and returns the answer to write. Throws only SwitchyardError. */
+  async execute(outcome: ForwardOutcome, signal?: AbortSignal): Promise<ExecResult | RespondOutcome> {
+    const ctx = outcome.ctx;
+    let ok: FallbackSuccess;
+    try {
+      ok = await callWithFallback(outcome.candidates, {
+        stream: ctx.req.stream,
+        ...(signal ? { signal } : {}),
+        build: (d) => d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, upstreamModel: d.upstreamModel }),
+      });
+    } catch (e) {
+      if (e instanceof FallbackExhausted) ctx.attempts = e.attempts;
+      if (e === CLIENT_ABORTED || (e instanceof UpstreamFailure && e.kind === 'aborted')) {
+        this.emit(ctx, 499, false, 'client_disconnected');
+        throw e;
+      }
+      const err = toSwitchyardError(e);
+      ctx.upstream = undefined;
+      ctx.model = undefined;
+      const out = errorOutcome(err, ctx.protocol, ctx);
+      this.emit(ctx, out.status, false, err.code);
+      return out;
+    }
+    ctx.attempts = ok.attempts;
+    ctx.upstream = ok.deployment.upstream.name;
+    ctx.model = ok.deployment.model.name;
+    const headers = decisionHeaders(ctx);
+    if (ok.result.kind === 'json') return this.finishJson(ctx, ok, ok.result, headers);
+    return this.startStream(ctx, ok, ok.result, headers);
+  }
+
+  private finishJson(ctx: RequestContext, ok: FallbackSuccess, r: JsonAttempt, headers: Record<string, string>): ExecResult {
+    const provider = ok.deployment.upstream.provider;
+    const same = provider.protocol === ctx.protocol;
+    let parsed: CanonicalResponse | CanonicalEmbeddingResponse;
+    try {
+      parsed = provider.parseResponse(ctx.operation, r.json);
+    } catch (e) {
+      const err = new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`);
+      const out = errorOutcome(err, ctx.protocol, ctx);
+      this.emit(ctx, out.status, false, err.code);
+      return { kind: 'json', status: out.status, headers: out.headers, body: out.body };
+    }
+    let body: string;
+    if (ctx.req.stream && ctx.operation !== 'embedding') {
+      // Asked for a stream, got JSON (some servers ignore `stream`): replay it as valid SSE.
+      body = renderSse(ctx.protocol, ctx.operation, ok.deployment.model.name, replayEvents(parsed as CanonicalResponse));
+      headers = { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+    } else if (same) body = r.text;
+    else if (ctx.operation === 'embedding') body = renderEmbedding(parsed as CanonicalEmbeddingResponse);
+    else body = renderJson(ctx.protocol, ctx.operation, parsed as CanonicalResponse);
+    this.observe(ctx, ok.deployment, r.status, 'usage' in parsed ? parsed.usage : undefined, true, r.ttftMs);
+    return { kind: 'json', status: r.status, headers, body };
+  }
+
+  private startStream(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt, headers: Record<string, string>): ExecResult {
+    const d = ok.deployment;
+    const same = d.upstream.provider.protocol === ctx.protocol;
+    const clientEnc = streamEncoder(ctx.protocol, ctx.operation, d.model.name);
+    const chunks = relayStream({
+      attempt: a,
+      decoder: d.upstream.provider.decoder(),
+      encoder: same ? null : clientEnc,
+      errorEncoder: clientEnc,
+      dropUsageOnly: ok.spec.injectedStreamUsage,
+      onEnd: (end: StreamEnd) => {
+        ok.release(end.complete, performance.now() - ctx.startedAt);
+        if (!end.complete && !end.cancelled) {
+          const f = end.error instanceof UpstreamFailure ? end.error : new UpstreamFailure('stream', String(end.error), {
+            code: 'stream_interrupted',
+            retryable: false,
+            countsAsFailure: true,
+          });
+          d.upstream.breaker.record(false, f);
+        }
+        this.observe(ctx, d, end.cancelled ? 499 : 200, end.response.usage, end.complete, a.ttftMs,
+          end.complete ? undefined : end.cancelled ? 'client_disconnected' : 'stream_interrupted');
+      },
+    });
+    return {
+      kind: 'stream',
+      status: 200,
+      headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+      chunks,
+    };
+  }
+
+  /** The response side, shared by every face: accounting, cache writes, events. */
+  observe(
+    ctx: RequestContext,
+    _d: Deployment,
+    status: number,
+    usage: { inputTokens: number; outputTokens: number } | undefined,
+    complete: boolean,
+    ttftMs?: number,
+    error?: string,
+  ): void {
+    this.emit(ctx, status, complete, error, usage, ttftMs);
+  }
+
+  private emit(
+    ctx: RequestContext,
+    status: number,
+    complete: boolean,
+    error?: string,
+    usage?: { inputTokens: number; outputTokens: number },
+    ttftMs?: number,
+  ): void {
+    if (this.events.listenerCount('decision') === 0) return;
+    const rec: DecisionRecord = {
+      id: ctx.id,
+      time: new Date().toISOString(),
+      tenant: ctx.tenant,
+      protocol: ctx.protocol,
+      operation: ctx.operation,
+      requested: ctx.req.model,
+      stream: ctx.req.stream,
+      cache: ctx.cache,
+      status,
+      complete,
+      attempts: ctx.attempts,
+      durationMs: performance.now() - ctx.startedAt,
+      ...(ctx.similarity !== undefined ? { similarity: ctx.similarity } : {}),
+      ...(ctx.route?.tier ? { tier: ctx.route.tier } : {}),
+      ...(ctx.route ? { reason: ctx.route.reason } : {}),
+      ...(ctx.upstream ? { upstream: ctx.upstream } : {}),
+      ...(ctx.model ? { model: ctx.model } : {}),
+      ...(ttftMs !== undefined ? { ttftMs } : {}),
+      ...(usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } : {}),
+      ...(error ? { error } : {}),
+    };
+    this.events.emit('decision', rec);
+  }
+
+  /** `GET /v1/models`: configured models and the virtual ones. */
+  listModels(): RespondOutcome {
+    const created = 0;
+    const data: Record<string, unknown>[] = [];
+    for (const d of this.registry.allDeployments()) {
+      data.push({ id: d.model.name, object: 'model', created, owned_by: d.upstream.name, available: d.upstream.available, context_window: d.model.contextWindow });
+    }
+    data.push({ id: AUTO_MODEL, object: 'model', created, owned_by: 'switchyard' });
+    for (const t of this.cfg.tiers) data.push({ id: `${VIRTUAL_PREFIX}${t.name}`, object: 'model', created, owned_by: 'switchyard' });
+    return { type: 'respond', ctx: undefined, status: 200, headers: {}, contentType: 'application/json', body: JSON.stringify({ object: 'list', data }) };
+  }
+
+  /** Upstream availability as reported at start and by the health endpoint. */
+  health(): { name: string; available: boolean; breaker: string; reason?: string }[] {
+    return [...this.registry.allUpstreams()].map((u) => ({
+      name: u.name,
+      available: u.available,
+      breaker: u.breaker.state,
+      ...(u.whyUnusable() ? { reason: u.whyUnusable()! } : {}),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.registry.close();
+  }
+}
+
+/**
+ * Creates the core.
+ *
+ * @example
+ * const sy = createSwitchyard(loadConfigFile('switchyard.yaml'));
+ * const outcome = await sy.decide({ method: 'POST', path: '/v1/chat/completions', headers, body });
+ */
+export function createSwitchyard(config: SwitchyardConfig, opts: SwitchyardOptions = {}): Switchyard {
+  return new Switchyard(config, opts);
+}

@@ -1,0 +1,39 @@
+/**
+ * The decision record: one per request, the same facts the response headers
+ * carry, emitted on the live event stream (and to metrics and record sinks).
+ */
+import { EventEmitter } from 'node:events';
+import type { CacheResult } from '../core/context.js';
+import type { AttemptRecord } from '../upstream/fallback.js';
+
+export interface DecisionRecord {
+  id: string;
+  time: string;
+  tenant: string;
+  protocol: string;
+  operation: string;
+  requested: string;
+  stream: boolean;
+  cache: CacheResult;
+  similarity?: number;
+  tier?: string;
+  reason?: string;
+  upstream?: string;
+  model?: string;
+  status: number;
+  /** The answer was complete (a stream ended properly). */
+  complete: boolean;
+  attempts: AttemptRecord[];
+  durationMs: number;
+  ttftMs?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+  error?: string;
+}
+
+export interface SwitchyardEvents {
+  decision: [DecisionRecord];
+}
+
+/** Typed emitter of decision records; listeners must be cheap or defer work. */
+export class DecisionEvents extends EventEmitter<SwitchyardEvents> {}

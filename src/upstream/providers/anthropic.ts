@@ -1,0 +1,53 @@
+/** Anthropic's Messages API. Completions are served as one user turn; embeddings are not offered. */
+import type { CanonicalEmbeddingResponse, CanonicalResponse, Operation } from '../../protocol/canonical.js';
+import { anthropicResponseToCanonical, toAnthropicBody } from '../../protocol/anthropic.js';
+import { AnthropicStreamDecoder } from '../../protocol/anthropic-stream.js';
+import type { BuildInput, Provider, StreamDecoder, UpstreamRequestSpec } from './provider.js';
+
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+export interface AnthropicOptions {
+  basePath: string;
+  apiKey: string | undefined;
+  headers: Record<string, string>;
+  /** max_tokens when the client (an OpenAI client) gave none; Anthropic requires it. */
+  defaultMaxTokens: number;
+}
+
+export class AnthropicProvider implements Provider {
+  readonly protocol = 'anthropic' as const;
+  private readonly headers: Record<string, string>;
+
+  constructor(private readonly opts: AnthropicOptions) {
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'anthropic-version': ANTHROPIC_VERSION,
+      ...opts.headers,
+    };
+    if (opts.apiKey) this.headers['x-api-key'] = opts.apiKey;
+  }
+
+  supports(op: Operation): boolean {
+    return op !== 'embedding';
+  }
+
+  build({ req, raw, upstreamModel }: BuildInput): UpstreamRequestSpec {
+    const body =
+      req.protocol === 'anthropic'
+        ? raw.model === upstreamModel
+          ? raw
+          : { ...raw, model: upstreamModel }
+        : toAnthropicBody(req, upstreamModel, { defaultMaxTokens: this.opts.defaultMaxTokens });
+    return { path: `${this.opts.basePath}/messages`, headers: this.headers, body: JSON.stringify(body), injectedStreamUsage: false };
+  }
+
+  parseResponse(_op: Operation, json: unknown): CanonicalResponse | CanonicalEmbeddingResponse {
+    return anthropicResponseToCanonical(json);
+  }
+
+  decoder(): StreamDecoder {
+    const d = new AnthropicStreamDecoder();
+    return { push: (event, data) => d.push(event, data) };
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * What differs between upstream kinds: how a request is written, how a
+ * response and a stream are read. Transport, timeouts, retries and breakers
+ * are shared and live in `../`.
+ */
+import type {
+  CanonicalEmbeddingResponse,
+  CanonicalRequest,
+  CanonicalResponse,
+  Operation,
+  Protocol,
+  StreamEvent,
+} from '../../protocol/canonical.js';
+
+/** A ready-to-send upstream HTTP request. */
+export interface UpstreamRequestSpec {
+  /** Path below the upstream's origin, including its base path (e.g. `/v1/chat/completions`). */
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  /**
+   * True when the body asks for usage in the stream although the client did
+   * not: the usage-only chunk is then consumed, not forwarded.
+   */
+  injectedStreamUsage: boolean;
+}
+
+/** Incremental reader of one upstream stream. */
+export interface StreamDecoder {
+  push(event: string | undefined, data: string): StreamEvent[];
+}
+
+export interface BuildInput {
+  req: CanonicalRequest;
+  /** The client's parsed JSON body; used as-is when the protocols match. */
+  raw: Record<string, unknown>;
+  upstreamModel: string;
+}
+
+export interface Provider {
+  readonly protocol: Protocol;
+  /** Whether this upstream can serve the operation at all. */
+  supports(op: Operation): boolean;
+  build(input: BuildInput): UpstreamRequestSpec;
+  parseResponse(op: Operation, json: unknown): CanonicalResponse | CanonicalEmbeddingResponse;
+  decoder(): StreamDecoder;
+}
