@@ -1,0 +1,19 @@
+/**
+ * Switchyard's public API: the core, its config and its error type.
+ * No Express or gRPC imports here: those faces live at `switchyard/express`
+ * and `switchyard/envoy`.
+ *
+ * @example
+ * import { createSwitchyard, loadConfigFile } from 'switchyard';
+ * const sy = createSwitchyard(loadConfigFile('switchyard.yaml'));
+ */
+export { Switchyard, createSwitchyard, type ExecResult, type SwitchyardOptions } from './core/pipeline.js';
+export type { Outcome, ForwardOutcome, RespondOutcome, PassOutcome } from './core/outcome.js';
+export type { RequestContext, CacheResult } from './core/context.js';
+export type { IncomingRequest } from './core/parse.js';
+export { SwitchyardError, ERROR_CODES, errorBody, type ErrorCode } from './errors.js';
+export { parseConfig, loadConfigFile, defaultConfig, ConfigError } from './config/load.js';
+export { watchConfig } from './config/watch.js';
+export type { SwitchyardConfig, SwitchyardConfigInput, UpstreamConfig, ModelConfig, TierConfig } from './config/schema.js';
+export type * from './protocol/canonical.js';
+export type { DecisionRecord } from './observability/events.js';
