@@ -18,6 +18,8 @@ import { endpointFor, protocolForPath, type RequestContext } from './context.js'
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
 import { relayStream, type StreamEnd } from './stream.js';
+import { ResponseObserver } from './observer.js';
+import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
 
@@ -224,6 +226,27 @@ export class Switchyard {
       ...(error ? { error } : {}),
     };
     this.events.emit('decision', rec);
+  }
+
+  /** The upstream request for a candidate (Envoy rewrites the body with it when the model changes). */
+  upstreamRequest(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!): UpstreamRequestSpec {
+    const ctx = outcome.ctx;
+    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, upstreamModel: d.upstreamModel });
+  }
+
+  /**
+   * The response side for faces whose proxy calls the upstream itself (Envoy):
+   * feed it the status and body; it feeds the breaker and ends in `observe`.
+   */
+  observer(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!): ResponseObserver {
+    const ctx = outcome.ctx;
+    ctx.upstream = d.upstream.name;
+    ctx.model = d.model.name;
+    ctx.attempts = [{ upstream: d.upstream.name, model: d.model.name, outcome: 'ok' }];
+    return new ResponseObserver(ctx, d, (a) => {
+      if (!a.complete && ctx.attempts[0]) ctx.attempts[0].outcome = 'failed';
+      this.observe(ctx, d, a.status, a.response?.usage, a.complete, undefined, a.error);
+    });
   }
 
   /** `GET /v1/models`: configured models and the virtual ones. */
