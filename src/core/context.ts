@@ -21,6 +21,8 @@ export interface RequestContext {
   readonly req: CanonicalRequest;
   /** The client's JSON body. */
   readonly raw: Record<string, unknown>;
+  /** The client's body bytes, when the face read them itself. */
+  readonly rawBytes: Buffer | undefined;
   readonly tenant: string;
   readonly cacheControl: CacheControl;
   cache: CacheResult;

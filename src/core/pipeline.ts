@@ -72,6 +72,7 @@ export class Switchyard {
         operation: ep.operation,
         req,
         raw,
+        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : undefined,
         tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
         cacheControl: cacheControl(inc.headers),
         cache: 'off',
@@ -102,7 +103,7 @@ export class Switchyard {
       ok = await callWithFallback(outcome.candidates, {
         stream: ctx.req.stream,
         ...(signal ? { signal } : {}),
-        build: (d) => d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, upstreamModel: d.upstreamModel }),
+        build: (d) => d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel }),
       });
     } catch (e) {
       if (e instanceof FallbackExhausted) ctx.attempts = e.attempts;
@@ -231,7 +232,7 @@ export class Switchyard {
   /** The upstream request for a candidate (Envoy rewrites the body with it when the model changes). */
   upstreamRequest(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!): UpstreamRequestSpec {
     const ctx = outcome.ctx;
-    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, upstreamModel: d.upstreamModel });
+    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel });
   }
 
   /**

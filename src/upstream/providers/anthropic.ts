@@ -32,14 +32,16 @@ export class AnthropicProvider implements Provider {
     return op !== 'embedding';
   }
 
-  build({ req, raw, upstreamModel }: BuildInput): UpstreamRequestSpec {
+  build({ req, raw, rawBytes, upstreamModel }: BuildInput): UpstreamRequestSpec {
     const body =
       req.protocol === 'anthropic'
         ? raw.model === upstreamModel
           ? raw
           : { ...raw, model: upstreamModel }
         : toAnthropicBody(req, upstreamModel, { defaultMaxTokens: this.opts.defaultMaxTokens });
-    return { path: `${this.opts.basePath}/messages`, headers: this.headers, body: JSON.stringify(body), injectedStreamUsage: false };
+    const path = `${this.opts.basePath}/messages`;
+    if (body === raw && rawBytes) return { path, headers: this.headers, body: rawBytes, injectedStreamUsage: false, unchanged: true };
+    return { path, headers: this.headers, body: JSON.stringify(body), injectedStreamUsage: false, unchanged: body === raw };
   }
 
   parseResponse(_op: Operation, json: unknown): CanonicalResponse | CanonicalEmbeddingResponse {

@@ -37,7 +37,7 @@ export class OpenAICompatibleProvider implements Provider {
     return true;
   }
 
-  build({ req, raw, upstreamModel }: BuildInput): UpstreamRequestSpec {
+  build({ req, raw, rawBytes, upstreamModel }: BuildInput): UpstreamRequestSpec {
     const path = this.opts.basePath + PATHS[req.operation];
     let body: Record<string, unknown>;
     let injectedStreamUsage = false;
@@ -57,7 +57,8 @@ export class OpenAICompatibleProvider implements Provider {
       body = toOpenAIChatBody(req, upstreamModel, { streamUsage: this.opts.streamUsage });
       injectedStreamUsage = req.stream && this.opts.streamUsage;
     }
-    return { path, headers: this.headers, body: JSON.stringify(body), injectedStreamUsage };
+    if (body === raw && rawBytes) return { path, headers: this.headers, body: rawBytes, injectedStreamUsage, unchanged: true };
+    return { path, headers: this.headers, body: JSON.stringify(body), injectedStreamUsage, unchanged: body === raw };
   }
 
   parseResponse(op: Operation, json: unknown): CanonicalResponse | CanonicalEmbeddingResponse {

@@ -17,7 +17,9 @@ export interface UpstreamRequestSpec {
   /** Path below the upstream's origin, including its base path (e.g. `/v1/chat/completions`). */
   path: string;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
+  /** The body is the client's, byte for byte (no mutation needed under a proxy). */
+  unchanged: boolean;
   /**
    * True when the body asks for usage in the stream although the client did
    * not: the usage-only chunk is then consumed, not forwarded.
@@ -34,6 +36,8 @@ export interface BuildInput {
   req: CanonicalRequest;
   /** The client's parsed JSON body; used as-is when the protocols match. */
   raw: Record<string, unknown>;
+  /** The client's body bytes, when the face had them; forwarded as-is when nothing changes. */
+  rawBytes?: Buffer | undefined;
   upstreamModel: string;
 }
 
