@@ -27,6 +27,10 @@ export interface RequestContext {
   readonly cacheControl: CacheControl;
   cache: CacheResult;
   similarity?: number;
+  /** The last user turn's embedding, computed once by the semantic cache; routing reuses it. */
+  embedding?: Float32Array;
+  /** Budget standing from accounting: `soft` asks the router to downgrade. */
+  budget?: 'ok' | 'soft' | 'hard';
   route?: RouteDecision;
   attempts: AttemptRecord[];
   /** Upstream and model that answered. */
