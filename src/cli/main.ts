@@ -30,4 +30,33 @@ program
     }
   });
 
+const intArg = (v: string) => Number.parseInt(v, 10);
+
+program
+  .command('extproc')
+  .description('run as an Envoy ext_proc external processor (gRPC)')
+  .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
+  .option('-p, --port <n>', 'gRPC port', intArg, 50051)
+  .option('-m, --metrics-port <n>', 'port of the /metrics HTTP endpoint', intArg)
+  .option('-H, --host <addr>', 'address to bind')
+  .action(async (o: { config?: string; port: number; metricsPort?: number; host?: string }) => {
+    // Loaded on demand: gRPC stays out of the other commands' start-up.
+    const { startExtProc } = await import('../adapters/envoy/index.js');
+    try {
+      await startExtProc({
+        ...(o.config ? { configPath: o.config } : {}),
+        port: o.port,
+        ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort } : {}),
+        ...(o.host ? { host: o.host } : {}),
+        signals: true,
+      });
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+  });
+
 await program.parseAsync(process.argv);
