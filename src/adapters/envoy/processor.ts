@@ -21,7 +21,7 @@ import { decisionHeaders } from '../../core/render.js';
 import { planForward } from './forward.js';
 import { requestHead, responseHead, type RequestHead } from './headers.js';
 import { continueToBody, continueUnchanged, forwardRequest, immediate, observeResponse, passHeaders } from './mutations.js';
-import type { HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse } from './wire.js';
+import type { HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, RequestKind } from './wire.js';
 
 /** Where a stream is in its exchange. */
 export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'done';
@@ -30,6 +30,7 @@ export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'r
 export type Verdict = 'pending' | 'pass' | 'respond' | 'forward';
 
 const EMPTY = Buffer.alloc(0);
+const KINDS: readonly RequestKind[] = ['request_headers', 'request_body', 'response_headers', 'response_body', 'request_trailers', 'response_trailers'];
 
 /** Is this request one the core serves (the same test the Node face applies)? */
 export function isLlmRequest(method: string, path: string): boolean {
@@ -67,7 +68,8 @@ export class StreamProcessor {
 
   /** One message in, its answer out. Messages that do not fit the phase get a no-op answer. */
   async handle(msg: ProcessingRequest): Promise<ProcessingResponse> {
-    switch (msg.request) {
+    const kind = msg.request ?? KINDS.find((k) => msg[k] !== undefined);
+    switch (kind) {
       case 'request_headers':
         if (this.phase === 'request_headers') return this.onRequestHeaders(msg.request_headers ?? {});
         break;
@@ -88,8 +90,8 @@ export class StreamProcessor {
       case undefined:
         break;
     }
-    if (msg.request === undefined) throw new Error('ProcessingRequest without a request member');
-    return continueUnchanged(msg.request);
+    if (kind === undefined) throw new Error('ProcessingRequest without a request member');
+    return continueUnchanged(kind);
   }
 
   /** The stream is over (ended, cancelled or failed): drop state; an unfinished answer is aborted, never cached. */
