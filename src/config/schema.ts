@@ -5,6 +5,7 @@
  * one and are composed here.
  */
 import { z } from 'zod';
+import { cacheSchema } from './cache.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -126,6 +127,7 @@ export const configSchema = z
     /** Upstream for `/v1/embeddings` when the model names none. */
     embeddingsUpstream: z.string().optional(),
     proxy: proxySchema.default(proxySchema.parse({})),
+    cache: cacheSchema.default(cacheSchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -1,0 +1,329 @@
+/**
+ * The response cache the core calls: exact lookups first, then semantic
+ * ones (embed the last user turn once, search its partition, verify the best
+ * candidates), behind one facade that never fails a request: a broken store
+ * or embedder degrades to a miss and is counted in `stats().errors`.
+ */
+import type { CacheConfig } from '../config/cache.js';
+import { createEmbedder, type Embedder } from '../embedding/index.js';
+import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.js';
+import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+import { MemoryExactStore } from './stores/memory.js';
+import { RedisExactStore } from './stores/redis.js';
+import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from './stores/redis-client.js';
+import type { ExactStore, VectorStore } from './types.js';
+import { verifyCandidate } from './verify.js';
+import { MemoryVectorStore } from './vector/memory.js';
+import { RedisVectorStore } from './vector/redis.js';
+
+export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
+export { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+
+export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+
+/** What the core knows about a request when it looks it up. */
+export interface CacheLookupInput {
+  req: CanonicalRequest;
+  tenant: string;
+  modelGroup: string;
+  /** e.g. `/v1/chat/completions`; selects per-route overrides. */
+  route: string;
+  /** `cache-control: no-cache`: skip the lookup, the answer may be stored. */
+  noCache: boolean;
+  /** `cache-control: no-store`: neither lookup nor store. */
+  noStore: boolean;
+}
+
+/** Opaque to the core: where and how to store the answer of a looked-up request. */
+export interface CacheTicket {
+  readonly partition: Partition;
+  readonly key: string;
+  readonly ttlSeconds: number;
+  /** The question to embed, when the semantic cache applies. */
+  readonly text?: string;
+  /** Its embedding, when the lookup computed it. */
+  embedding?: Float32Array;
+}
+
+/** The result of a lookup. */
+export interface CacheLookup {
+  result: CacheResultKind;
+  response?: CanonicalResponse;
+  /** Cosine similarity of a semantic hit. */
+  similarity?: number;
+  /** The last user turn's embedding when computed, for routing to reuse. */
+  embedding?: Float32Array;
+  /** Present when the answer may be stored. */
+  ticket?: CacheTicket;
+}
+
+/** Counters since start; `entries` is the exact store's size. */
+export interface CacheStats {
+  lookups: number;
+  hitsExact: number;
+  hitsSemantic: number;
+  misses: number;
+  bypass: number;
+  stores: number;
+  errors: number;
+  entries: number;
+}
+
+/** The cache facade. */
+export interface ResponseCache {
+  /** Never throws: a store failure (Redis down) degrades to 'miss', counted in `stats().errors`. */
+  lookup(input: CacheLookupInput): Promise<CacheLookup>;
+  /** Never throws. Refuses errors, content-filtered and empty answers, and tool-call turns unless `cacheToolCalls`. */
+  store(ticket: CacheTicket, response: CanonicalResponse): Promise<void>;
+  /** Deletes a tenant's entries (or one model group's); resolves to the exact plus semantic entries removed. */
+  purge(filter: { tenant: string; modelGroup?: string }): Promise<number>;
+  stats(): CacheStats;
+  close(): Promise<void>;
+}
+
+/** Optional collaborators of {@link createResponseCache}. */
+export interface ResponseCacheDeps {
+  /** Default: `createEmbedder(cfg.semantic.embedding)` (closed with the cache). */
+  embedder?: Embedder;
+  /** Overrides `cfg.redis.url`. */
+  redisUrl?: string;
+  /** Store and embedder failures, at most once a minute per distinct message. */
+  onError?: (err: Error, op: string) => void;
+}
+
+const EMBEDDER_RETRY_MS = 30_000;
+
+/** Whether an answer is complete and may be replayed to someone else. */
+export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean): boolean {
+  if (response.finishReason === 'error' || response.finishReason === 'content_filter') return false;
+  const calls = response.toolCalls !== undefined && response.toolCalls.length > 0;
+  if ((calls || response.finishReason === 'tool_calls') && !cacheToolCalls) return false;
+  return calls || response.text.length > 0;
+}
+
+class Cache implements ResponseCache {
+  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, bypass: 0, stores: 0, errors: 0 };
+  private readonly redis: CacheRedisClient | undefined;
+  private readonly exact: ExactStore;
+  private readonly vectors: VectorStore | undefined;
+  private readonly embedder: Embedder | undefined;
+  private embedderReady: Promise<void> | undefined;
+  private embedderRetryAt = 0;
+  private readonly restored: Promise<unknown>;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly reported = new Map<string, number>();
+
+  constructor(
+    private readonly cfg: CacheConfig,
+    private readonly deps: ResponseCacheDeps,
+  ) {
+    const sem = cfg.semantic;
+    const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis');
+    if (needRedis) {
+      this.redis = openCacheRedis({
+        url: deps.redisUrl ?? cfg.redis.url,
+        commandTimeoutMs: cfg.redis.commandTimeoutMs,
+        onError: (err) => this.report(err, 'redis-connection', false),
+      });
+    }
+    this.exact =
+      cfg.store === 'redis'
+        ? new RedisExactStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix })
+        : new MemoryExactStore({ maxBytes: cfg.memory.maxBytes, maxEntries: cfg.memory.maxEntries });
+    this.restored = Promise.resolve();
+    if (sem.enabled) {
+      this.embedder = deps.embedder ?? createEmbedder(sem.embedding);
+      this.startEmbedder();
+      if (sem.vectorStore === 'redis') {
+        this.vectors = new RedisVectorStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName });
+      } else {
+        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
+        this.vectors = mem;
+        if (sem.snapshotPath !== undefined) {
+          const path = sem.snapshotPath;
+          this.restored = mem.restore(path).catch((err: unknown) => this.report(err, 'snapshot-restore'));
+          if (sem.snapshotIntervalSeconds !== undefined) {
+            this.timer = setInterval(() => void this.snapshot(), sem.snapshotIntervalSeconds * 1000);
+            this.timer.unref();
+          }
+        }
+      }
+    }
+  }
+
+  async lookup(input: CacheLookupInput): Promise<CacheLookup> {
+    this.counters.lookups++;
+    const { req, tenant, modelGroup } = input;
+    const route = this.cfg.routes?.[input.route as keyof NonNullable<CacheConfig['routes']>];
+    const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
+    if (!enabled || input.noStore || req.operation === 'embedding') return this.bypass();
+    const partition = partitionOf({ tenant, modelGroup, req });
+    const semantic = this.vectors !== undefined && (route?.semantic ?? true);
+    const text = semantic ? questionText(req) : undefined;
+    const ticket: CacheTicket = { partition, key: exactKey(req, partition), ttlSeconds: route?.ttlSeconds ?? this.cfg.ttlSeconds, text };
+    if (input.noCache) return this.bypass(ticket);
+
+    try {
+      const hit = await this.exact.get(ticket.key);
+      if (hit !== undefined && hit.tenant === tenant && hit.modelGroup === modelGroup) {
+        this.counters.hitsExact++;
+        return { result: 'hit-exact', response: hit.response };
+      }
+    } catch (err) {
+      this.report(err, 'exact-get');
+    }
+
+    if (text !== undefined) {
+      const embedding = await this.embed(text);
+      if (embedding !== undefined) {
+        ticket.embedding = embedding;
+        const hit = await this.semanticHit(partition, text, embedding, route?.threshold ?? this.cfg.semantic.threshold);
+        if (hit !== undefined) {
+          this.counters.hitsSemantic++;
+          return { result: 'hit-semantic', response: hit.response, similarity: hit.similarity, embedding };
+        }
+      }
+    }
+    this.counters.misses++;
+    return { result: 'miss', embedding: ticket.embedding, ticket };
+  }
+
+  async store(ticket: CacheTicket, response: CanonicalResponse): Promise<void> {
+    if (!isStorable(response, this.cfg.cacheToolCalls)) return;
+    const { partition } = ticket;
+    let stored = false;
+    try {
+      await this.exact.set(ticket.key, { response, tenant: partition.tenant, modelGroup: partition.modelGroup, storedAt: Date.now() }, ticket.ttlSeconds);
+      stored = true;
+    } catch (err) {
+      this.report(err, 'exact-set');
+    }
+    if (ticket.text !== undefined && this.vectors !== undefined) {
+      const embedding = ticket.embedding ?? (await this.embed(ticket.text));
+      if (embedding !== undefined) {
+        try {
+          await this.restored;
+          const expiresAt = Date.now() + ticket.ttlSeconds * 1000;
+          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text: ticket.text, response, expiresAt });
+          stored = true;
+        } catch (err) {
+          this.report(err, 'vector-add');
+        }
+      }
+    }
+    if (stored) this.counters.stores++;
+  }
+
+  async purge(filter: { tenant: string; modelGroup?: string }): Promise<number> {
+    const prefix = partitionPrefix(filter);
+    await this.restored;
+    const [exact, semantic] = await Promise.all([this.exact.purge(prefix), this.vectors?.purge(prefix) ?? 0]);
+    return exact + semantic;
+  }
+
+  stats(): CacheStats {
+    return { ...this.counters, entries: this.exact.size() };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.snapshot();
+    await this.exact.close();
+    await this.vectors?.close();
+    if (this.redis !== undefined) await closeCacheRedis(this.redis);
+    if (this.deps.embedder === undefined) await this.embedder?.close?.().catch(() => undefined);
+  }
+
+  private bypass(ticket?: CacheTicket): CacheLookup {
+    this.counters.bypass++;
+    return ticket === undefined ? { result: 'bypass' } : { result: 'bypass', ticket };
+  }
+
+  private modelAllowed(model: string, group: string): boolean {
+    const only = this.cfg.models;
+    return only === undefined || only.includes(model) || only.includes(group);
+  }
+
+  /** The best candidate above the threshold that the verifier accepts. */
+  private async semanticHit(partition: Partition, text: string, embedding: Float32Array, threshold: number) {
+    try {
+      await this.restored;
+      const matches = await this.vectors!.search(partition.id, embedding, this.cfg.semantic.candidates);
+      matches.sort((a, b) => b.similarity - a.similarity);
+      for (const m of matches) {
+        if (m.similarity < threshold) break;
+        if (m.record.partition !== partition.id) continue;
+        if (this.cfg.semantic.verifier) {
+          const verdict = verifyCandidate(text, m.record.text, m.similarity, { minScore: this.cfg.semantic.verifierMinScore });
+          if (!verdict.accept) continue;
+        }
+        return { response: m.record.response, similarity: m.similarity };
+      }
+    } catch (err) {
+      this.report(err, 'vector-search');
+    }
+    return undefined;
+  }
+
+  private startEmbedder(): void {
+    const p = this.embedder!.ready();
+    this.embedderReady = p;
+    p.catch((err: unknown) => {
+      this.embedderRetryAt = Date.now() + EMBEDDER_RETRY_MS;
+      this.report(err, 'embedder-ready');
+    });
+  }
+
+  /** One embedding, or `undefined` (counted) when the embedder fails: the lookup goes on exact-only. */
+  private async embed(text: string): Promise<Float32Array | undefined> {
+    try {
+      if (this.embedderRetryAt !== 0) {
+        if (Date.now() < this.embedderRetryAt) return undefined;
+        this.embedderRetryAt = 0;
+        this.startEmbedder();
+      }
+      await this.embedderReady;
+      const [vec] = await this.embedder!.embed([text]);
+      return vec;
+    } catch (err) {
+      if (this.embedderRetryAt === 0) this.report(err, 'embed');
+      return undefined;
+    }
+  }
+
+  private async snapshot(): Promise<void> {
+    const path = this.cfg.semantic.snapshotPath;
+    if (!(this.vectors instanceof MemoryVectorStore) || path === undefined) return;
+    try {
+      await this.restored;
+      await this.vectors.snapshot(path);
+    } catch (err) {
+      this.report(err, 'snapshot-write');
+    }
+  }
+
+  private report(err: unknown, op: string, count = true): void {
+    if (count) this.counters.errors++;
+    const e = err instanceof Error ? err : new Error(String(err));
+    const id = `${op}:${e.message}`;
+    const now = Date.now();
+    if ((this.reported.get(id) ?? 0) > now) return;
+    if (this.reported.size > 1000) this.reported.clear();
+    this.reported.set(id, now + 60_000);
+    this.deps.onError?.(e, op);
+  }
+}
+
+/**
+ * Builds the response cache from its configuration.
+ *
+ * @example
+ * ```ts
+ * const cache = createResponseCache(cacheSchema.parse({ semantic: { threshold: 0.85 } }));
+ * const hit = await cache.lookup({ req, tenant, modelGroup: 'fast', route: '/v1/chat/completions', noCache: false, noStore: false });
+ * if (hit.result === 'miss' && hit.ticket) await cache.store(hit.ticket, answer);
+ * ```
+ */
+export function createResponseCache(cfg: CacheConfig, deps: ResponseCacheDeps = {}): ResponseCache {
+  return new Cache(cfg, deps);
+}

@@ -1,0 +1,119 @@
+/**
+ * Exact nearest-neighbour search over one contiguous `Float32Array`: the
+ * index of a small partition. Below a few hundred vectors a linear scan beats
+ * a graph (no native call, no array conversion) and costs no preallocation,
+ * which matters because most partitions (one per conversation prefix) hold a
+ * handful of entries.
+ */
+
+/** A neighbour: caller's label and cosine similarity (dot product of unit vectors). */
+export interface Neighbour {
+  label: number;
+  similarity: number;
+}
+
+/**
+ * Brute-force inner-product index with O(1) removal (the last vector moves
+ * into the hole).
+ *
+ * @example
+ * ```ts
+ * const flat = new FlatIndex(512);
+ * flat.add(7, vec);
+ * flat.search(query, 3); // [{ label: 7, similarity: 0.93 }]
+ * ```
+ */
+export class FlatIndex {
+  private vecs: Float32Array;
+  private labels: number[] = [];
+  private readonly slotOf = new Map<number, number>();
+
+  constructor(
+    readonly dim: number,
+    capacity = 8,
+  ) {
+    this.vecs = new Float32Array(capacity * dim);
+  }
+
+  get size(): number {
+    return this.labels.length;
+  }
+
+  has(label: number): boolean {
+    return this.slotOf.has(label);
+  }
+
+  add(label: number, vec: Float32Array): void {
+    if (vec.length !== this.dim) throw new Error(`vector has ${vec.length} dimensions, the index ${this.dim}`);
+    if (this.slotOf.has(label)) this.remove(label);
+    const slot = this.labels.length;
+    if ((slot + 1) * this.dim > this.vecs.length) {
+      const grown = new Float32Array(Math.max(this.vecs.length * 2, (slot + 1) * this.dim));
+      grown.set(this.vecs);
+      this.vecs = grown;
+    }
+    this.vecs.set(vec, slot * this.dim);
+    this.labels.push(label);
+    this.slotOf.set(label, slot);
+  }
+
+  remove(label: number): boolean {
+    const slot = this.slotOf.get(label);
+    if (slot === undefined) return false;
+    const last = this.labels.length - 1;
+    if (slot !== last) {
+      const moved = this.labels[last]!;
+      this.vecs.copyWithin(slot * this.dim, last * this.dim, (last + 1) * this.dim);
+      this.labels[slot] = moved;
+      this.slotOf.set(moved, slot);
+    }
+    this.labels.pop();
+    this.slotOf.delete(label);
+    return true;
+  }
+
+  /** A copy of a stored vector. */
+  vector(label: number): Float32Array | undefined {
+    const slot = this.slotOf.get(label);
+    return slot === undefined ? undefined : this.vecs.slice(slot * this.dim, (slot + 1) * this.dim);
+  }
+
+  /** Every label with its vector (a view; copy before mutating the index). */
+  *entries(): Generator<[number, Float32Array]> {
+    for (let s = 0; s < this.labels.length; s++) yield [this.labels[s]!, this.vecs.subarray(s * this.dim, (s + 1) * this.dim)];
+  }
+
+  /** The `k` most similar, best first. */
+  search(query: Float32Array, k: number): Neighbour[] {
+    const dim = this.dim;
+    const v = this.vecs;
+    const best: Neighbour[] = [];
+    for (let s = 0; s < this.labels.length; s++) {
+      // Four accumulators: ~1.4x faster than one in V8.
+      let a = 0;
+      let b = 0;
+      let c = 0;
+      let d = 0;
+      let o = s * dim;
+      let i = 0;
+      for (; i + 3 < dim; i += 4, o += 4) {
+        a += v[o]! * query[i]!;
+        b += v[o + 1]! * query[i + 1]!;
+        c += v[o + 2]! * query[i + 2]!;
+        d += v[o + 3]! * query[i + 3]!;
+      }
+      for (; i < dim; i++, o++) a += v[o]! * query[i]!;
+      const dot = a + b + c + d;
+      if (best.length < k || dot > best[best.length - 1]!.similarity) {
+        let i = best.length < k ? best.length : best.length - 1;
+        if (best.length < k) best.push({ label: 0, similarity: 0 });
+        while (i > 0 && best[i - 1]!.similarity < dot) {
+          best[i] = best[i - 1]!;
+          i--;
+        }
+        best[i] = { label: this.labels[s]!, similarity: dot };
+      }
+    }
+    return best;
+  }
+}

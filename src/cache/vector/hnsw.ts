@@ -1,0 +1,117 @@
+/**
+ * The index of a large partition: hnswlib-node's `HierarchicalNSW` in inner
+ * product space (vectors are unit length, so 1 - distance is the cosine).
+ * Removed entries are `markDelete`d and their slots reused by later inserts
+ * (`allowReplaceDeleted`), so a bounded cache never grows its graph.
+ */
+import hnswlib from 'hnswlib-node';
+import type { Neighbour } from './flat.js';
+
+const { HierarchicalNSW } = hnswlib;
+type Hnsw = InstanceType<typeof HierarchicalNSW>;
+
+/** Graph parameters. */
+export interface HnswParams {
+  /** Links per node (default 16). */
+  m?: number;
+  /** Candidate list while building (default 64). */
+  efConstruction?: number;
+  /** Candidate list while searching (default 64). */
+  efSearch?: number;
+}
+
+/**
+ * A growable HNSW graph keyed by caller labels.
+ *
+ * @example
+ * ```ts
+ * const idx = HnswIndex.create(512, 1024);
+ * idx.add(1, vec);
+ * idx.search(query, 4);
+ * ```
+ */
+export class HnswIndex {
+  private live = 0;
+  private deleted = 0;
+  private readonly labels = new Set<number>();
+
+  private constructor(
+    private readonly index: Hnsw,
+    readonly dim: number,
+    private readonly params: HnswParams,
+  ) {
+    index.setEf(params.efSearch ?? 64);
+  }
+
+  /** An empty graph with room for `capacity` vectors (it grows when full). */
+  static create(dim: number, capacity: number, params: HnswParams = {}): HnswIndex {
+    const index = new HierarchicalNSW('ip', dim);
+    index.initIndex({ maxElements: capacity, m: params.m ?? 16, efConstruction: params.efConstruction ?? 64, randomSeed: 100, allowReplaceDeleted: true });
+    return new HnswIndex(index, dim, params);
+  }
+
+  /** Reads a graph written by {@link HnswIndex.write}; `keep` lists the labels still wanted, the others are deleted. */
+  static read(file: string, dim: number, keep: Set<number>, params: HnswParams = {}): HnswIndex {
+    const index = new HierarchicalNSW('ip', dim);
+    index.readIndexSync(file, true);
+    const idx = new HnswIndex(index, dim, params);
+    // The label list also holds labels deleted before the snapshot; marking them again throws.
+    for (const label of index.getIdsList()) {
+      if (keep.has(label)) {
+        idx.labels.add(label);
+        idx.live++;
+      } else {
+        try {
+          index.markDelete(label);
+        } catch {
+          /* already deleted */
+        }
+      }
+    }
+    idx.deleted = index.getCurrentCount() - idx.live;
+    return idx;
+  }
+
+  get size(): number {
+    return this.live;
+  }
+
+  has(label: number): boolean {
+    return this.labels.has(label);
+  }
+
+  /** Adds a vector under a label never used before in this index. */
+  add(label: number, vec: Float32Array): void {
+    if (vec.length !== this.dim) throw new Error(`vector has ${vec.length} dimensions, the index ${this.dim}`);
+    if (this.deleted === 0 && this.index.getCurrentCount() >= this.index.getMaxElements()) {
+      this.index.resizeIndex(this.index.getMaxElements() * 2);
+    }
+    this.index.addPoint(Array.from(vec), label, true);
+    if (this.deleted > 0) this.deleted--;
+    this.labels.add(label);
+    this.live++;
+  }
+
+  remove(label: number): boolean {
+    if (!this.labels.delete(label)) return false;
+    this.index.markDelete(label);
+    this.live--;
+    this.deleted++;
+    return true;
+  }
+
+  /** The `k` most similar live vectors, best first. */
+  search(query: Float32Array, k: number): Neighbour[] {
+    if (this.live === 0) return [];
+    const n = Math.min(k, this.live);
+    const ef = Math.max(this.params.efSearch ?? 64, n);
+    if (this.index.getEf() !== ef) this.index.setEf(ef);
+    const { distances, neighbors } = this.index.searchKnn(Array.from(query), n);
+    return neighbors.map((label, i) => ({ label, similarity: 1 - distances[i]! }));
+  }
+
+  /** Writes the graph (synchronously: an async write would race with inserts). */
+  write(file: string): void {
+    this.index.writeIndexSync(file);
+  }
+}
