@@ -1,0 +1,54 @@
+/**
+ * Embedders for the semantic cache, built from configuration.
+ */
+import { embeddingSchema, type EmbeddingConfig, type EmbeddingConfigInput } from '../config/embedding.js';
+import { BatchingEmbedder } from './batcher.js';
+import type { Embedder } from './embedder.js';
+import { OpenAICompatibleEmbedder } from './openai-compatible.js';
+import { TransformersEmbedder } from './transformers.js';
+import { UseLiteEmbedder } from './use-lite.js';
+
+export type { Embedder } from './embedder.js';
+export { BatchingEmbedder, type BatchOptions } from './batcher.js';
+export { OpenAICompatibleEmbedder, type OpenAICompatibleEmbedderOptions } from './openai-compatible.js';
+export { TransformersEmbedder, type TransformersEmbedderOptions } from './transformers.js';
+export { UseLiteEmbedder, type UseLiteOptions } from './use-lite.js';
+
+/**
+ * Builds the configured embedder, wrapped in a {@link BatchingEmbedder}
+ * unless `batch.maxBatch` is 1. Nothing is loaded until `ready()` or `embed()`.
+ *
+ * @example
+ * ```ts
+ * const embedder = createEmbedder({ kind: 'use-lite' });
+ * await embedder.ready();
+ * ```
+ */
+export function createEmbedder(cfg: EmbeddingConfig | EmbeddingConfigInput = { kind: 'use-lite' }): Embedder {
+  const c = embeddingSchema.parse(cfg);
+  let inner: Embedder;
+  switch (c.kind) {
+    case 'use-lite':
+      inner = new UseLiteEmbedder();
+      break;
+    case 'transformers':
+      inner = new TransformersEmbedder({
+        model: c.model,
+        localPath: c.localPath,
+        allowRemote: c.allowRemote,
+        quantized: c.quantized,
+      });
+      break;
+    case 'openai-compatible':
+      inner = new OpenAICompatibleEmbedder({
+        baseUrl: c.baseUrl,
+        model: c.model,
+        apiKeyEnv: c.apiKeyEnv,
+        dim: c.dim,
+        timeoutMs: c.timeoutMs,
+        headers: c.headers,
+      });
+      break;
+  }
+  return c.batch.maxBatch > 1 ? new BatchingEmbedder(inner, c.batch) : inner;
+}
