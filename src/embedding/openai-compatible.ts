@@ -56,8 +56,12 @@ export class OpenAICompatibleEmbedder implements Embedder {
 
   ready(): Promise<void> {
     if (this._dim > 0) {
-      this.apiKey(); // fail early on a missing key
-      return Promise.resolve();
+      try {
+        this.apiKey(); // fail early on a missing key
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     this.probing ??= this.embed(['ping']).then(
       () => undefined,
