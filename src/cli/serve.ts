@@ -45,7 +45,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const env = opts.env ?? process.env;
   const log = opts.logger ?? createLogger();
   const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
-  const sy = new Switchyard(cfg, { env });
+  const sy = new Switchyard(cfg, { env, logger: log });
 
   for (const h of sy.health()) {
     if (h.available) log.info({ upstream: h.name }, 'upstream available');

@@ -2,6 +2,7 @@
 import type { CanonicalRequest, Operation, Protocol } from '../protocol/canonical.js';
 import type { AttemptRecord } from '../upstream/fallback.js';
 import type { RouteDecision } from '../routing/policy.js';
+import type { CacheTicket } from '../cache/index.js';
 
 export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass' | 'off';
 
@@ -29,6 +30,8 @@ export interface RequestContext {
   similarity?: number;
   /** The last user turn's embedding, computed once by the semantic cache; routing reuses it. */
   embedding?: Float32Array;
+  /** Where to store the answer, when the cache may keep it. */
+  cacheTicket?: CacheTicket;
   /** Budget standing from accounting: `soft` asks the router to downgrade. */
   budget?: 'ok' | 'soft' | 'hard';
   route?: RouteDecision;
@@ -51,10 +54,15 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/v1/messages': { protocol: 'anthropic', operation: 'chat' },
 };
 
+/** The path without its query string. */
+export function pathOnly(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
 /** The endpoint a path names (query string ignored), or undefined for other paths. */
 export function endpointFor(path: string): Endpoint | undefined {
-  const q = path.indexOf('?');
-  return ENDPOINTS[q === -1 ? path : path.slice(0, q)];
+  return ENDPOINTS[pathOnly(path)];
 }
 
 /** The protocol to render errors in for a path (Anthropic for /v1/messages, OpenAI otherwise). */

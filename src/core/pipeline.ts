@@ -14,7 +14,9 @@ import type { JsonAttempt, StreamAttempt } from '../upstream/attempt.js';
 import { FallbackExhausted, callWithFallback, describeUnavailable, type FallbackSuccess } from '../upstream/fallback.js';
 import { CLIENT_ABORTED, UpstreamFailure } from '../upstream/failure.js';
 import { UpstreamRegistry, type Deployment } from '../upstream/registry.js';
-import { endpointFor, protocolForPath, type RequestContext } from './context.js';
+import { endpointFor, pathOnly, protocolForPath, type RequestContext } from './context.js';
+import { createResponseCache, type ResponseCache } from '../cache/index.js';
+import type { Logger } from '../observability/logger.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
 import { relayStream, type StreamEnd } from './stream.js';
@@ -30,16 +32,38 @@ export type ExecResult =
 
 export interface SwitchyardOptions {
   env?: NodeJS.ProcessEnv;
+  /** Replaces the configured cache (tests, custom stores). */
+  cache?: ResponseCache;
+  logger?: Logger;
+}
+
+/** What a face saw of the answer, for {@link Switchyard.observe}. */
+export interface Observation {
+  deployment: Deployment;
+  status: number;
+  response?: CanonicalResponse | CanonicalEmbeddingResponse;
+  /** A complete answer (a stream that ended properly). */
+  complete: boolean;
+  ttftMs?: number;
+  error?: string;
 }
 
 export class Switchyard {
   private cfg: SwitchyardConfig;
   readonly registry: UpstreamRegistry;
   readonly events = new DecisionEvents();
+  /** The response cache; undefined when `cache.enabled` is false. */
+  readonly cache: ResponseCache | undefined;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
+    const log = opts.logger;
+    this.cache =
+      opts.cache ??
+      (config.cache.enabled
+        ? createResponseCache(config.cache, { onError: (err, op) => log?.warn({ op, reason: err.message }, 'cache degraded to miss') })
+        : undefined);
   }
 
   get config(): SwitchyardConfig {
@@ -78,6 +102,10 @@ export class Switchyard {
         cache: 'off',
         attempts: [],
       };
+      if (this.cache && ep.operation !== 'embedding') {
+        const hit = await this.lookup(ctx, pathOnly(inc.path));
+        if (hit) return hit;
+      }
       const decision = route(req, this.cfg, this.registry);
       ctx.route = decision;
       if (decision.candidates.length === 0 || !decision.candidates[0]!.upstream.usable()) {
@@ -93,6 +121,33 @@ export class Switchyard {
       if (ctx) this.emit(ctx, out.status, false, err.code);
       return out;
     }
+  }
+
+  /** Exact then semantic lookup; a hit becomes a `respond` outcome in the client's protocol and format. */
+  private async lookup(ctx: RequestContext, path: string): Promise<RespondOutcome | undefined> {
+    const c = ctx.cacheControl;
+    const look = await this.cache!.lookup({
+      req: ctx.req,
+      tenant: ctx.tenant,
+      modelGroup: ctx.req.model || AUTO_MODEL,
+      route: path,
+      noCache: c.noCache,
+      noStore: c.noStore,
+    });
+    ctx.cache = look.result;
+    if (look.embedding) ctx.embedding = look.embedding;
+    if (look.ticket) ctx.cacheTicket = look.ticket;
+    if (!look.response) return undefined;
+    const resp = look.response;
+    if (look.similarity !== undefined) ctx.similarity = look.similarity;
+    ctx.model = resp.model;
+    ctx.route = { requested: ctx.req.model, candidates: [], reason: look.result === 'hit-exact' ? 'cache: exact match' : 'cache: semantic match' };
+    const headers = decisionHeaders(ctx);
+    const out: RespondOutcome = ctx.req.stream
+      ? { type: 'respond', ctx, status: 200, headers: { ...headers, 'cache-control': 'no-cache' }, contentType: 'text/event-stream', body: renderSse(ctx.protocol, ctx.operation, resp.model, replayEvents(resp)) }
+      : { type: 'respond', ctx, status: 200, headers, contentType: 'application/json', body: renderJson(ctx.protocol, ctx.operation, resp) };
+    this.emit(ctx, 200, true, undefined, resp.usage);
+    return out;
   }
 
   /** Calls the upstream (with fallback) and returns the answer to write. Throws only SwitchyardError. */
@@ -146,7 +201,7 @@ export class Switchyard {
     } else if (same) body = r.text;
     else if (ctx.operation === 'embedding') body = renderEmbedding(parsed as CanonicalEmbeddingResponse);
     else body = renderJson(ctx.protocol, ctx.operation, parsed as CanonicalResponse);
-    this.observe(ctx, ok.deployment, r.status, 'usage' in parsed ? parsed.usage : undefined, true, r.ttftMs);
+    this.observe(ctx, { deployment: ok.deployment, status: r.status, response: parsed, complete: true, ttftMs: r.ttftMs });
     return { kind: 'json', status: r.status, headers, body };
   }
 
@@ -170,8 +225,14 @@ export class Switchyard {
           });
           d.upstream.breaker.record(false, f);
         }
-        this.observe(ctx, d, end.cancelled ? 499 : 200, end.response.usage, end.complete, a.ttftMs,
-          end.complete ? undefined : end.cancelled ? 'client_disconnected' : 'stream_interrupted');
+        this.observe(ctx, {
+          deployment: d,
+          status: end.cancelled ? 499 : 200,
+          response: end.response,
+          complete: end.complete,
+          ttftMs: a.ttftMs,
+          ...(end.complete ? {} : { error: end.cancelled ? 'client_disconnected' : 'stream_interrupted' }),
+        });
       },
     });
     return {
@@ -182,17 +243,16 @@ export class Switchyard {
     };
   }
 
-  /** The response side, shared by every face: accounting, cache writes, events. */
-  observe(
-    ctx: RequestContext,
-    _d: Deployment,
-    status: number,
-    usage: { inputTokens: number; outputTokens: number } | undefined,
-    complete: boolean,
-    ttftMs?: number,
-    error?: string,
-  ): void {
-    this.emit(ctx, status, complete, error, usage, ttftMs);
+  /**
+   * The response side, shared by every face: cache writes (only a complete
+   * 2xx answer, never an error or a truncated stream), accounting, events.
+   */
+  observe(ctx: RequestContext, o: Observation): void {
+    const usage = o.response && 'usage' in o.response ? o.response.usage : undefined;
+    if (o.complete && o.status >= 200 && o.status < 300 && ctx.cacheTicket && this.cache && o.response && 'text' in o.response) {
+      void this.cache.store(ctx.cacheTicket, o.response);
+    }
+    this.emit(ctx, o.status, o.complete, o.error, usage, o.ttftMs);
   }
 
   private emit(
@@ -246,7 +306,13 @@ export class Switchyard {
     ctx.attempts = [{ upstream: d.upstream.name, model: d.model.name, outcome: 'ok' }];
     return new ResponseObserver(ctx, d, (a) => {
       if (!a.complete && ctx.attempts[0]) ctx.attempts[0].outcome = 'failed';
-      this.observe(ctx, d, a.status, a.response?.usage, a.complete, undefined, a.error);
+      this.observe(ctx, {
+        deployment: d,
+        status: a.status,
+        complete: a.complete,
+        ...(a.response ? { response: a.response } : {}),
+        ...(a.error ? { error: a.error } : {}),
+      });
     });
   }
 
@@ -274,6 +340,7 @@ export class Switchyard {
 
   async close(): Promise<void> {
     await this.registry.close();
+    await this.cache?.close();
   }
 }
 

@@ -5,8 +5,9 @@ import { startServer, type RunningServer } from '../../src/cli/serve.js';
 
 export const quietLogger = pino({ level: 'silent' });
 
+/** Starts a gateway; the response cache is off unless the YAML has a `cache:` section. */
 export async function startGateway(yaml: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
-  const config = parseConfig(yaml, env);
+  const config = parseConfig(/^cache:/m.test(yaml) ? yaml : `${yaml}\ncache: { enabled: false }\n`, env);
   return startServer({ config, port: 0, host: '127.0.0.1', env, logger: quietLogger });
 }
 

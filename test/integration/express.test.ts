@@ -24,6 +24,7 @@ function listen(app: express.Express): Promise<string> {
 function config(extra: Record<string, unknown> = {}) {
   return {
     upstreams: [{ name: 'primary', kind: 'openai-compatible' as const, baseUrl: up.url, models: [{ name: 'primary-model' }], retry: { max: 0 } }],
+    cache: { enabled: false },
     ...extra,
   };
 }
