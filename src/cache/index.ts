@@ -87,6 +87,8 @@ export interface ResponseCacheDeps {
   embedder?: Embedder;
   /** Overrides `cfg.redis.url`. */
   redisUrl?: string;
+  /** A vector store to use instead of the configured one (benchmarks, custom backends); closed by its owner. */
+  vectorStore?: VectorStore;
   /** Store and embedder failures, at most once a minute per distinct message. */
   onError?: (err: Error, op: string) => void;
 }
@@ -118,7 +120,7 @@ class Cache implements ResponseCache {
     private readonly deps: ResponseCacheDeps,
   ) {
     const sem = cfg.semantic;
-    const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis');
+    const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined);
     if (needRedis) {
       this.redis = openCacheRedis({
         url: deps.redisUrl ?? cfg.redis.url,
@@ -134,7 +136,9 @@ class Cache implements ResponseCache {
     if (sem.enabled) {
       this.embedder = deps.embedder ?? createEmbedder(sem.embedding);
       this.startEmbedder();
-      if (sem.vectorStore === 'redis') {
+      if (deps.vectorStore !== undefined) {
+        this.vectors = deps.vectorStore;
+      } else if (sem.vectorStore === 'redis') {
         this.vectors = new RedisVectorStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName });
       } else {
         const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
@@ -153,6 +157,25 @@ class Cache implements ResponseCache {
 
   async lookup(input: CacheLookupInput): Promise<CacheLookup> {
     this.counters.lookups++;
+    try {
+      return await this.tryLookup(input);
+    } catch (err) {
+      // Stores and the embedder are guarded below; this is the last line (e.g. an unhashable request).
+      this.report(err, 'lookup');
+      this.counters.misses++;
+      return { result: 'miss' };
+    }
+  }
+
+  async store(ticket: CacheTicket, response: CanonicalResponse): Promise<void> {
+    try {
+      await this.tryStore(ticket, response);
+    } catch (err) {
+      this.report(err, 'store');
+    }
+  }
+
+  private async tryLookup(input: CacheLookupInput): Promise<CacheLookup> {
     const { req, tenant, modelGroup } = input;
     const route = this.cfg.routes?.[input.route as keyof NonNullable<CacheConfig['routes']>];
     const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
@@ -188,7 +211,7 @@ class Cache implements ResponseCache {
     return { result: 'miss', embedding: ticket.embedding, ticket };
   }
 
-  async store(ticket: CacheTicket, response: CanonicalResponse): Promise<void> {
+  private async tryStore(ticket: CacheTicket, response: CanonicalResponse): Promise<void> {
     if (!isStorable(response, this.cfg.cacheToolCalls)) return;
     const { partition } = ticket;
     let stored = false;
@@ -229,7 +252,7 @@ class Cache implements ResponseCache {
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.snapshot();
     await this.exact.close();
-    await this.vectors?.close();
+    if (this.deps.vectorStore === undefined) await this.vectors?.close();
     if (this.redis !== undefined) await closeCacheRedis(this.redis);
     if (this.deps.embedder === undefined) await this.embedder?.close?.().catch(() => undefined);
   }

@@ -266,6 +266,17 @@ describe('response cache facade (memory stores, test embedder)', () => {
     expect((await cache.lookup(input(req(SKY_PARAPHRASE)))).result).toBe('hit-exact');
   });
 
+  it('never throws from lookup or store, even for a request it cannot key', async () => {
+    make();
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const res = await cache.lookup(input(req(SKY, { extra: { weird: circular } })));
+    expect(res).toEqual({ result: 'miss' });
+    expect(cache.stats().errors).toBe(1);
+    const broken = { partition: { id: 'x', tenant: 't', modelGroup: 'g' }, key: 'x:y', ttlSeconds: Number.NaN, text: SKY };
+    await expect(cache.store(broken, answer('a'))).resolves.toBeUndefined();
+  });
+
   it('purges a tenant’s exact and semantic entries', async () => {
     make();
     await prime(req(SKY), 'a');

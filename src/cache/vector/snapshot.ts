@@ -68,7 +68,11 @@ function base64ToVector(s: string): Float32Array {
   return out;
 }
 
-/** Writes a snapshot atomically (see the file comment). */
+/**
+ * Writes a snapshot atomically (see the file comment). The graphs are written
+ * before the first `await`, so they match `ordered`; entries of small
+ * partitions removed while the file is written are skipped.
+ */
 export async function writeSnapshot(path: string, snap: SnapshotInput): Promise<void> {
   const dir = dirname(path);
   const base = basename(path);
@@ -92,7 +96,12 @@ export async function writeSnapshot(path: string, snap: SnapshotInput): Promise<
       const pi = partIndex.get(partition)!;
       const line: Line = { p: pi, l: label, m: record.model, t: record.text, r: record.response, e: record.expiresAt };
       const flat = snap.parts[pi]!.flat;
-      if (flat !== undefined) line.v = vectorToBase64(flat.vector(label)!);
+      if (flat !== undefined) {
+        // Entries removed while the file is written are left out.
+        const vec = flat.vector(label);
+        if (vec === undefined) continue;
+        line.v = vectorToBase64(vec);
+      }
       buf += `${JSON.stringify(line)}\n`;
       if (buf.length > 1 << 20) {
         await fh.write(buf);
