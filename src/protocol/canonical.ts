@@ -37,6 +37,8 @@ export interface CanonicalMessage {
   toolCallId?: string;
   /** Optional participant name (OpenAI `name`). */
   name?: string;
+  /** For role `tool`: the tool failed (Anthropic `tool_result.is_error`). */
+  isError?: boolean;
 }
 
 export interface ToolDefinition {
@@ -44,6 +46,8 @@ export interface ToolDefinition {
   description?: string;
   /** JSON Schema of the parameters. */
   parameters: Record<string, unknown>;
+  /** OpenAI strict schema adherence (`function.strict`). */
+  strict?: boolean;
 }
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
