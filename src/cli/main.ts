@@ -59,4 +59,15 @@ program
     }
   });
 
+program
+  .command('cache-eval')
+  .description('sweep semantic-cache thresholds over labelled pairs: precision, recall, F1, false hits (with and without the verifier)')
+  .allowUnknownOption(true)
+  .helpOption(false)
+  .argument('[args...]', 'see `switchyard cache-eval --help`')
+  .action(async (args: string[]) => {
+    const { main } = await import('../cache/eval-main.js');
+    process.exitCode = await main(args);
+  });
+
 await program.parseAsync(process.argv);

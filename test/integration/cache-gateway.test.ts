@@ -213,3 +213,26 @@ cache: ${cfg}
     }
   });
 });
+
+describe('admin API', () => {
+  it('reads cache stats and purges a tenant, loopback only unless a token is set', async () => {
+    const url = await gateway(exactOnly);
+    await postJson(url, chat('purge me'), { 'x-switchyard-tenant': 'acme' });
+    await postJson(url, chat('keep me'), { 'x-switchyard-tenant': 'globex' });
+    const stats = await (await fetch(`${gw!.url}/switchyard/cache/stats`)).json();
+    expect(stats).toMatchObject({ enabled: true, stores: 2 });
+    const del = await fetch(`${gw!.url}/switchyard/cache?tenant=t:acme`, { method: 'DELETE' });
+    expect(await del.json()).toMatchObject({ deleted: 1 });
+    expect((await postJson(url, chat('purge me'), { 'x-switchyard-tenant': 'acme' })).headers.get('x-switchyard-cache')).toBe('miss');
+    expect((await postJson(url, chat('keep me'), { 'x-switchyard-tenant': 'globex' })).headers.get('x-switchyard-cache')).toBe('hit-exact');
+    const bad = await fetch(`${gw!.url}/switchyard/cache`, { method: 'DELETE' });
+    expect(bad.status).toBe(400);
+    process.env.SWITCHYARD_ADMIN_TOKEN = 'admin-secret';
+    try {
+      expect((await fetch(`${gw!.url}/switchyard/cache/stats`)).status).toBe(403);
+      expect((await fetch(`${gw!.url}/switchyard/cache/stats`, { headers: { authorization: 'Bearer admin-secret' } })).status).toBe(200);
+    } finally {
+      delete process.env.SWITCHYARD_ADMIN_TOKEN;
+    }
+  });
+});

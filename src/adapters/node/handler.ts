@@ -5,38 +5,17 @@
  * the upstream call.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SwitchyardError, toSwitchyardError } from '../../errors.js';
+import { toSwitchyardError } from '../../errors.js';
 import { endpointFor, protocolForPath } from '../../core/context.js';
 import type { ExecResult, Switchyard } from '../../core/pipeline.js';
 import type { RespondOutcome } from '../../core/outcome.js';
 import { errorOutcome } from '../../core/render.js';
+import { handleAdmin } from './admin.js';
+import { readBody } from './handler-body.js';
+
+export { readBody };
 
 type BodyCarrier = IncomingMessage & { body?: unknown; _body?: boolean };
-
-/** Reads the raw body up to `limit` bytes; rejects with `body_too_large` past it. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      return reject(new SwitchyardError('body_too_large', `request body is ${declared} bytes; the limit is ${limit}`));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new SwitchyardError('body_too_large', `request body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
 
 /** The body a parser already produced, if one ran (express.json/text/raw, body-parser). */
 function parsedBody(req: BodyCarrier): unknown {
@@ -78,7 +57,7 @@ export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, re
   const path = req.url ?? '/';
   const method = req.method ?? 'GET';
   const isLlm = endpointFor(path) !== undefined || (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models?')));
-  if (!isLlm) return false;
+  if (!isLlm) return path.startsWith('/switchyard/') ? handleAdmin(sy, req, res) : false;
   const protocol = protocolForPath(path);
   const ac = new AbortController();
   const onClose = () => {

@@ -1,0 +1,70 @@
+/**
+ * Switchyard's own endpoints under `/switchyard/` (admin and operations).
+ * Guarded by `SWITCHYARD_ADMIN_TOKEN` (a Bearer token) when it is set;
+ * otherwise only loopback callers are let in.
+ *
+ *   GET    /switchyard/cache/stats                  cache counters
+ *   DELETE /switchyard/cache?tenant=T[&model=M]     purge a tenant's (or one model group's) entries
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Switchyard } from '../../core/pipeline.js';
+
+
+export type AdminHandler = (sy: Switchyard, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function adminError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { message, type: 'invalid_request_error', param: null, code } });
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Whether the caller may use admin endpoints. */
+export function adminAllowed(req: IncomingMessage, env: NodeJS.ProcessEnv = process.env): boolean {
+  const token = env.SWITCHYARD_ADMIN_TOKEN;
+  if (token) return req.headers.authorization === `Bearer ${token}`;
+  return LOOPBACK.has(req.socket.remoteAddress ?? '');
+}
+
+/** Routes by `METHOD /path`; other features register theirs here. */
+export const adminRoutes = new Map<string, AdminHandler>([
+  [
+    'GET /switchyard/cache/stats',
+    (sy, _req, res) => {
+      if (!sy.cache) return sendJson(res, 200, { enabled: false });
+      sendJson(res, 200, { enabled: true, ...sy.cache.stats() });
+    },
+  ],
+  [
+    'DELETE /switchyard/cache',
+    async (sy, _req, res, url) => {
+      const tenant = url.searchParams.get('tenant');
+      if (!tenant) return adminError(res, 400, 'invalid_request', 'the `tenant` query parameter is required (as shown in decision records, e.g. t:acme)');
+      if (!sy.cache) return sendJson(res, 200, { deleted: 0 });
+      const model = url.searchParams.get('model');
+      const deleted = await sy.cache.purge({ tenant, ...(model ? { modelGroup: model } : {}) });
+      sendJson(res, 200, { deleted });
+    },
+  ],
+]);
+
+/** Handles `/switchyard/...` paths; false when the path is not one of them. */
+export async function handleAdmin(sy: Switchyard, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const raw = req.url ?? '/';
+  if (!raw.startsWith('/switchyard/')) return false;
+  const url = new URL(raw, 'http://switchyard.local');
+  const handler = adminRoutes.get(`${req.method ?? 'GET'} ${url.pathname}`);
+  if (!handler) return false;
+  if (!adminAllowed(req)) {
+    adminError(res, 403, 'forbidden', 'admin endpoints need `Authorization: Bearer $SWITCHYARD_ADMIN_TOKEN` (or a loopback caller when no token is set)');
+    return true;
+  }
+  await handler(sy, req, res, url);
+  return true;
+}
+
