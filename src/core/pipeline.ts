@@ -22,7 +22,7 @@ import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, t
 import { relayStream, type StreamEnd } from './stream.js';
 import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
-import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder } from './render.js';
+import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
 
 /** What `execute` hands a face to write. */
@@ -144,7 +144,7 @@ export class Switchyard {
     ctx.route = { requested: ctx.req.model, candidates: [], reason: look.result === 'hit-exact' ? 'cache: exact match' : 'cache: semantic match' };
     const headers = decisionHeaders(ctx);
     const out: RespondOutcome = ctx.req.stream
-      ? { type: 'respond', ctx, status: 200, headers: { ...headers, 'cache-control': 'no-cache' }, contentType: 'text/event-stream', body: renderSse(ctx.protocol, ctx.operation, resp.model, replayEvents(resp)) }
+      ? { type: 'respond', ctx, status: 200, headers: { ...headers, 'cache-control': 'no-cache' }, contentType: 'text/event-stream', body: renderSse(ctx.protocol, ctx.operation, resp.model, replayEvents(resp), wantsStreamUsage(ctx.raw)) }
       : { type: 'respond', ctx, status: 200, headers, contentType: 'application/json', body: renderJson(ctx.protocol, ctx.operation, resp) };
     this.emit(ctx, 200, true, undefined, resp.usage);
     return out;
@@ -196,7 +196,7 @@ export class Switchyard {
     let body: string;
     if (ctx.req.stream && ctx.operation !== 'embedding') {
       // Asked for a stream, got JSON (some servers ignore `stream`): replay it as valid SSE.
-      body = renderSse(ctx.protocol, ctx.operation, ok.deployment.model.name, replayEvents(parsed as CanonicalResponse));
+      body = renderSse(ctx.protocol, ctx.operation, ok.deployment.model.name, replayEvents(parsed as CanonicalResponse), wantsStreamUsage(ctx.raw));
       headers = { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
     } else if (same) body = r.text;
     else if (ctx.operation === 'embedding') body = renderEmbedding(parsed as CanonicalEmbeddingResponse);
@@ -208,7 +208,7 @@ export class Switchyard {
   private startStream(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt, headers: Record<string, string>): ExecResult {
     const d = ok.deployment;
     const same = d.upstream.provider.protocol === ctx.protocol;
-    const clientEnc = streamEncoder(ctx.protocol, ctx.operation, d.model.name);
+    const clientEnc = streamEncoder(ctx.protocol, ctx.operation, d.model.name, wantsStreamUsage(ctx.raw));
     const chunks = relayStream({
       attempt: a,
       decoder: d.upstream.provider.decoder(),

@@ -13,9 +13,16 @@ export interface StreamEncoder {
   encode(ev: StreamEvent): string;
 }
 
-export function streamEncoder(protocol: Protocol, op: Operation, model: string): StreamEncoder {
+/** `includeUsage`: the OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
+export function streamEncoder(protocol: Protocol, op: Operation, model: string, includeUsage = false): StreamEncoder {
   if (protocol === 'anthropic') return new AnthropicStreamEncoder({ model });
-  return new OpenAIStreamEncoder({ model, object: op === 'completion' ? 'text_completion' : 'chat.completion.chunk' });
+  return new OpenAIStreamEncoder({ model, object: op === 'completion' ? 'text_completion' : 'chat.completion.chunk', includeUsage });
+}
+
+/** Whether an OpenAI client asked for usage in its stream. */
+export function wantsStreamUsage(raw: Record<string, unknown>): boolean {
+  const o = raw.stream_options;
+  return typeof o === 'object' && o !== null && (o as { include_usage?: unknown }).include_usage === true;
 }
 
 export function renderJson(protocol: Protocol, op: Operation, resp: CanonicalResponse): string {
@@ -28,8 +35,8 @@ export function renderEmbedding(resp: CanonicalEmbeddingResponse): string {
 }
 
 /** SSE text for a whole event sequence (cache replays). */
-export function renderSse(protocol: Protocol, op: Operation, model: string, events: readonly StreamEvent[]): string {
-  const enc = streamEncoder(protocol, op, model);
+export function renderSse(protocol: Protocol, op: Operation, model: string, events: readonly StreamEvent[], includeUsage = false): string {
+  const enc = streamEncoder(protocol, op, model, includeUsage);
   let out = '';
   for (const ev of events) out += enc.encode(ev);
   return out;

@@ -92,6 +92,18 @@ describe('OpenAI clients', () => {
     expect(text).toBe('echo: cross stream');
   });
 
+  it('sends the usage chunk an OpenAI client asked for, even from an Anthropic upstream', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'claude-test',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'count my tokens' }],
+    });
+    let usage: { completion_tokens: number } | null | undefined;
+    for await (const c of stream) usage = c.usage ?? usage;
+    expect(usage?.completion_tokens).toBeGreaterThan(0);
+  });
+
   it('legacy completions and embeddings', async () => {
     const c = await openai.completions.create({ model: 'gpt-test', prompt: 'complete this' });
     expect(c.choices[0]!.text).toContain('complete this');
