@@ -70,4 +70,33 @@ program
     process.exitCode = await main(args);
   });
 
+program
+  .command('sidecar')
+  .description('run a local llama.cpp server (node-llama-cpp) with the OpenAI-compatible API of llama-server')
+  .requiredOption('-m, --model <file>', 'GGUF model file')
+  .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), 8081)
+  .option('-H, --host <addr>', 'address to bind', '127.0.0.1')
+  .option('-t, --threads <n>', 'CPU threads', (v) => Number.parseInt(v, 10), 1)
+  .option('-c, --context-size <n>', 'context tokens per parallel slot', (v) => Number.parseInt(v, 10), 2048)
+  .option('--queue-size <n>', 'requests that may wait for a slot before 503', (v) => Number.parseInt(v, 10), 16)
+  .option('--parallel <n>', 'requests generated at once', (v) => Number.parseInt(v, 10), 1)
+  .option('-a, --alias <name>', 'model id in /v1/models (default: the file name)')
+  .option('--no-embeddings', 'do not serve /v1/embeddings')
+  .action(async (o: { model: string; port: number; host: string; threads: number; contextSize: number; queueSize: number; parallel: number; alias?: string; embeddings: boolean }) => {
+    // Loaded on demand: node-llama-cpp stays out of the other commands' start-up.
+    const { startSidecar } = await import('../sidecar/index.js');
+    await startSidecar({
+      modelPath: o.model,
+      port: o.port,
+      host: o.host,
+      threads: o.threads,
+      contextSize: o.contextSize,
+      queueSize: o.queueSize,
+      parallel: o.parallel,
+      embeddings: o.embeddings,
+      ...(o.alias ? { alias: o.alias } : {}),
+      signals: true,
+    });
+  });
+
 await program.parseAsync(process.argv);
