@@ -99,4 +99,24 @@ program
     });
   });
 
+program
+  .command('classify')
+  .description('route prompts offline: one JSON decision (tier, model, signals, scores, reason) per input line; no upstream is called')
+  .requiredOption('-i, --in <file>', 'JSON lines: {"prompt": "..."} or an OpenAI chat body per line ("-" for stdin)')
+  .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
+  .action(async (o: { in: string; config?: string }) => {
+    const { classifyStream, openInput } = await import('../routing/classify.js');
+    const { defaultConfig, loadConfigFile } = await import('../config/load.js');
+    try {
+      const cfg = o.config ? loadConfigFile(o.config) : defaultConfig();
+      await classifyStream(cfg, openInput(o.in), (line) => process.stdout.write(line));
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
+  });
+
 await program.parseAsync(process.argv);

@@ -60,4 +60,13 @@ fallbacks:
 
 defaultModel: gpt-4o-mini
 embeddingsUpstream: openai
+
+# switchyard/auto: the complexity score walks the ladder (< 0.25 local,
+# < 0.70 small, else frontier); requests with tools go to frontier; requests
+# carrying e-mail addresses, card numbers, keys... stay on local upstreams.
+# Without this section switchyard/auto goes to defaultModel.
+routing:
+  ladder: [local, small, frontier]
+  thresholds: [0.25, 0.70]
+  agenticTier: frontier
 `;

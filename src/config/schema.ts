@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { cacheSchema } from './cache.js';
+import { routingSchema } from './routing.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -128,6 +129,8 @@ export const configSchema = z
     embeddingsUpstream: z.string().optional(),
     proxy: proxySchema.default(proxySchema.parse({})),
     cache: cacheSchema.default(cacheSchema.parse({})),
+    /** The router (`switchyard/auto` by signals, constraints, learning); absent → `defaultModel` / first tier. */
+    routing: routingSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

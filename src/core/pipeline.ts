@@ -9,7 +9,9 @@ import type { SwitchyardConfig } from '../config/schema.js';
 import { SwitchyardError, toSwitchyardError } from '../errors.js';
 import type { CanonicalEmbeddingResponse, CanonicalResponse } from '../protocol/canonical.js';
 import { DecisionEvents, type DecisionRecord } from '../observability/events.js';
-import { AUTO_MODEL, VIRTUAL_PREFIX, route } from '../routing/policy.js';
+import { AUTO_MODEL, VIRTUAL_PREFIX } from '../routing/policy.js';
+import { Router } from '../routing/router.js';
+import { feedbackOutcome } from '../routing/feedback.js';
 import type { JsonAttempt, StreamAttempt } from '../upstream/attempt.js';
 import { FallbackExhausted, callWithFallback, describeUnavailable, type FallbackSuccess } from '../upstream/fallback.js';
 import { CLIENT_ABORTED, UpstreamFailure } from '../upstream/failure.js';
@@ -54,10 +56,13 @@ export class Switchyard {
   readonly events = new DecisionEvents();
   /** The response cache; undefined when `cache.enabled` is false. */
   readonly cache: ResponseCache | undefined;
+  /** The router (signals → tier → constrained candidates, learning); `router.load` takes sidecar queue lengths. */
+  readonly router: Router;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
+    this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     const log = opts.logger;
     this.cache =
       opts.cache ??
@@ -72,6 +77,7 @@ export class Switchyard {
 
   /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
   reload(config: SwitchyardConfig): void {
+    this.router.reload(config); // first: throws on dangling routing names, before anything changes
     this.registry.apply(config);
     this.cfg = config;
   }
@@ -106,7 +112,7 @@ export class Switchyard {
         const hit = await this.lookup(ctx, pathOnly(inc.path));
         if (hit) return hit;
       }
-      const decision = route(req, this.cfg, this.registry);
+      const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
       ctx.route = decision;
       if (decision.candidates.length === 0 || !decision.candidates[0]!.upstream.usable()) {
         throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));
@@ -338,7 +344,13 @@ export class Switchyard {
     }));
   }
 
+  /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */
+  feedback(method: string, body: unknown): RespondOutcome {
+    return feedbackOutcome(this.router, method, body);
+  }
+
   async close(): Promise<void> {
+    await this.router.close();
     await this.registry.close();
     await this.cache?.close();
   }

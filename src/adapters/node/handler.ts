@@ -11,6 +11,7 @@ import type { ExecResult, Switchyard } from '../../core/pipeline.js';
 import type { RespondOutcome } from '../../core/outcome.js';
 import { errorOutcome } from '../../core/render.js';
 import { handleAdmin } from './admin.js';
+import { FEEDBACK_BODY_LIMIT, isFeedbackPath } from '../../routing/feedback.js';
 import { readBody } from './handler-body.js';
 
 export { readBody };
@@ -57,6 +58,16 @@ export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, re
   const path = req.url ?? '/';
   const method = req.method ?? 'GET';
   const isLlm = endpointFor(path) !== undefined || (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models?')));
+  if (!isLlm && isFeedbackPath(path)) {
+    // Routing feedback is a client endpoint (the caller holds the request id), not an admin one.
+    try {
+      const body = parsedBody(req as BodyCarrier) ?? (method === 'POST' ? await readBody(req, FEEDBACK_BODY_LIMIT) : undefined);
+      writeRespond(res, sy.feedback(method, body));
+    } catch (e) {
+      writeRespond(res, errorOutcome(toSwitchyardError(e), 'openai', undefined));
+    }
+    return true;
+  }
   if (!isLlm) return path.startsWith('/switchyard/') ? handleAdmin(sy, req, res) : false;
   const protocol = protocolForPath(path);
   const ac = new AbortController();
