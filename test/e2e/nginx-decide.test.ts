@@ -147,8 +147,8 @@ cache: { semantic: { enabled: false } }
     expect(bad.status).toBe(404);
     expect(bad.json.error.code).toBe('model_not_found');
     expect(bad.headers.get('x-switchyard-nginx')).toBe('respond');
-    const models = await (await fetch(`${ngx.url}/v1/models`)).json();
-    expect(models.data.map((m: { id: string }) => m.id)).toContain('local-llama');
+    const models = (await (await fetch(`${ngx.url}/v1/models`)).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toContain('local-llama');
   });
 
   it('keeps the internal location internal', async () => {

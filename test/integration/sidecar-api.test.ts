@@ -102,8 +102,8 @@ describe('sidecar OpenAI-compatible API (real model)', () => {
   });
 
   it('lists its model, reports health with the queue, and exports the queue gauge', async () => {
-    const models = await (await fetch(`${sc.url}/v1/models`)).json();
-    expect(models.data.map((m: { id: string }) => m.id)).toEqual(['local-llama']);
+    const models = (await (await fetch(`${sc.url}/v1/models`)).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toEqual(['local-llama']);
     expect(await health()).toMatchObject({ status: 'ok', queue: { waiting: 0, active: 0, capacity: 1, slots: 1 } });
     const metrics = await (await fetch(`${sc.url}/metrics`)).text();
     expect(metrics).toMatch(/^switchyard_sidecar_queue_length 0$/m);
