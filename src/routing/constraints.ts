@@ -62,7 +62,7 @@ export function describePenalty(d: Deployment, p: number, j: Judge): string {
   if (p & NO_FIT) parts.push(`context ${j.tokens + j.maxOutput} > ${d.model.contextWindow}`);
   if (p & SATURATED) {
     const q = j.load.queueLength(u.name);
-    parts.push(q !== undefined && q > j.maxQueue ? `${u.name} queue ${q} > ${j.maxQueue}` : `${u.name} in-flight ${u.inFlight} >= ${j.maxInFlight[u.name]}`);
+    parts.push(q !== undefined && q > j.maxQueue ? `queue ${q} > ${j.maxQueue}` : `in-flight ${u.inFlight} >= ${j.maxInFlight[u.name]}`);
   }
   if (p & SLOW) parts.push(`${j.stream ? 'ttft' : 'latency'} ${Math.round(latencyEstimate(d, j.stream)!)}ms > SLA ${j.slaMs}ms`);
   return `${d.model.name} ${parts.join(', ')}`;

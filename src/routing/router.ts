@@ -233,7 +233,7 @@ export class Router {
       requested,
       ...(tierName ? { tier: pinned !== undefined && tierName === tier?.name ? pinned : tierName } : {}),
       candidates: out.list,
-      reason: notes.join('; '),
+      reason: headerSafe(notes.join('; ')),
       ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type) } : task ? { task } : {}),
       ...(localWhy ? { localOnly: true } : {}),
     };
@@ -333,6 +333,14 @@ export class Router {
     await this.ready.catch(() => undefined);
     await this.store?.close();
   }
+}
+
+const NOT_HEADER_SAFE = /[^\x20-\x7e]/g;
+
+/** The reason travels as a header: operator-chosen names with other characters are shown as `?`. */
+function headerSafe(s: string): string {
+  NOT_HEADER_SAFE.lastIndex = 0;
+  return NOT_HEADER_SAFE.test(s) ? s.replace(NOT_HEADER_SAFE, '?') : s;
 }
 
 /** Cheapest first (input + output price per 1M tokens), stable. */

@@ -4,6 +4,9 @@
  * upstreams are never called (routing makes no network calls); the same
  * decisions through `switchyard serve` are in test/integration/routing-*.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { SwitchyardError } from '../../src/errors.js';
@@ -94,7 +97,9 @@ describe('switchyard/auto: signals pick the tier', () => {
   rules:
     - { name: legal, pattern: '\\b(contract|lawsuit)\\b', flags: i }
     - { name: internal, pattern: 'INTERNAL ONLY' }
-  ruleTiers: { legal: HIGH, internal: local-only }`);
+    - { name: café, pattern: 'espresso' }
+  ruleTiers: { legal: HIGH, internal: local-only, café: MEDIUM }`);
+    expect(router.route({ req: req('hi, espresso?') }).reason).toContain('rule caf? -> MEDIUM');
     const legal = router.route({ req: req('hi, quick question about my contract') });
     expect(legal.tier).toBe('HIGH');
     expect(legal.reason).toContain('rule legal -> HIGH');
@@ -143,6 +148,13 @@ describe('privacy: sensitive requests stay local', () => {
     expect((err as SwitchyardError).status).toBe(503);
     expect((err as SwitchyardError).message).toContain('may only go to a local upstream');
     expect((err as SwitchyardError).message).toContain('ECONNREFUSED');
+  });
+
+  it('covers embedding inputs too', () => {
+    const { router } = make();
+    const d = router.route({ req: { operation: 'embedding', protocol: 'openai', model: 'big-a', messages: [], input: ['ok', 'call +1 415 555 0132 or jane.doe@example.com'], stream: false, extra: {} } });
+    expect(names(d)).toEqual(['local-llama']);
+    expect(d.reason).toContain('privacy (email');
   });
 
   it('can leave explicit models alone when configured to', () => {
@@ -194,10 +206,10 @@ describe('constraints', () => {
     const busy = router.route({ req: req('hi') });
     expect(names(busy)).toEqual(['mini', 'local-llama']);
     expect(busy.tier).toBe('MEDIUM');
-    expect(busy.reason).toContain('spill over to MEDIUM: mini over local-llama (local-llama local in-flight 2 >= 2)');
+    expect(busy.reason).toContain('spill over to MEDIUM: mini over local-llama (local-llama in-flight 2 >= 2)');
     reg.upstream('local')!.inFlight = 0;
     router.load.setQueueLength('local', 9);
-    expect(router.route({ req: req('hi') }).reason).toContain('local queue 9 > 8');
+    expect(router.route({ req: req('hi') }).reason).toContain('local-llama queue 9 > 8');
     router.load.setQueueLength('local', 8);
     expect(router.route({ req: req('hi') }).candidates[0]!.model.name).toBe('local-llama');
   });
@@ -241,6 +253,19 @@ describe('learning', () => {
     for (let i = 0; i < 200; i++) router.recordQuality('code', 'low', 0);
     expect(router.thresholdsFor('code')).toEqual([0.2, 0.75]);
     expect(router.thresholdsFor('chat')).toEqual([0.25, 0.7]);
+  });
+
+  it('persists estimates in a file when configured', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'switchyard-routing-')), 'quality.json');
+    const routing = `routing: { learning: { store: file, file: "${file}", guardRail: 0.05, minSamples: 1, gain: 1 } }`;
+    const first = make(routing);
+    await first.router.ready;
+    for (let i = 0; i < 30; i++) first.router.recordQuality('qa', 'MEDIUM', 0);
+    await first.router.close();
+    const again = make(routing);
+    await again.router.ready;
+    expect(again.router.thresholdsFor('qa')).toEqual([0.25, 0.65]);
+    expect(again.router.route({ req: req(MID) }).reason).toMatch(/complexity 0\.\d\d (<|>=) 0\.\d\d/);
   });
 
   it('feedback needs a recent request id and counts once', () => {

@@ -179,8 +179,8 @@ export function detectSensitive(text: string, opts: DetectOptions = {}): Sensiti
 }
 
 /**
- * Scans every text of a request (system, messages, tool-call arguments) and
- * returns the sensitive kinds found.
+ * Scans every text of a request (system, messages, tool-call arguments,
+ * embedding inputs) and returns the sensitive kinds found.
  *
  * @example
  * privacySignal(req); // ['email', 'phone']
@@ -192,6 +192,8 @@ export function privacySignal(req: CanonicalRequest): SensitiveKind[] {
     scan(contentText(m.content), found, undefined);
     if (m.toolCalls) for (const c of m.toolCalls) scan(c.arguments, found, undefined);
   }
+  // Embedding inputs leave the machine too.
+  if (req.input) for (const s of req.input) scan(s, found, undefined);
   return ordered(found);
 }
 

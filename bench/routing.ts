@@ -1,0 +1,143 @@
+/**
+ * Routing evaluation: the complexity score as a router over the MMLU dev set
+ * (per prompt: did the weak model, Mixtral-8x7B, and the strong one, GPT-4,
+ * answer right). Prints the quality vs share-of-strong-calls curve against
+ * random and prompt length, APGR, CPT(50/80), the strong share needed for 95%
+ * of all-strong quality, where the configured thresholds land, and what each
+ * signal and a whole routing decision cost.
+ *
+ *   npx tsx bench/routing.ts                      (ROUTING_DATA=… to use another file)
+ *   BENCH_ONLY=routing npm run bench
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseConfig } from '../src/config/load.js';
+import { benchSignals, type SignalTiming } from '../src/routing/eval-bench.js';
+import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport } from '../src/routing/eval.js';
+import { Router } from '../src/routing/router.js';
+import { complexityScore } from '../src/routing/signals/complexity.js';
+import { UpstreamRegistry } from '../src/upstream/registry.js';
+
+const DATA = process.env.ROUTING_DATA ?? resolve('../shared/data/routing-dev.jsonl');
+
+/** Where one threshold puts the strong/weak split on the set. */
+export interface OperatingPoint {
+  threshold: number;
+  strongShare: number;
+  quality: number;
+  /** Share of the weak→strong gap recovered. */
+  pgr: number;
+}
+
+export interface RoutingBench {
+  file: string;
+  report: RoutingEvalReport;
+  /** The configured default thresholds (0.25 / 0.70) read as "strong at or above". */
+  operating: OperatingPoint[];
+  /** The lowest score threshold reaching 95% of all-strong quality. */
+  thresholdFor95: number;
+  signals: SignalTiming[];
+  /** A whole `Router.route` decision for `switchyard/auto` (signals, tier, constraints). */
+  decision: SignalTiming;
+}
+
+function operatingPoint(scores: Float64Array, rows: { weak: boolean; strong: boolean }[], threshold: number, weak: number, strong: number): OperatingPoint {
+  let k = 0;
+  let right = 0;
+  rows.forEach((r, i) => {
+    const s = scores[i]! >= threshold;
+    if (s) k++;
+    right += Number(s ? r.strong : r.weak);
+  });
+  const quality = right / rows.length;
+  return { threshold, strongShare: k / rows.length, quality, pgr: (quality - weak) / (strong - weak) };
+}
+
+function timeDecisions(prompts: string[]): SignalTiming {
+  const cfg = parseConfig(
+    `upstreams:
+  - { name: local, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", local: true, models: [{ name: small }] }
+  - { name: cloud, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: mid }, { name: big-a }, { name: big-b }] }
+tiers:
+  - { name: LOW, models: [small] }
+  - { name: MEDIUM, models: [mid] }
+  - { name: HIGH, models: [big-a, big-b] }
+  - { name: AGENTIC, models: [big-b] }
+routing: {}
+`,
+    {},
+  );
+  const reg = new UpstreamRegistry(cfg, {});
+  const router = new Router(cfg, reg, { pollers: false });
+  const reqs = prompts.map(promptRequest);
+  for (const req of reqs) router.route({ req, id: 'warm' });
+  const times = new Float64Array(reqs.length);
+  reqs.forEach((req, i) => {
+    const t0 = process.hrtime.bigint();
+    router.route({ req, id: `r${i}` });
+    times[i] = Number(process.hrtime.bigint() - t0) / 1_000;
+  });
+  void router.close();
+  void reg.close();
+  times.sort();
+  return { signal: 'Router.route (auto, whole decision)', medianUs: times[times.length >> 1]!, p99Us: times[Math.floor(times.length * 0.99)]! };
+}
+
+/**
+ * Runs the routing evaluation and the signal timings.
+ *
+ * @example
+ * const b = await runRoutingBench();
+ * console.log(routingMarkdown(b));
+ */
+export async function runRoutingBench(log: (s: string) => void = console.log, file = DATA): Promise<RoutingBench> {
+  const rows = readRoutingSet(file);
+  const report = runRoutingEval(file);
+  const scores = Float64Array.from(rows, (r) => complexityScore(promptRequest(r.prompt)).score);
+  const operating = [0.25, 0.7].map((t) => operatingPoint(scores, rows, t, report.weakQuality, report.strongQuality));
+  const sorted = Float64Array.from(scores).sort().reverse();
+  const thresholdFor95 = sorted[Math.max(0, Math.ceil(report.shipped.shareFor95 * rows.length) - 1)]!;
+  const prompts = rows.map((r) => r.prompt);
+  const signals = benchSignals(prompts);
+  const decision = timeDecisions(prompts);
+  const b = { file, report, operating, thresholdFor95, signals, decision };
+  log(routingMarkdown(b));
+  return b;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** The bench as markdown tables (the README's Routing section embeds it). */
+export function routingMarkdown(b: RoutingBench): string {
+  const r = b.report;
+  const routers = [
+    ['random (expected)', r.random],
+    ['prompt length', r.length],
+    ['complexity, 5-fold CV', r.crossValidated],
+    ['complexity, shipped weights (in-sample)', r.shipped],
+  ] as const;
+  const out: string[] = [];
+  out.push(`${r.n} MMLU prompts; all-weak (Mixtral-8x7B) ${pct(r.weakQuality)}, all-strong (GPT-4) ${pct(r.strongQuality)}.`, '');
+  out.push(`| strong calls | ${routers.map(([n]) => n).join(' | ')} |`, `|---:|${routers.map(() => '---:').join('|')}|`);
+  r.random.curve.forEach((pt, i) => {
+    if (![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].includes(pt.share)) return;
+    out.push(`| ${pct(pt.share)} | ${routers.map(([, m]) => pct(m.curve[i]!.quality)).join(' | ')} |`);
+  });
+  out.push('', '| router | APGR | CPT(50%) | CPT(80%) | strong calls for 95% of all-strong |', '|---|---:|---:|---:|---:|');
+  for (const [name, m] of routers) out.push(`| ${name} | ${m.apgr.toFixed(3)} | ${pct(m.cpt50)} | ${pct(m.cpt80)} | ${pct(m.shareFor95)} |`);
+  out.push('', `Held-out fold APGR: ${r.foldApgr.map((a) => a.toFixed(3)).join(', ')}.`);
+  out.push(
+    '',
+    '| complexity threshold (strong at or above) | strong calls | quality | PGR |',
+    '|---:|---:|---:|---:|',
+    ...b.operating.map((o) => `| ${o.threshold.toFixed(2)} | ${pct(o.strongShare)} | ${pct(o.quality)} | ${pct(o.pgr)} |`),
+    `| ${b.thresholdFor95.toFixed(2)} (95% of all-strong) | ${pct(r.shipped.shareFor95)} | ${pct(0.95 * r.strongQuality)} | |`,
+  );
+  out.push('', '| signal | median | p99 |', '|---|---:|---:|');
+  for (const t of [...b.signals, b.decision]) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs |`);
+  return out.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await runRoutingBench();
+}
