@@ -1,0 +1,90 @@
+/**
+ * examples/express-app run as a user runs it (`node examples/express-app/server.mjs`,
+ * importing `switchyard/express` from this repo's build) against fake
+ * providers standing in for OpenAI and the llama.cpp sidecar.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
+import { postJson, sseEvents } from '../helpers/gateway.js';
+
+const SERVER = join(process.cwd(), 'examples/express-app/server.mjs');
+let openai: FakeProvider;
+let local: FakeProvider;
+let proc: ChildProcess;
+let url: string;
+let logs = '';
+
+beforeAll(async () => {
+  if (!existsSync(join(process.cwd(), 'dist/adapters/express/index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
+  openai = await startFakeOpenAI({ apiKey: 'sk-example' });
+  local = await startFakeOpenAI({ models: ['local-llama'] });
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', OPENAI_API_KEY: 'sk-example', OPENAI_BASE_URL: openai.url, SWITCHYARD_LOCAL_URL: local.url };
+  delete env['SWITCHYARD_CONFIG'];
+  proc = spawn(process.execPath, [SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  url = await new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      logs += d.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(logs);
+      if (m) resolve(m[1]!);
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (c) => reject(new Error(`express-app exited with ${c}: ${logs}`)));
+  });
+}, 30_000);
+
+afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    await new Promise((r) => {
+      proc.once('exit', r);
+      proc.kill('SIGKILL');
+    });
+  }
+  await openai?.close();
+  await local?.close();
+});
+
+describe('examples/express-app', () => {
+  it("keeps serving the service's own routes, body parser included", async () => {
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const created = await postJson(`${url}/api/orders`, { item: 'tea', quantity: 3 });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ item: 'tea', quantity: 3 });
+    const list = (await (await fetch(`${url}/api/orders`)).json()) as unknown[];
+    expect(list).toHaveLength(2);
+    expect((await fetch(`${url}/nope`)).status).toBe(404);
+  });
+
+  it('sends chat completions through Switchyard to the cloud upstream with the key from the environment', async () => {
+    const r = await postJson(`${url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from the app' }] });
+    expect(r.status).toBe(200);
+    expect(r.json.choices[0].message.content).toBe('echo: hello from the app');
+    expect(r.headers.get('x-switchyard-upstream')).toBe('openai');
+    expect(openai.requests.at(-1)!.headers.authorization).toBe('Bearer sk-example');
+  });
+
+  it('routes the pinned local tier to the sidecar address, streaming', async () => {
+    const r = await postJson(`${url}/v1/chat/completions`, { model: 'switchyard/local', stream: true, messages: [{ role: 'user', content: 'stream locally' }] });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-switchyard-upstream')).toBe('local');
+    expect(sseEvents(r.text).at(-1)!.data).toBe('[DONE]');
+    expect(local.requests).toHaveLength(1);
+  });
+
+  it('lists the configured and virtual models', async () => {
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+    const ids = models.data.map((m) => m.id);
+    expect(ids).toEqual(expect.arrayContaining(['gpt-4o-mini', 'gpt-4o', 'local-llama', 'switchyard/auto', 'switchyard/local']));
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const code = await new Promise<number | null>((resolve) => {
+      proc.once('exit', (c) => resolve(c));
+      proc.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+  });
+});
