@@ -294,6 +294,14 @@ describe('config', () => {
     expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['routing.ladder.1', 'routing.load.maxInFlight.nowhere']);
   });
 
+  it('a reload with dangling names is refused and the last good routing stays', () => {
+    const { router } = make();
+    expect(() => router.reload(parseConfig(yaml('routing: { agenticTier: TOOLS }'), {}))).toThrow(/routing.agenticTier: no tier named "TOOLS"/);
+    expect(router.route({ req: req(HARD) }).tier).toBe('HIGH');
+    router.reload(parseConfig(yaml('routing: { thresholds: [0.1, 0.2] }'), {}));
+    expect(router.route({ req: req(MID) }).reason).toContain('>= 0.20 -> HIGH');
+  });
+
   it('validates thresholds against the ladder', () => {
     expect(() => parseConfig(yaml('routing: { thresholds: [0.5] }'), {})).toThrow(/needs 2 threshold/);
     expect(() => parseConfig(yaml('routing: { thresholds: [0.7, 0.2] }'), {})).toThrow(/ascending/);
