@@ -68,6 +68,14 @@ export interface Generation {
   completionTokens: number;
 }
 
+/** The prompt alone fills the context: the caller should use a model with a larger one. */
+export class ContextOverflowError extends Error {
+  constructor(readonly promptTokens: number, readonly contextSize: number) {
+    super(`the prompt is ${promptTokens} tokens; this model's context is ${contextSize} tokens`);
+    this.name = 'ContextOverflowError';
+  }
+}
+
 function finishReason(stop: string): FinishReason {
   if (stop === 'maxTokens') return 'length';
   if (stop === 'abort') return 'abort';
@@ -154,6 +162,7 @@ export class LlamaEngine {
     try {
       const history = toHistory(messages);
       const prompt = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(this.model.tokenizer).length;
+      this.checkFits(prompt);
       let completion = 0;
       const r = await chat.generateResponse(history, {
         ...this.sampling(p),
@@ -174,6 +183,7 @@ export class LlamaEngine {
     const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
     try {
       const promptTokens = this.countTokens(prompt);
+      this.checkFits(promptTokens);
       let count = 0;
       const r = await completion.generateCompletionWithMeta(prompt, {
         ...this.sampling(p),
@@ -201,6 +211,11 @@ export class LlamaEngine {
       promptTokens += this.countTokens(text);
     }
     return { vectors, promptTokens };
+  }
+
+  /** Refuses a prompt that leaves no room to answer (node-llama-cpp would silently drop its beginning). */
+  private checkFits(promptTokens: number): void {
+    if (promptTokens >= this.context.contextSize) throw new ContextOverflowError(promptTokens, this.context.contextSize);
   }
 
   private sampling(p: SamplingParams) {

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { LlamaEngine, Generation } from './engine.js';
+import { ContextOverflowError, type LlamaEngine, type Generation } from './engine.js';
 import type { SidecarMetrics } from './metrics.js';
 import {
   ApiError,
@@ -183,19 +183,27 @@ async function serve(d: HandlerDeps, route: Route, req: IncomingMessage, res: Se
       if (g.finishReason === 'abort') return;
       sendJson(res, 200, job.kind === 'chat' ? chatResponse(meta, g) : completionResponse(meta, g), headers);
     } else {
-      const send = startSse(res, headers);
+      // The stream opens with the first token: an error before it is still a plain HTTP error.
+      let sse: ((data: unknown) => void) | undefined;
+      const open = () => {
+        if (sse) return sse;
+        sse = startSse(res, headers);
+        if (job.kind === 'chat') sse(chatChunk(meta, { role: 'assistant', content: '' }, null, job.includeUsage));
+        return sse;
+      };
       const chunk = (text: string) =>
         job.kind === 'chat' ? chatChunk(meta, { content: text }, null, job.includeUsage) : completionChunk(meta, text, null, job.includeUsage);
-      if (job.kind === 'chat') send(chatChunk(meta, { role: 'assistant', content: '' }, null, job.includeUsage));
       try {
-        g = await run((t) => send(chunk(t)));
+        g = await run((t) => open()(chunk(t)));
       } catch (e) {
+        if (!sse) throw e;
         d.logger.error({ err: e }, 'generation failed mid-stream');
-        send(JSON.parse(new ApiError(500, `generation failed: ${(e as Error).message}`).body()));
+        sse(JSON.parse(new ApiError(500, `generation failed: ${(e as Error).message}`).body()));
         res.end();
         return;
       }
       if (g.finishReason === 'abort') return;
+      const send = open();
       send(job.kind === 'chat' ? chatChunk(meta, {}, g.finishReason, job.includeUsage) : completionChunk(meta, '', g.finishReason, job.includeUsage));
       if (job.includeUsage) send(usageChunk(meta, job.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', g));
       send('[DONE]');
@@ -210,7 +218,10 @@ async function serve(d: HandlerDeps, route: Route, req: IncomingMessage, res: Se
       sendJson(res, 503, err.body(), { ...loadHeaders(d.queue), 'retry-after': String(d.retryAfterSeconds) });
       return;
     }
-    const err = e instanceof ApiError ? e : new ApiError(500, `generation failed: ${(e as Error).message}`);
+    const err =
+      e instanceof ApiError ? e
+      : e instanceof ContextOverflowError ? new ApiError(400, e.message, 'invalid_request_error', 'context_length_exceeded', route === 'chat' ? 'messages' : 'prompt')
+      : new ApiError(500, `generation failed: ${(e as Error).message}`);
     if (err.status >= 500) d.logger.error({ err: e }, 'request failed');
     if (!res.headersSent) sendJson(res, err.status, err.body(), loadHeaders(d.queue));
     else res.destroy();

@@ -121,6 +121,18 @@ describe('sidecar OpenAI-compatible API (real model)', () => {
     expect((await fetch(`${sc.url}/v1/nope`)).status).toBe(404);
   });
 
+  it('refuses a prompt longer than the context with context_length_exceeded (also for streams, before any byte)', async () => {
+    const long = 'word '.repeat(600); // ~3000 byte-level tokens, context 2048
+    for (const stream of [false, true]) {
+      const r = await postJson(`${sc.url}/v1/chat/completions`, ask({ stream, messages: [{ role: 'user', content: long }] }));
+      expect(r.status).toBe(400);
+      expect(r.json.error).toMatchObject({ type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' });
+    }
+    const c = await postJson(`${sc.url}/v1/completions`, { prompt: long, max_tokens: 2 });
+    expect(c.json.error.code).toBe('context_length_exceeded');
+    expect((await health()).queue.active).toBe(0);
+  });
+
   it('queue full → 503 with Retry-After; a client disconnect stops its generation and frees the slot', async () => {
     const long = ask({ max_tokens: 1500, stream: true });
     const a = new AbortController();
