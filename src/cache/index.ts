@@ -32,6 +32,8 @@ export interface CacheLookupInput {
   noCache: boolean;
   /** `cache-control: no-store`: neither lookup nor store. */
   noStore: boolean;
+  /** `false`: do not embed this request (private content and an embedder off the host): exact cache only. */
+  semantic?: boolean;
 }
 
 /** Opaque to the core: where and how to store the answer of a looked-up request. */
@@ -78,6 +80,10 @@ export interface ResponseCache {
   /** Deletes a tenant's entries (or one model group's); resolves to the exact plus semantic entries removed. */
   purge(filter: { tenant: string; modelGroup?: string }): Promise<number>;
   stats(): CacheStats;
+  /** The semantic cache's embedder (shared, e.g. with routing's task prototypes), if any. */
+  readonly embedder: Embedder | undefined;
+  /** True when the embedder sends text off the host (an `openai-compatible` endpoint not on loopback). */
+  readonly embedsRemotely: boolean;
   close(): Promise<void>;
 }
 
@@ -95,6 +101,12 @@ export interface ResponseCacheDeps {
 
 const EMBEDDER_RETRY_MS = 30_000;
 
+/** Whether a URL points at this host. */
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
+}
+
 /** Whether an answer is complete and may be replayed to someone else. */
 export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean): boolean {
   if (response.finishReason === 'error' || response.finishReason === 'content_filter') return false;
@@ -108,7 +120,8 @@ class Cache implements ResponseCache {
   private readonly redis: CacheRedisClient | undefined;
   private readonly exact: ExactStore;
   private readonly vectors: VectorStore | undefined;
-  private readonly embedder: Embedder | undefined;
+  readonly embedder: Embedder | undefined;
+  readonly embedsRemotely: boolean;
   private embedderReady: Promise<void> | undefined;
   private embedderRetryAt = 0;
   private readonly restored: Promise<unknown>;
@@ -120,6 +133,7 @@ class Cache implements ResponseCache {
     private readonly deps: ResponseCacheDeps,
   ) {
     const sem = cfg.semantic;
+    this.embedsRemotely = sem.enabled && sem.embedding.kind === 'openai-compatible' && !isLoopbackUrl(sem.embedding.baseUrl);
     const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined);
     if (needRedis) {
       this.redis = openCacheRedis({
@@ -181,7 +195,7 @@ class Cache implements ResponseCache {
     const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
     if (!enabled || input.noStore || req.operation === 'embedding') return this.bypass();
     const partition = partitionOf({ tenant, modelGroup, req });
-    const semantic = this.vectors !== undefined && (route?.semantic ?? true);
+    const semantic = this.vectors !== undefined && input.semantic !== false && (route?.semantic ?? true);
     const text = semantic ? questionText(req) : undefined;
     const ticket: CacheTicket = { partition, key: exactKey(req, partition), ttlSeconds: route?.ttlSeconds ?? this.cfg.ttlSeconds, text };
     if (input.noCache) return this.bypass(ticket);
