@@ -59,7 +59,8 @@ describe.skipIf(NGINX_SKIP_REASON !== undefined)(`nginx → Switchyard → llama
     if (!existsSync(MAIN)) throw new Error('dist/cli/main.js is missing: run `npm run build` (npm test does it)');
     sidecar = await startSidecarProcess(tinyLlamaGguf());
     cloud = await startFakeOpenAI();
-    // The local tier comes first: `switchyard/auto` without a routing section picks it.
+    // Complexity routing: simple questions to the local tier, the rest to the cloud one; the
+    // router also polls the sidecar's /health for its queue length (the load signal).
     const yaml = `
 upstreams:
 ${upstreamYaml('local', `${sidecar.url}/v1`, 'local-llama', { firstTokenMs: 10000, idleMs: 10000 })}    local: true
@@ -67,6 +68,11 @@ ${upstreamYaml('cloud', cloud.url, 'gpt-4o-mini')}
 tiers:
   - { name: local, models: [local-llama] }
   - { name: small, models: [gpt-4o-mini] }
+routing:
+  ladder: [local, small]
+  thresholds: [0.25]
+  agenticTier: null
+  load: { maxQueue: 8, sidecars: [{ upstream: local, intervalMs: 500 }] }
 cache: { enabled: false }
 `;
     gw = await startGateway(yaml);
@@ -118,11 +124,19 @@ cache: { enabled: false }
     expect(cloud.requests).toHaveLength(0);
   });
 
-  it('routes switchyard/auto to the local tier when it is the first tier', async () => {
+  it('routes a simple question sent as switchyard/auto to the local tier by its complexity', async () => {
     const r = await postJson(`${front.url}/v1/chat/completions`, question('switchyard/auto'));
     expect(r.status).toBe(200);
     expect(r.headers.get('x-switchyard-upstream')).toBe('local');
+    expect(r.headers.get('x-switchyard-tier')).toBe('local');
+    expect(r.headers.get('x-switchyard-route')).toMatch(/complexity/);
     expect(r.json.choices[0].message.content.length).toBeGreaterThan(0);
+  });
+
+  it("feeds the router's load signal from the sidecar's /health queue", async () => {
+    const end = Date.now() + 3000;
+    while (gw.switchyard.router.load.queueLength('local') === undefined && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(gw.switchyard.router.load.queueLength('local')).toBe(0);
   });
 
   it('streams the explicit local model through nginx and Switchyard as SSE', async () => {
