@@ -144,10 +144,12 @@ export interface AnswerMeta {
   model: string;
 }
 
+/** A fresh id (`chatcmpl-…` or `cmpl-…`) and timestamp for one answer. */
 export function answerMeta(prefix: 'chatcmpl' | 'cmpl', model: string): AnswerMeta {
   return { id: `${prefix}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model };
 }
 
+/** A non-streamed `chat.completion` with usage. */
 export function chatResponse(m: AnswerMeta, g: Generation): Json {
   return {
     id: m.id,
@@ -159,6 +161,7 @@ export function chatResponse(m: AnswerMeta, g: Generation): Json {
   };
 }
 
+/** A non-streamed `text_completion` with usage. */
 export function completionResponse(m: AnswerMeta, g: Generation): Json {
   return {
     id: m.id,
@@ -182,6 +185,7 @@ export function chatChunk(m: AnswerMeta, delta: Json, finish: FinishReason | nul
   };
 }
 
+/** A `text_completion` stream chunk. */
 export function completionChunk(m: AnswerMeta, text: string, finish: FinishReason | null, withUsage: boolean): Json {
   return {
     id: m.id,
@@ -198,6 +202,7 @@ export function usageChunk(m: AnswerMeta, object: 'chat.completion.chunk' | 'tex
   return { id: m.id, object, created: m.created, model: m.model, choices: [], usage: usage(g) };
 }
 
+/** The `/v1/embeddings` list, vectors as floats or base64 little-endian float32. */
 export function embeddingResponse(model: string, vectors: readonly number[][], promptTokens: number, base64: boolean): Json {
   return {
     object: 'list',
@@ -211,6 +216,7 @@ export function embeddingResponse(model: string, vectors: readonly number[][], p
   };
 }
 
+/** `/v1/models` with the one loaded model (`meta.n_ctx` as llama-server reports it). */
 export function modelsResponse(id: string, contextSize: number): Json {
   return { object: 'list', data: [{ id, object: 'model', created: 0, owned_by: 'switchyard-sidecar', meta: { n_ctx: contextSize } }] };
 }
