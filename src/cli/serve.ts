@@ -12,6 +12,7 @@ import type { SwitchyardConfig } from '../config/schema.js';
 import { Switchyard } from '../core/pipeline.js';
 import { handleNodeRequest } from '../adapters/node/handler.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { handleObservabilityRequest } from '../observability/http.js';
 
 export interface ServeOptions {
   /** Config file; the embedded defaults when absent. */
@@ -67,6 +68,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       res.end(body);
       return;
     }
+    // /metrics, /switchyard/{events,stats,dashboard}
+    if (handleObservabilityRequest(sy, req, res)) return;
     handleNodeRequest(sy, req, res).then(
       (handled) => {
         if (handled) return;
@@ -111,6 +114,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
 
   const close = async () => {
     watcher?.close();
+    sy.observability.live.close(); // live SSE streams never end by themselves
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { cacheSchema } from './cache.js';
+import { accountingSchema } from './accounting.js';
+import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 
 const positiveMs = z.number().int().positive();
@@ -129,6 +131,8 @@ export const configSchema = z
     embeddingsUpstream: z.string().optional(),
     proxy: proxySchema.default(proxySchema.parse({})),
     cache: cacheSchema.default(cacheSchema.parse({})),
+    accounting: accountingSchema.default(accountingSchema.parse({})),
+    observability: observabilitySchema.default(observabilitySchema.parse({})),
     /** The router (`switchyard/auto` by signals, constraints, learning); absent → `defaultModel` / first tier. */
     routing: routingSchema.optional(),
   })

@@ -19,6 +19,8 @@ import { UpstreamRegistry, type Deployment } from '../upstream/registry.js';
 import { endpointFor, pathOnly, protocolForPath, type RequestContext } from './context.js';
 import { createResponseCache, type ResponseCache } from '../cache/index.js';
 import type { Logger } from '../observability/logger.js';
+import { Accounting } from '../accounting/index.js';
+import { Observability } from '../observability/index.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
 import { relayStream, type StreamEnd } from './stream.js';
@@ -58,11 +60,17 @@ export class Switchyard {
   readonly cache: ResponseCache | undefined;
   /** The router (signals → tier → constrained candidates, learning); `router.load` takes sidecar queue lengths. */
   readonly router: Router;
+  /** Prices, budgets and rate limits: `admit` before the cache and routing, `settle` when the record is emitted. */
+  readonly accounting: Accounting;
+  /** Metrics, live stats and event stream, record sink, decision log, trace spans. */
+  readonly observability: Observability;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
+    this.accounting = new Accounting(() => this.cfg, opts.logger);
+    this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
       opts.cache ??
@@ -108,6 +116,7 @@ export class Switchyard {
         cache: 'off',
         attempts: [],
       };
+      await this.accounting.admit(ctx, inc.headers);
       if (this.cache && ep.operation !== 'embedding') {
         const hit = await this.lookup(ctx, pathOnly(inc.path));
         if (hit) return hit;
@@ -254,7 +263,7 @@ export class Switchyard {
    * 2xx answer, never an error or a truncated stream), accounting, events.
    */
   observe(ctx: RequestContext, o: Observation): void {
-    const usage = o.response && 'usage' in o.response ? o.response.usage : undefined;
+    const usage = this.accounting.usage(ctx, o.response);
     if (o.complete && o.status >= 200 && o.status < 300 && ctx.cacheTicket && this.cache && o.response && 'text' in o.response) {
       void this.cache.store(ctx.cacheTicket, o.response);
     }
@@ -269,6 +278,7 @@ export class Switchyard {
     usage?: { inputTokens: number; outputTokens: number },
     ttftMs?: number,
   ): void {
+    const acct = this.accounting.settle(ctx, usage);
     if (this.events.listenerCount('decision') === 0) return;
     const rec: DecisionRecord = {
       id: ctx.id,
@@ -290,6 +300,7 @@ export class Switchyard {
       ...(ctx.model ? { model: ctx.model } : {}),
       ...(ttftMs !== undefined ? { ttftMs } : {}),
       ...(usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } : {}),
+      ...acct,
       ...(error ? { error } : {}),
     };
     this.events.emit('decision', rec);
@@ -353,6 +364,8 @@ export class Switchyard {
     await this.router.close();
     await this.registry.close();
     await this.cache?.close();
+    await this.observability.close();
+    await this.accounting.close();
   }
 }
 

@@ -28,6 +28,14 @@ export interface DecisionRecord {
   ttftMs?: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** The token counts were estimated here (the upstream reported no usage, e.g. a cut stream). */
+  usageEstimated?: boolean;
+  /** USD the answer cost (0 for a cache hit); absent when nothing was used. */
+  costUsd?: number;
+  /** USD saved against the reference model (`accounting.pricing.referenceModel`), never negative. */
+  savingsUsd?: number;
+  /** Budget standing at admission (`soft`: the router was asked to downgrade). */
+  budget?: 'ok' | 'soft' | 'hard';
   error?: string;
 }
 

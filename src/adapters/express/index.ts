@@ -20,12 +20,17 @@ import { loadConfigFile, parseConfig } from '../../config/load.js';
 import type { SwitchyardConfig, SwitchyardConfigInput } from '../../config/schema.js';
 import { Switchyard } from '../../core/pipeline.js';
 import { handleNodeRequest } from '../node/handler.js';
+import { handleObservabilityRequest } from '../../observability/http.js';
 
 export interface SwitchyardMiddlewareOptions {
   /** A config file path, a config object (validated here), or an existing core instance. */
   config?: string | SwitchyardConfigInput;
   switchyard?: Switchyard;
   env?: NodeJS.ProcessEnv;
+  /** Serve Prometheus metrics at this (mount-relative) path, e.g. `/metrics`; off by default. */
+  metricsPath?: string;
+  /** Serve `/switchyard/events`, `/switchyard/stats` and `/switchyard/dashboard`; off by default. */
+  live?: boolean;
 }
 
 export type SwitchyardMiddleware = RequestHandler & {
@@ -46,7 +51,9 @@ export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMi
   const target = sy.config.proxy.target;
   const proxy = target ? createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
+  const routes = { metricsPath: opts.metricsPath ?? (false as const), live: opts.live ?? false };
   const handler = (req: Request, res: Response, next: NextFunction): void => {
+    if (handleObservabilityRequest(sy, req, res, routes)) return;
     handleNodeRequest(sy, req, res).then(
       (handled) => {
         if (handled) return;

@@ -1,0 +1,298 @@
+/**
+ * Accounting: the two hooks the core calls around every request.
+ *
+ * - `admit` (after parsing, before the cache and routing): rate limits and
+ *   budgets. Reserves the request's estimated cost (prompt estimate +
+ *   `max_tokens` or `defaultOutputTokens`, at the highest price any of its
+ *   candidates could cost) atomically with the checks, so concurrent
+ *   requests cannot overshoot a cap by more than the in-flight estimates.
+ *   Throws 429 `rate_limited` (with Retry-After) or `budget_exceeded`; puts
+ *   the budget standing on `ctx.budget` (`soft`: the router downgrades — one
+ *   tier down, or the cheapest candidate first).
+ * - `settle` (when the request's record is emitted, whatever its end): the
+ *   cost and savings of what was actually used, the reservation released and
+ *   the real cost counted, token counters corrected.
+ */
+import type { SwitchyardConfig } from '../config/schema.js';
+import type { RequestContext } from '../core/context.js';
+import type { HeaderBag } from '../core/parse.js';
+import { SwitchyardError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { CanonicalEmbeddingResponse, CanonicalResponse } from '../protocol/canonical.js';
+import { estimateTokens } from '../routing/signals/length.js';
+import { budgetIdentity, budgetsActive, capsFor, fromNano, periodsAt, standing, toNano, type BudgetCaps, type BudgetTotals, type Periods } from './budgets.js';
+import { PriceBook, costOf } from './pricing.js';
+import { limitsFor, rateLimitsActive, retryAfterSeconds, windowAt, type RateLimitPlan } from './rate-limits.js';
+import type { AccountingStore, AdmitInput, AdmitResult } from './store.js';
+import { MemoryAccountingStore } from './store-memory.js';
+import { RedisAccountingStore } from './store-redis.js';
+import { usageOf, type ObservedUsage } from './usage.js';
+
+export { PriceBook, PRICES_AS_OF, BUILTIN_PRICES, builtinPrice, costOf, type ModelPrice, type TokenUsage } from './pricing.js';
+export type { BudgetStanding } from './budgets.js';
+export type { ObservedUsage } from './usage.js';
+
+/** What settling a request adds to its decision record. */
+export interface Settlement {
+  /** USD the answer cost (0 for a cache hit or a local model without a compute price). */
+  costUsd?: number;
+  /** USD saved against the reference model (never negative). */
+  savingsUsd?: number;
+  /** The budget standing the request was admitted with. */
+  budget?: 'ok' | 'soft' | 'hard';
+  /** The token counts were estimated (no usage reported). */
+  usageEstimated?: boolean;
+}
+
+/** The last known remaining budget of an identity listed under `budgets.limits`. */
+export interface BudgetRemaining {
+  id: string;
+  period: 'daily' | 'monthly';
+  usd: number;
+}
+
+interface Reservation {
+  at: number;
+  store: AccountingStore;
+  caps?: BudgetCaps;
+  periods?: Periods;
+  estimate: number;
+  plan?: RateLimitPlan;
+  window: number;
+  tokens: number;
+}
+
+interface State {
+  cfg: SwitchyardConfig;
+  book: PriceBook;
+  budgets: boolean;
+  rates: boolean;
+  store: AccountingStore;
+}
+
+/**
+ * @example
+ * const acct = new Accounting(() => sy.config);
+ * await acct.admit(ctx, headers); // may throw SwitchyardError 429
+ * const { costUsd, savingsUsd } = acct.settle(ctx, usage);
+ */
+export class Accounting {
+  private st: State | undefined;
+  private storeKey = '';
+  private readonly stores: AccountingStore[] = [];
+  private memory: MemoryAccountingStore | undefined;
+  private readonly open = new WeakSet<RequestContext>();
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly remainingById = new Map<string, BudgetRemaining>();
+  private readonly sweeper: NodeJS.Timeout;
+  private lastWarn = 0;
+  private active = 0;
+
+  constructor(
+    private readonly config: () => SwitchyardConfig,
+    private readonly logger?: Logger,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), 30_000);
+    this.sweeper.unref();
+  }
+
+  /** Requests admitted and not yet settled. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** The prices of the current config. */
+  get prices(): PriceBook {
+    return this.state().book;
+  }
+
+  /** Last known remaining budget of every identity listed under `budgets.limits`. */
+  remaining(): IterableIterator<BudgetRemaining> {
+    return this.remainingById.values();
+  }
+
+  private state(): State {
+    const cfg = this.config();
+    if (this.st?.cfg === cfg) return this.st;
+    const a = cfg.accounting;
+    const budgets = budgetsActive(a.budgets);
+    const rates = rateLimitsActive(a.rateLimits);
+    const key = a.store === 'redis' && (budgets || rates) ? JSON.stringify(a.redis) : 'memory';
+    let store = this.st?.store;
+    if (!store || key !== this.storeKey) {
+      store = key === 'memory' ? this.memoryStore() : new RedisAccountingStore(a.redis, (e) => this.warn('accounting redis error', e));
+      this.stores.push(store);
+      this.storeKey = key;
+    }
+    this.st = { cfg, book: new PriceBook(cfg), budgets, rates, store };
+    return this.st;
+  }
+
+  private memoryStore(): MemoryAccountingStore {
+    return (this.memory ??= new MemoryAccountingStore());
+  }
+
+  /** Rate limits and budgets for a parsed request; see the module comment. */
+  async admit(ctx: RequestContext, headers: HeaderBag): Promise<void> {
+    this.open.add(ctx);
+    this.active++;
+    const st = this.state();
+    if (!st.budgets && !st.rates) return;
+    const a = st.cfg.accounting;
+    const plan = st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined;
+    const id = st.budgets ? budgetIdentity(a.budgets, ctx, headers) : undefined;
+    const caps = id !== undefined ? capsFor(a.budgets, id) : undefined;
+    if (!plan && !caps) return;
+
+    const now = Date.now();
+    const inputTokens = estimateTokens(ctx.req);
+    const outputTokens = ctx.operation === 'embedding' ? 0 : (ctx.req.maxTokens ?? a.budgets.defaultOutputTokens);
+    const estimate = caps ? toNano(costOf(st.book.ceiling(ctx.req.model || 'switchyard/auto'), { inputTokens, outputTokens })) : 0;
+    const window = windowAt(now);
+    const periods = periodsAt(now);
+    const input: AdmitInput = {
+      ...(plan ? { rate: { plan, window, tokens: inputTokens + outputTokens } } : {}),
+      ...(caps ? { budget: { caps, periods, estimate } } : {}),
+    };
+    let store = st.store;
+    let r: AdmitResult;
+    try {
+      r = await store.admit(input);
+    } catch (e) {
+      this.warn('accounting store unreachable; counting this request in memory', e);
+      store = this.memoryStore();
+      r = await store.admit(input);
+    }
+    if (caps && r.totals) this.noteRemaining(caps, r.totals);
+    if (r.rejected) throw this.rejection(r, plan, caps, window.fraction, periods, now, inputTokens + outputTokens);
+    if (caps && r.totals) {
+      const s = standing(caps, r.totals);
+      ctx.budget = s === 'ok' ? 'ok' : 'soft';
+    }
+    this.reservations.set(ctx.id, {
+      at: now,
+      store,
+      estimate,
+      window: window.index,
+      tokens: plan && plan.tpm >= 0 ? inputTokens + outputTokens : 0,
+      ...(caps ? { caps, periods } : {}),
+      ...(plan ? { plan } : {}),
+    });
+  }
+
+  private rejection(
+    r: AdmitResult,
+    plan: RateLimitPlan | undefined,
+    caps: BudgetCaps | undefined,
+    fraction: number,
+    periods: Periods,
+    now: number,
+    tokens: number,
+  ): SwitchyardError {
+    if ((r.rejected === 'requests' || r.rejected === 'tokens') && plan && r.buckets) {
+      const requests = r.rejected === 'requests';
+      const limit = requests ? plan.rpm : plan.tpm;
+      const retryAfter = retryAfterSeconds(limit, r.buckets.previous, r.buckets.current, fraction, requests ? 1 : tokens);
+      return new SwitchyardError('rate_limited', `rate limit exceeded: ${limit} ${requests ? 'requests' : 'tokens'} per minute; retry after ${retryAfter}s`, { retryAfter });
+    }
+    const daily = r.rejected === 'daily';
+    const cap = fromNano(daily ? caps!.dayNano : caps!.monthNano);
+    const retryAfter = Math.max(1, Math.ceil(((daily ? periods.dayEndsAt : periods.monthEndsAt) - now) / 1000));
+    return new SwitchyardError(
+      'budget_exceeded',
+      `the ${daily ? 'daily' : 'monthly'} budget of $${cap} is spent; it resets at ${new Date(daily ? periods.dayEndsAt : periods.monthEndsAt).toISOString()}`,
+      { retryAfter },
+    );
+  }
+
+  /** Reported usage, or an estimate from the request and the (partial) answer. */
+  usage(ctx: RequestContext, response: CanonicalResponse | CanonicalEmbeddingResponse | undefined): ObservedUsage | undefined {
+    return usageOf(ctx.req, response);
+  }
+
+  /** Cost and savings of a finished request; releases its reservation and counts its spend. */
+  settle(ctx: RequestContext, usage: ObservedUsage | undefined): Settlement {
+    if (this.open.delete(ctx)) this.active--;
+    const book = this.state().book;
+    const out: Settlement = {};
+    let cost = 0;
+    if (usage) {
+      const hit = ctx.cache === 'hit-exact' || ctx.cache === 'hit-semantic';
+      cost = hit ? 0 : book.cost(ctx.model, usage);
+      out.costUsd = cost;
+      out.savingsUsd = Math.max(0, book.referenceCost(usage) - cost);
+      if (usage.estimated) out.usageEstimated = true;
+    }
+    if (ctx.budget) out.budget = ctx.budget;
+    const res = this.reservations.get(ctx.id);
+    if (res) {
+      this.reservations.delete(ctx.id);
+      const tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
+      this.release(res, toNano(cost), res.tokens > 0 ? tokens - res.tokens : 0);
+    }
+    return out;
+  }
+
+  private release(res: Reservation, actual: number, tokenDelta: number): void {
+    const p = res.store
+      .settle({
+        ...(res.caps && res.periods ? { budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: res.estimate, actual } } : {}),
+        ...(res.plan && tokenDelta !== 0 ? { rate: { tenant: res.plan.tenant, window: res.window, tokenDelta } } : {}),
+      })
+      .then(
+        (totals) => {
+          if (totals && res.caps) this.noteRemaining(res.caps, totals);
+        },
+        (e: unknown) => this.warn('accounting settle failed; the reservation stays until the period ends', e),
+      )
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  private noteRemaining(caps: BudgetCaps, t: BudgetTotals): void {
+    if (!caps.named) return;
+    if (caps.dayNano >= 0) this.setRemaining(caps.id, 'daily', caps.dayNano - t.daySpent - t.dayReserved);
+    if (caps.monthNano >= 0) this.setRemaining(caps.id, 'monthly', caps.monthNano - t.monthSpent - t.monthReserved);
+  }
+
+  private setRemaining(id: string, period: 'daily' | 'monthly', nano: number): void {
+    const key = `${period}:${id}`;
+    const usd = Math.max(0, fromNano(nano));
+    const e = this.remainingById.get(key);
+    if (e) e.usd = usd;
+    else this.remainingById.set(key, { id, period, usd });
+  }
+
+  /** Releases reservations a face never settled (it lost the request). */
+  private sweep(): void {
+    const cfg = this.st?.cfg;
+    if (!cfg) return;
+    const cutoff = Date.now() - cfg.accounting.budgets.reservationTtlMs;
+    for (const [id, res] of this.reservations) {
+      if (res.at > cutoff) continue;
+      this.reservations.delete(id);
+      this.release(res, 0, res.tokens > 0 ? -res.tokens : 0);
+    }
+  }
+
+  private warn(msg: string, e: unknown): void {
+    const now = Date.now();
+    if (now - this.lastWarn < 10_000) return;
+    this.lastWarn = now;
+    this.logger?.warn({ reason: e instanceof Error ? e.message : String(e) }, msg);
+  }
+
+  /** Waits until every settlement has reached the store. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.flush();
+    await Promise.all(this.stores.map((s) => s.close()));
+    await this.memory?.close();
+    this.stores.length = 0;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Rate limits against the real Redis (and in memory): a concurrent burst
+ * admits exactly the requests-per-minute limit, per tenant; tokens per
+ * minute count prompt + max_tokens at admission and are corrected to the
+ * real usage afterwards; refusals are 429 `rate_limited` with Retry-After in
+ * the caller's protocol; replicas share the window.
+ */
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { windowAt } from '../../src/accounting/rate-limits.js';
+import type { RunningServer } from '../../src/cli/serve.js';
+import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
+import { postJson, startGateway } from '../helpers/gateway.js';
+
+const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+const prefix = `sy-test-rate-${process.pid}-${Date.now()}:`;
+let oa: FakeProvider;
+const gateways: RunningServer[] = [];
+
+beforeAll(async () => {
+  await redis.connect();
+  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 100, answer: 'short' } });
+});
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+afterAll(async () => {
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) if (keys.length) await redis.del(keys);
+  await redis.close();
+  await oa.close();
+});
+
+async function gateway(store: 'redis' | 'memory', limits: string, sub: string): Promise<RunningServer> {
+  const gw = await startGateway(`
+server: { tenantHeader: x-tenant }
+upstreams:
+  - name: oa
+    kind: openai-compatible
+    baseUrl: ${oa.url}
+    models: [{ name: m }]
+cache: { enabled: false }
+accounting:
+  store: ${store}
+  redis: { keyPrefix: "${prefix}${sub}" }
+  rateLimits: ${limits}
+`);
+  gateways.push(gw);
+  return gw;
+}
+
+const ask = (gw: RunningServer, tenant: string | undefined, extra: Record<string, unknown> = {}) =>
+  postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra }, tenant ? { 'x-tenant': tenant } : {});
+
+/** Waits until the next minute is at least `margin` ms away, so a burst stays inside one window. */
+async function awayFromMinuteEdge(margin = 5_000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < margin) await new Promise((r) => setTimeout(r, left + 50));
+}
+
+describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
+  it('admits exactly the requests-per-minute limit of a concurrent burst, per tenant, with Retry-After', async () => {
+    const gw = await gateway(store, '{ default: { requestsPerMinute: 10 }, tenants: { "t:vip": { requestsPerMinute: 20 } } }', `${store}-rpm:`);
+    await awayFromMinuteEdge();
+    const [plain, vip] = await Promise.all([
+      Promise.all(Array.from({ length: 25 }, () => ask(gw, 'plain'))),
+      Promise.all(Array.from({ length: 25 }, () => ask(gw, 'vip'))),
+    ]);
+    expect(plain.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(vip.filter((r) => r.status === 200)).toHaveLength(20);
+    const refused = plain.find((r) => r.status === 429)!;
+    expect(refused.json.error).toMatchObject({ code: 'rate_limited', type: 'rate_limit_error' });
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter)).toBe(true);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(120);
+    if (store === 'redis') {
+      expect(Number(await redis.get(`${prefix}${store}-rpm:rate:t:plain:r:${windowAt(Date.now()).index}`))).toBe(10);
+    }
+  });
+
+  it('counts prompt + max_tokens against tokens per minute, then corrects to the real usage', async () => {
+    const gw = await gateway(store, '{ default: { tokensPerMinute: 1000 } }', `${store}-tpm:`);
+    await awayFromMinuteEdge();
+    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000.
+    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 })));
+    expect(burst.filter((r) => r.status === 200)).toHaveLength(9);
+    expect(burst.find((r) => r.status === 429)!.json.error.message).toMatch(/1000 tokens per minute/);
+    await gw.switchyard.accounting.flush();
+    // The fake used ≈ 9 + 2 tokens each: the counter now holds the real usage, so more requests fit again.
+    if (store === 'redis') {
+      const counted = Number(await redis.get(`${prefix}${store}-tpm:rate:t:tok:t:${windowAt(Date.now()).index}`));
+      expect(counted).toBeLessThan(200);
+      expect(counted).toBeGreaterThan(0);
+    }
+    expect((await ask(gw, 'tok', { max_tokens: 100 })).status).toBe(200);
+  });
+});
+
+describe('rate limits shared by replicas', () => {
+  it('admits the limit once across two gateways, and refuses Anthropic callers in their protocol', async () => {
+    const a = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
+    const b = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
+    await awayFromMinuteEdge();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(i % 2 ? a : b, 'shared')));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(12);
+    const m = await postJson(`${a.url}/v1/messages`, { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'shared' });
+    expect(m.status).toBe(429);
+    expect(m.json).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(m.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('limits anonymous callers as one tenant and leaves unlisted tenants alone when only tenants are listed', async () => {
+    const gw = await gateway('redis', '{ tenants: { anonymous: { requestsPerMinute: 2 } } }', 'anon:');
+    await awayFromMinuteEdge();
+    const anon = await Promise.all(Array.from({ length: 5 }, () => ask(gw, undefined)));
+    expect(anon.filter((r) => r.status === 200)).toHaveLength(2);
+    const named = await Promise.all(Array.from({ length: 5 }, () => ask(gw, 'free')));
+    expect(named.every((r) => r.status === 200)).toBe(true);
+  });
+});
