@@ -1,24 +1,137 @@
 /**
  * `npm run bench`: every benchmark in one run, on this machine. Prints each
  * table and writes bench/results/latest.json and latest.md.
+ *
+ *   npm run bench                      full durations (about 15 minutes on 2 cores)
+ *   BENCH_QUICK=1 npm run bench        short cells, one repeat: checks the harness, noisy figures
+ *   BENCH_ONLY=peer,gateway npm run bench   a subset: gateway, express-face, peer, cache, extproc, routing
+ *   npm run bench -- --readme          also writes each table into README.md between
+ *                                      <!-- bench:NAME --> and <!-- /bench:NAME -->
+ *
+ * A section that fails is recorded (JSON and markdown) and the run goes on;
+ * the process then exits non-zero.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { gatewayMarkdown, runGatewayBench } from './gateway.js';
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const quick = process.env.BENCH_QUICK === '1';
+// Quick mode shortens the sections that read their own knobs; set before they load.
+if (quick) {
+  process.env.BENCH_SECONDS ??= '1'; // gateway.ts
+  process.env.BENCH_EXTPROC_N ??= '300'; // extproc.ts
+  process.env.BENCH_CACHE_SIZES ??= '1000,10000'; // cache.ts
+  process.env.BENCH_QUERIES ??= '200'; // cache.ts
+}
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const writeReadme = process.argv.includes('--readme');
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
 const started = new Date().toISOString();
-const sections: { name: string; markdown: string; data: unknown }[] = [];
 
-console.log(`# Switchyard benchmarks\n${machine}\n${started}\n`);
+interface Section {
+  name: string;
+  title: string;
+  run(log: (s: string) => void): Promise<{ markdown: string; data: unknown }>;
+}
 
-console.log('## Gateway overhead');
-const gw = await runGatewayBench();
-sections.push({ name: 'gateway', markdown: gatewayMarkdown(gw), data: gw });
+const sections: Section[] = [
+  {
+    name: 'gateway',
+    title: 'Gateway overhead',
+    run: async (log) => {
+      const { gatewayMarkdown, runGatewayBench } = await import('./gateway.js');
+      const rows = await runGatewayBench(log);
+      return { markdown: gatewayMarkdown(rows), data: rows };
+    },
+  },
+  {
+    name: 'express-face',
+    title: 'Express face overhead',
+    run: async (log) => {
+      const { expressFaceMarkdown, runExpressFaceBench } = await import('./express-face.js');
+      const b = await runExpressFaceBench(log);
+      return { markdown: expressFaceMarkdown(b), data: b };
+    },
+  },
+  {
+    name: 'peer',
+    title: 'Against a peer gateway (Portkey), at fixed request rates',
+    run: async (log) => {
+      const { peerMarkdown, runPeerBench } = await import('./peer.js');
+      const b = await runPeerBench(log);
+      return { markdown: peerMarkdown(b), data: b };
+    },
+  },
+  {
+    name: 'cache',
+    title: 'Response cache',
+    run: async (log) => {
+      const { cacheMarkdown, runCacheBench } = await import('./cache.js');
+      const b = await runCacheBench(log);
+      return { markdown: cacheMarkdown(b), data: b };
+    },
+  },
+  {
+    name: 'extproc',
+    title: 'Envoy ext_proc decision latency',
+    run: async (log) => {
+      const { extProcMarkdown, runExtProcBench } = await import('./extproc.js');
+      const rows = await runExtProcBench(log);
+      return { markdown: extProcMarkdown(rows), data: rows };
+    },
+  },
+  {
+    name: 'routing',
+    title: 'Routing evaluation',
+    run: async (log) => {
+      const { routingMarkdown, runRoutingBench } = await import('./routing.js');
+      const b = await runRoutingBench(log);
+      return { markdown: routingMarkdown(b), data: b };
+    },
+  },
+  // A new benchmark plugs in here: a module exporting `runXBench(log)` and `xMarkdown(result)`,
+  // and a `<!-- bench:NAME -->` / `<!-- /bench:NAME -->` pair in README.md for `--readme`.
+];
 
+console.log(`# Switchyard benchmarks\n${machine}\n${started}${quick ? '\nBENCH_QUICK=1: short cells, one repeat' : ''}\n`);
+const results: { name: string; title: string; markdown: string; data?: unknown; error?: string; seconds: number }[] = [];
+for (const s of sections) {
+  if (only && !only.includes(s.name)) continue;
+  console.log(`## ${s.title}`);
+  const t0 = performance.now();
+  try {
+    const r = await s.run((line) => console.log(line));
+    results.push({ name: s.name, title: s.title, ...r, seconds: (performance.now() - t0) / 1000 });
+  } catch (err) {
+    const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    console.error(`section ${s.name} failed: ${error}`);
+    results.push({ name: s.name, title: s.title, markdown: `**Failed:** ${error.split('\n')[0]}`, error, seconds: (performance.now() - t0) / 1000 });
+  }
+}
+
+const header = `${machine}; ${started}${quick ? '; BENCH_QUICK=1 (short cells, one repeat)' : ''}`;
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latest.json', JSON.stringify({ machine, started, sections }, null, 2));
-const md = [`# Switchyard benchmarks`, '', `${machine}, ${started}`, ''];
-for (const s of sections) md.push(`## ${s.name}`, '', s.markdown, '');
+writeFileSync('bench/results/latest.json', JSON.stringify({ machine, started, quick, sections: results }, null, 2));
+const md = ['# Switchyard benchmarks', '', header, ''];
+for (const s of results) md.push(`## ${s.title}`, '', s.markdown, '');
 writeFileSync('bench/results/latest.md', md.join('\n'));
 console.log(`\n${md.join('\n')}`);
+
+if (writeReadme) {
+  // Each table replaces the text between its markers; a lone opening marker gets a closing one.
+  let readme = readFileSync('README.md', 'utf8');
+  const blocks: [string, string][] = [['machine', `Measured on ${header}.`], ...results.map((s): [string, string] => [s.name, s.markdown])];
+  for (const [name, text] of blocks) {
+    const open = `<!-- bench:${name} -->`;
+    const close = `<!-- /bench:${name} -->`;
+    const i = readme.indexOf(open);
+    if (i < 0) continue;
+    const j = readme.indexOf(close, i);
+    const end = j < 0 ? i + open.length : j + close.length;
+    readme = `${readme.slice(0, i)}${open}\n${text}\n${close}${readme.slice(end)}`;
+  }
+  writeFileSync('README.md', readme);
+  console.log('README.md tables updated');
+}
+
+if (results.some((s) => s.error)) process.exitCode = 1;

@@ -21,14 +21,20 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i]!;
 }
 
-export async function runLoad(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+  extraHeaders: Record<string, string> = {},
+): Promise<LoadResult> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections, pipelining: 1 });
   const lat: number[] = [];
   let errors = 0;
   let non2xx = 0;
   const end = performance.now() + seconds * 1000;
-  const headers = { 'content-type': 'application/json' };
+  const headers = { 'content-type': 'application/json', ...extraHeaders };
   const worker = async () => {
     while (performance.now() < end) {
       const t0 = performance.now();

@@ -56,8 +56,13 @@ export function startUpstreamProc(chunkDelayMs = 0): Promise<Proc> {
   return spawnWithUrl(process.execPath, ['--import', 'tsx', 'bench/lib/fake-upstream.ts', '0', String(chunkDelayMs)]);
 }
 
-/** `switchyard serve` with one OpenAI-compatible upstream and the cache off. */
+/**
+ * `switchyard serve` with one OpenAI-compatible upstream and the cache off
+ * (the cache is on by default, so it is turned off here unless `extraYaml`
+ * has its own `cache:` section).
+ */
 export function startGatewayProc(upstreamUrl: string, extraYaml = ''): Promise<Proc> {
+  const cacheYaml = /^cache:/m.test(extraYaml) ? '' : 'cache: { enabled: false }\n';
   const file = join(tmpdir(), `switchyard-bench-${process.pid}-${Date.now()}.yaml`);
   writeFileSync(
     file,
@@ -68,7 +73,7 @@ upstreams:
     baseUrl: ${upstreamUrl}
     models: [{ name: bench-model }]
     retry: { max: 0 }
-${extraYaml}`,
+${cacheYaml}${extraYaml}`,
   );
   return spawnWithUrl(process.execPath, ['dist/cli/main.js', 'serve', '--config', file]);
 }
