@@ -11,6 +11,8 @@ import type { CanonicalEmbeddingResponse, CanonicalResponse } from '../protocol/
 import { DecisionEvents, type DecisionRecord } from '../observability/events.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX } from '../routing/policy.js';
 import { Router } from '../routing/router.js';
+import { buildPrototypeIndex } from '../routing/signals/task.js';
+import { privacySignal } from '../routing/signals/privacy.js';
 import { feedbackOutcome } from '../routing/feedback.js';
 import type { JsonAttempt, StreamAttempt } from '../upstream/attempt.js';
 import { FallbackExhausted, callWithFallback, describeUnavailable, type FallbackSuccess } from '../upstream/fallback.js';
@@ -77,6 +79,14 @@ export class Switchyard {
       (config.cache.enabled
         ? createResponseCache(config.cache, { onError: (err, op) => log?.warn({ op, reason: err.message }, 'cache degraded to miss') })
         : undefined);
+    // Task prototypes are embedded once, by the cache's embedder, in the background; until then tasks come from keywords.
+    const embedder = this.cache?.embedder;
+    if (embedder) {
+      buildPrototypeIndex(embedder).then(
+        (p) => this.router.setPrototypes(p),
+        (err: Error) => log?.warn({ reason: err.message }, 'task prototypes unavailable; task type from keywords only'),
+      );
+    }
   }
 
   get config(): SwitchyardConfig {
@@ -148,6 +158,8 @@ export class Switchyard {
       route: path,
       noCache: c.noCache,
       noStore: c.noStore,
+      // Private content never goes to an embedder off the host: exact cache only.
+      ...(this.cache!.embedsRemotely && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
     });
     ctx.cache = look.result;
     if (look.embedding) ctx.embedding = look.embedding;
