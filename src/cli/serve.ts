@@ -11,6 +11,7 @@ import { watchConfig, type ConfigWatcher } from '../config/watch.js';
 import type { SwitchyardConfig } from '../config/schema.js';
 import { Switchyard } from '../core/pipeline.js';
 import { handleNodeRequest } from '../adapters/node/handler.js';
+import { DECIDE_PREFIX, createNginxDecideHandler } from '../adapters/nginx/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { handleObservabilityRequest } from '../observability/http.js';
 
@@ -59,6 +60,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const target = cfg.proxy.target;
   const proxy = target ? httpProxy.createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
+  const nginxDecide = createNginxDecideHandler(sy);
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     if (req.method === 'GET' && (url === '/healthz' || url === '/readyz')) {
@@ -70,7 +72,9 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     }
     // /metrics, /switchyard/{events,stats,dashboard}
     if (handleObservabilityRequest(sy, req, res)) return;
-    handleNodeRequest(sy, req, res).then(
+    // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md).
+    const handle = url.startsWith(DECIDE_PREFIX) ? nginxDecide(req, res) : handleNodeRequest(sy, req, res);
+    handle.then(
       (handled) => {
         if (handled) return;
         if (proxy) void proxy(req, res, () => notFound(res, url));
