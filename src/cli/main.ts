@@ -4,6 +4,15 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { startServer } from './serve.js';
 
+/** An invalid config ends the process with its problems listed and exit code 2; anything else is rethrown. */
+function exitOnConfigError(e: unknown): never {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}
+
 const program = new Command();
 program.name('switchyard').description('LLM traffic router: cache, route, fall back, observe');
 
@@ -22,11 +31,7 @@ program
         signals: true,
       });
     } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
-        process.exit(2);
-      }
-      throw e;
+      exitOnConfigError(e);
     }
   });
 
@@ -51,11 +56,7 @@ program
         signals: true,
       });
     } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
-        process.exit(2);
-      }
-      throw e;
+      exitOnConfigError(e);
     }
   });
 
@@ -111,11 +112,7 @@ program
       const cfg = o.config ? loadConfigFile(o.config) : defaultConfig();
       await classifyStream(cfg, openInput(o.in), (line) => process.stdout.write(line));
     } catch (e) {
-      if (e instanceof ConfigError) {
-        process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
-        process.exit(2);
-      }
-      throw e;
+      exitOnConfigError(e);
     }
   });
 
