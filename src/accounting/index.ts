@@ -81,13 +81,13 @@ export class Accounting {
   private storeKey = '';
   private readonly stores: AccountingStore[] = [];
   private memory: MemoryAccountingStore | undefined;
-  private readonly open = new WeakSet<RequestContext>();
+  /** Admitted, not yet settled: request id → admission time (swept like reservations). */
+  private readonly open = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly remainingById = new Map<string, BudgetRemaining>();
   private readonly sweeper: NodeJS.Timeout;
   private lastWarn = 0;
-  private active = 0;
 
   constructor(
     private readonly config: () => SwitchyardConfig,
@@ -99,7 +99,7 @@ export class Accounting {
 
   /** Requests admitted and not yet settled. */
   get inFlight(): number {
-    return this.active;
+    return this.open.size;
   }
 
   /** The prices of the current config. */
@@ -135,8 +135,7 @@ export class Accounting {
 
   /** Rate limits and budgets for a parsed request; see the module comment. */
   async admit(ctx: RequestContext, headers: HeaderBag): Promise<void> {
-    this.open.add(ctx);
-    this.active++;
+    this.open.set(ctx.id, Date.now());
     const st = this.state();
     if (!st.budgets && !st.rates) return;
     const a = st.cfg.accounting;
@@ -213,7 +212,7 @@ export class Accounting {
 
   /** Cost and savings of a finished request; releases its reservation and counts its spend. */
   settle(ctx: RequestContext, usage: ObservedUsage | undefined): Settlement {
-    if (this.open.delete(ctx)) this.active--;
+    this.open.delete(ctx.id);
     const book = this.state().book;
     const out: Settlement = {};
     let cost = 0;
@@ -264,11 +263,12 @@ export class Accounting {
     else this.remainingById.set(key, { id, period, usd });
   }
 
-  /** Releases reservations a face never settled (it lost the request). */
+  /** Forgets requests a face never settled (it lost them) and releases their reservations. */
   private sweep(): void {
     const cfg = this.st?.cfg;
     if (!cfg) return;
     const cutoff = Date.now() - cfg.accounting.budgets.reservationTtlMs;
+    for (const [id, at] of this.open) if (at <= cutoff) this.open.delete(id);
     for (const [id, res] of this.reservations) {
       if (res.at > cutoff) continue;
       this.reservations.delete(id);

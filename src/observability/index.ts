@@ -56,10 +56,10 @@ export class Observability {
     this.seen = cfg;
     this.metrics = new SwitchyardMetrics(core);
     this.stats = new LiveStats(core, cfg.observability.live.window, () => core.accounting?.prices.reference?.model);
-    this.live = new LiveHub(() => this.metrics.liveDropped.inc());
+    this.live = new LiveHub(() => this.metrics.liveDropped.inc(1));
     this.tracer = new DecisionTracer(() => core.config);
     this.sinkKey = JSON.stringify(cfg.observability.records);
-    this.sink = createRecordSink(cfg.observability.records, () => this.metrics.sinkErrors.labels(cfg.observability.records.sink).inc());
+    this.sink = createRecordSink(cfg.observability.records, () => this.metrics.sinkErrors.inc(1, cfg.observability.records.sink));
     this.noteSecrets(cfg);
     core.events.on('decision', this.onDecision);
   }
@@ -81,7 +81,7 @@ export class Observability {
     if (key === this.sinkKey) return;
     const old = this.sink;
     this.sinkKey = key;
-    this.sink = createRecordSink(cfg.observability.records, () => this.metrics.sinkErrors.labels(cfg.observability.records.sink).inc());
+    this.sink = createRecordSink(cfg.observability.records, () => this.metrics.sinkErrors.inc(1, cfg.observability.records.sink));
     void old?.close();
   }
 
