@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy-middleware';
-import { ConfigError, defaultConfig, loadConfigFile } from '../config/load.js';
-import { watchConfig, type ConfigWatcher } from '../config/watch.js';
+import { defaultConfig, loadConfigFile } from '../config/load.js';
+import { handleSignals, reportUpstreams, watchForReload } from '../core/lifecycle.js';
 import type { SwitchyardConfig } from '../config/schema.js';
 import { Switchyard } from '../core/pipeline.js';
 import { handleNodeRequest } from '../adapters/node/handler.js';
@@ -49,13 +49,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
   const sy = new Switchyard(cfg, { env, logger: log });
 
-  for (const h of sy.health()) {
-    if (h.available) log.info({ upstream: h.name }, 'upstream available');
-    else log.warn({ upstream: h.name, reason: h.reason }, 'upstream unavailable');
-  }
-  if (!sy.health().some((h) => h.available)) {
-    log.warn('no upstream is available: requests that need one get 503 until an upstream is configured');
-  }
+  reportUpstreams(sy, log);
 
   const target = cfg.proxy.target;
   const proxy = target ? httpProxy.createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
@@ -103,18 +97,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
   log.info({ url }, 'switchyard serving');
 
-  let watcher: ConfigWatcher | undefined;
-  if (opts.configPath) {
-    watcher = watchConfig(
-      opts.configPath,
-      (next) => {
-        sy.reload(next);
-        log.info({ config: opts.configPath }, 'config reloaded');
-      },
-      (err) => log.error({ reason: err instanceof ConfigError ? err.message : String(err) }, 'config reload rejected; keeping the last good config'),
-      { env },
-    );
-  }
+  const watcher = watchForReload(opts.configPath, sy, log, env);
 
   const close = async () => {
     watcher?.close();
@@ -127,15 +110,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     await sy.close();
   };
 
-  if (opts.signals) {
-    process.on('SIGHUP', () => watcher?.reload());
-    const stop = (sig: string) => {
-      log.info({ signal: sig }, 'shutting down');
-      void close().then(() => process.exit(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  }
+  if (opts.signals) handleSignals(watcher, close, log);
 
   return { server, switchyard: sy, url, port: addr.port, reload: () => watcher?.reload(), close };
 }

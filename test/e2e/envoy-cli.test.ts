@@ -69,6 +69,9 @@ describe('switchyard extproc', () => {
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await metrics.text();
+      expect(text).toContain('switchyard_requests_total');
+      expect(text).toContain('process_cpu_seconds_total');
 
       const before = await envoy.request(chat('m2'));
       expect(before.immediate).toBe(true);

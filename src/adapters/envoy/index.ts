@@ -10,9 +10,9 @@
  * // ... later
  * await ext.close();
  */
-import { ConfigError, defaultConfig, loadConfigFile } from '../../config/load.js';
+import { defaultConfig, loadConfigFile } from '../../config/load.js';
 import type { SwitchyardConfig } from '../../config/schema.js';
-import { watchConfig, type ConfigWatcher } from '../../config/watch.js';
+import { handleSignals, reportUpstreams, watchForReload } from '../../core/lifecycle.js';
 import { Switchyard } from '../../core/pipeline.js';
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { startMetricsServer, type MetricsServer } from './metrics-http.js';
@@ -60,11 +60,8 @@ export async function startExtProc(opts: ExtProcOptions = {}): Promise<RunningEx
   const env = opts.env ?? process.env;
   const log = opts.logger ?? createLogger();
   const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
-  const sy = new Switchyard(cfg, { env });
-  for (const h of sy.health()) {
-    if (h.available) log.info({ upstream: h.name }, 'upstream available');
-    else log.warn({ upstream: h.name, reason: h.reason }, 'upstream unavailable');
-  }
+  const sy = new Switchyard(cfg, { env, logger: log });
+  reportUpstreams(sy, log);
 
   const host = opts.host ?? cfg.server.host;
   const extProc = createExtProcServer({ switchyard: sy, logger: log });
@@ -72,7 +69,7 @@ export async function startExtProc(opts: ExtProcOptions = {}): Promise<RunningEx
   let port: number;
   try {
     port = await extProc.listen(opts.port ?? 50051, host);
-    if (opts.metricsPort !== undefined) metrics = await startMetricsServer(opts.metricsPort, host);
+    if (opts.metricsPort !== undefined) metrics = await startMetricsServer(sy, opts.metricsPort, host);
   } catch (e) {
     await extProc.close(0);
     await sy.close();
@@ -80,18 +77,7 @@ export async function startExtProc(opts: ExtProcOptions = {}): Promise<RunningEx
   }
   log.info({ port, host, metricsPort: metrics?.port }, 'switchyard ext_proc serving');
 
-  let watcher: ConfigWatcher | undefined;
-  if (opts.configPath) {
-    watcher = watchConfig(
-      opts.configPath,
-      (next) => {
-        sy.reload(next);
-        log.info({ config: opts.configPath }, 'config reloaded');
-      },
-      (err) => log.error({ reason: err instanceof ConfigError ? err.message : String(err) }, 'config reload rejected; keeping the last good config'),
-      { env },
-    );
-  }
+  const watcher = watchForReload(opts.configPath, sy, log, env);
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -102,15 +88,7 @@ export async function startExtProc(opts: ExtProcOptions = {}): Promise<RunningEx
       await sy.close();
     })());
 
-  if (opts.signals) {
-    process.on('SIGHUP', () => watcher?.reload());
-    const stop = (sig: string) => {
-      log.info({ signal: sig }, 'shutting down');
-      void close().then(() => process.exit(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  }
+  if (opts.signals) handleSignals(watcher, close, log);
 
   return { switchyard: sy, extProc, port, metricsPort: metrics?.port, reload: () => watcher?.reload(), close };
 }

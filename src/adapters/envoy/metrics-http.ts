@@ -1,7 +1,7 @@
-/** `/metrics` (Prometheus text from prom-client's default registry) on its own HTTP port. */
+/** `/metrics` (the Prometheus text of the core's registry, with Node's process metrics) on its own HTTP port. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { register } from 'prom-client';
+import { metricsHandler, type HasObservability } from '../../observability/http.js';
 
 /** A listening metrics endpoint. */
 export interface MetricsServer {
@@ -14,18 +14,16 @@ export interface MetricsServer {
  * Serves `GET /metrics` on `host:port` (0 = any free port).
  *
  * @example
- * const m = await startMetricsServer(9464);
+ * const m = await startMetricsServer(sy, 9464);
  */
-export async function startMetricsServer(port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+export async function startMetricsServer(sy: HasObservability, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+  const metrics = metricsHandler(sy);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    register.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': register.contentType }).end(text),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
-    );
+    metrics(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
