@@ -116,4 +116,21 @@ program
     }
   });
 
+const shadow = program.command('shadow').description('shadow degradation tests: what a cheaper tier would have answered');
+shadow
+  .command('report')
+  .description('per task type and complexity band: samples, agreement, judge score, saving, and a downgrade recommendation (Wilson bound)')
+  .option('-c, --config <file>', 'YAML config file (its `shadow.store` is read)', process.env.SWITCHYARD_CONFIG)
+  .option('--apply <out.yaml>', 'write the config with the suggested routing.taskThresholds (validated first)')
+  .option('--since <duration>', 'only results newer than this (30m, 12h, 7d)')
+  .option('--json', 'print the report as JSON')
+  .action(async (o: { config?: string; apply?: string; since?: string; json?: boolean }) => {
+    const { shadowReport } = await import('../shadow/cli.js');
+    try {
+      process.exitCode = await shadowReport(o);
+    } catch (e) {
+      exitOnConfigError(e);
+    }
+  });
+
 await program.parseAsync(process.argv);

@@ -17,6 +17,7 @@
  * routing:
  *   ladder: [LOW, MEDIUM, HIGH]        # cheapest → strongest
  *   thresholds: [0.25, 0.70]           # complexity < 0.25 → LOW, < 0.70 → MEDIUM, else HIGH
+ *   taskThresholds: { summarization: [0.70, 0.85] }  # per task type (`switchyard shadow report --apply`)
  *   agenticTier: AGENTIC               # tools or an agentic task
  *   rules: [{ name: legal, pattern: '\b(contract|lawsuit)\b', flags: i }]
  *   ruleTiers: { legal: HIGH }         # or `local-only`
@@ -29,6 +30,7 @@
  */
 import { z } from 'zod';
 import { SENSITIVE_KINDS, type SensitiveKind } from '../routing/signals/privacy.js';
+import { TASK_TYPES, type TaskType } from '../routing/signals/task.js';
 import { routingRulesSchema } from './routing-rules.js';
 
 /** A `ruleTiers` target that keeps the request on local upstreams instead of naming a tier. */
@@ -130,6 +132,8 @@ export const routingSchema = z
     ladder: z.array(tierName).min(1).default(['LOW', 'MEDIUM', 'HIGH']),
     /** Ascending complexity thresholds between ladder steps (one fewer than the ladder); default evenly spaced, or 0.25/0.70 for three steps. */
     thresholds: z.array(unit).optional(),
+    /** Per task type, thresholds replacing `thresholds` (same length, ascending), e.g. written by `switchyard shadow report --apply`. */
+    taskThresholds: z.partialRecord(z.enum(TASK_TYPES as unknown as [TaskType, ...TaskType[]]), z.array(unit)).default({}),
     /** Tier for requests with tools or an agentic task; `null` for none. */
     agenticTier: tierName.nullable().default('AGENTIC'),
     /** Operator keyword rules (signals). */
@@ -151,6 +155,14 @@ export const routingSchema = z
       }
       th.forEach((t, i) => {
         if (i > 0 && t < th[i - 1]!) ctx.addIssue({ code: 'custom', path: ['thresholds', i], message: 'thresholds must be ascending' });
+      });
+    }
+    for (const [task, tt] of Object.entries(r.taskThresholds)) {
+      if (tt.length !== r.ladder.length - 1) {
+        ctx.addIssue({ code: 'custom', path: ['taskThresholds', task], message: `needs ${r.ladder.length - 1} threshold(s) for a ladder of ${r.ladder.length}` });
+      }
+      tt.forEach((t, i) => {
+        if (i > 0 && t < tt[i - 1]!) ctx.addIssue({ code: 'custom', path: ['taskThresholds', task, i], message: 'thresholds must be ascending' });
       });
     }
     const rules = new Set(r.rules.map((x) => x.name));

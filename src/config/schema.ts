@@ -9,6 +9,7 @@ import { cacheSchema } from './cache.js';
 import { accountingSchema } from './accounting.js';
 import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
+import { shadowSchema } from './shadow.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -135,6 +136,8 @@ export const configSchema = z
     observability: observabilitySchema.default(observabilitySchema.parse({})),
     /** The router (`switchyard/auto` by signals, constraints, learning); absent → `defaultModel` / first tier. */
     routing: routingSchema.optional(),
+    /** Shadow degradation tests: a sample of answers also sent to a cheaper tier and scored (off by default). */
+    shadow: shadowSchema.default(shadowSchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -23,6 +23,7 @@ import { createResponseCache, type ResponseCache } from '../cache/index.js';
 import type { Logger } from '../observability/logger.js';
 import { Accounting } from '../accounting/index.js';
 import { Observability } from '../observability/index.js';
+import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
 import { relayStream, type StreamEnd } from './stream.js';
@@ -66,9 +67,13 @@ export class Switchyard {
   readonly accounting: Accounting;
   /** Metrics, live stats and event stream, record sink, decision log, trace spans. */
   readonly observability: Observability;
+  /** Shadow degradation tests (`shadow` config): fed by `observe`, runs in the background. */
+  readonly shadow: ShadowTester;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
+    // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
+    this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
@@ -95,7 +100,8 @@ export class Switchyard {
 
   /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
   reload(config: SwitchyardConfig): void {
-    this.router.reload(config); // first: throws on dangling routing names, before anything changes
+    this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
+    this.router.reload(config); // throws on dangling routing names, before anything changes
     this.registry.apply(config);
     this.cfg = config;
   }
@@ -280,6 +286,7 @@ export class Switchyard {
       void this.cache.store(ctx.cacheTicket, o.response);
     }
     this.emit(ctx, o.status, o.complete, o.error, usage, o.ttftMs);
+    this.shadow.observe(ctx, o, usage); // last: the answer is final; sampling is sync, the shadow call runs later
   }
 
   private emit(
@@ -373,6 +380,7 @@ export class Switchyard {
   }
 
   async close(): Promise<void> {
+    await this.shadow.close(); // first: its calls use the upstream pools and the cache's embedder
     await this.router.close();
     await this.registry.close();
     await this.cache?.close();

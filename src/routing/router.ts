@@ -144,7 +144,7 @@ export class Router {
 
   /** The complexity thresholds in effect for a task: configured, plus the learned shift. */
   thresholdsFor(task: string): number[] {
-    const th = this.cfg.routing?.thresholds ?? [];
+    const th = this.cfg.routing?.taskThresholds[task as TaskType] ?? this.cfg.routing?.thresholds ?? [];
     const s = this.quality?.shiftsFor(task);
     return th.map((t, i) => Number((t + (s?.[i] ?? 0)).toFixed(4)));
   }
@@ -166,7 +166,8 @@ export class Router {
     const soft = input.budget === 'soft';
     if (requested.toLowerCase() === AUTO_MODEL) {
       signals = this.signals(input);
-      const pick = pickTier(signals, r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
+      const taskTh = r.taskThresholds[signals.task.type];
+      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
       tier = pick.tier;
       step = pick.step;
       notes.push(`auto: ${pick.why}`, `task ${signals.task.type}`);
