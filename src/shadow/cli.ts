@@ -37,8 +37,9 @@ export function parseDuration(s: string): number {
 }
 
 /**
- * Runs the report; resolves to the exit code (0, or 2 when the patched
- * config would be refused). Throws `ConfigError` for an invalid input config.
+ * Runs the report; resolves to the exit code (0, or 2 for a usage error or
+ * when the patched config would be refused: nothing is written then).
+ * Throws `ConfigError` for an invalid input config.
  *
  * @example
  * await shadowReport({ config: 'switchyard.yaml', apply: 'switchyard.next.yaml' });
@@ -46,9 +47,19 @@ export function parseDuration(s: string): number {
 export async function shadowReport(o: ShadowReportOptions): Promise<number> {
   const env = o.env ?? process.env;
   const out = o.out ?? ((t: string) => void process.stdout.write(t));
-  if (o.apply && !o.config) throw new Error('--apply needs --config: the file the patch is applied to');
+  const err = o.err ?? ((t: string) => void process.stderr.write(t));
+  if (o.apply && !o.config) {
+    err('switchyard shadow report: --apply needs --config, the file the patch is applied to\n');
+    return 2;
+  }
+  let sinceMs: number | undefined;
+  try {
+    sinceMs = o.since ? Date.now() - parseDuration(o.since) : undefined;
+  } catch (e) {
+    err(`switchyard shadow report: ${(e as Error).message}\n`);
+    return 2;
+  }
   const config = o.config ? loadConfigFile(o.config, env) : defaultConfig(env);
-  const sinceMs = o.since ? Date.now() - parseDuration(o.since) : undefined;
   const store = openShadowStore(config.shadow.store);
   const results: ShadowResult[] = [];
   try {
@@ -71,7 +82,7 @@ export async function shadowReport(o: ShadowReportOptions): Promise<number> {
     if (issues.length > 0) throw new ConfigError(issues, o.apply);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    (o.err ?? ((t: string) => void process.stderr.write(t)))(`switchyard: the patched config would be refused; nothing written\n${e.message}\n`);
+    err(`switchyard: the patched config would be refused; nothing written\n${e.message}\n`);
     return 2;
   }
   writeFileSync(o.apply, patched);

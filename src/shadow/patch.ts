@@ -88,7 +88,7 @@ export function applyThresholds(yamlText: string, changes: readonly ThresholdCha
     node.comment = ` shadow report ${stamp.slice(0, 10)}: ${c.why}`;
     doc.setIn(['routing', 'taskThresholds', c.task], node);
   }
-  return doc.toString({ lineWidth: 0 });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 /** The changes alone, as the YAML fragment an operator would paste. */

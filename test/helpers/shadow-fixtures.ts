@@ -28,6 +28,9 @@ export interface ShadowYamlOptions {
   /** Extra lines inside `routing:` (indented 2 spaces). */
   routing?: string;
   cheapFirstTokenMs?: number;
+  maxConcurrent?: number;
+  /** Replaces the Redis stream store (a flow mapping, e.g. `{ kind: jsonl, path: /tmp/x.jsonl }`). */
+  store?: string;
 }
 
 function upstream(name: string, url: string, model: string, price: Price, firstTokenMs = 5000): string {
@@ -56,8 +59,8 @@ ${o.routing ?? ''}cache:
 shadow:
   enabled: true
   rate: 1
-  maxConcurrent: 8
-  store: { kind: redis-stream, redis: { stream: "${o.stream}" } }
+  maxConcurrent: ${o.maxConcurrent ?? 8}
+  store: ${o.store ?? `{ kind: redis-stream, redis: { stream: "${o.stream}" } }`}
 ${o.judgeUrl ? `  judge: { baseUrl: ${o.judgeUrl}, model: fake-judge, timeoutMs: 5000 }\n` : ''}${o.shadow ?? ''}`;
 }
 
