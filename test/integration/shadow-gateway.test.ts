@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/cli/serve.js';
+import { parseConfig } from '../../src/config/load.js';
 import type { ShadowResult } from '../../src/shadow/result.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
@@ -179,5 +180,9 @@ describe('shadow tests through serve', () => {
   it('refuses a config whose shadow section names an unknown tier, at start and on reload', async () => {
     const yaml = shadowYaml({ cheapUrl: cheap.url, strongUrl: strong.url, embedUrl: embed.url, stream: freshStream(), shadow: '  target: { tier: NOPE }\n' });
     await expect(startGateway(yaml)).rejects.toThrow(/shadow\.target\.tier.*NOPE/s);
+    const { gw } = await gateway({ judge: false });
+    const before = gw.switchyard.config;
+    expect(() => gw.switchyard.reload(parseConfig(yaml))).toThrow(/shadow\.target\.tier.*NOPE/s);
+    expect(gw.switchyard.config).toBe(before);
   });
 });
