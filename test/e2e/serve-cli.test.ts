@@ -67,7 +67,7 @@ describe('switchyard serve', () => {
   it('starts on the embedded defaults with no keys, reports what is unavailable, and answers 503 naming what to set', async () => {
     const url = await serve([], { ...cleanEnv(), SWITCHYARD_LOCAL_URL: 'http://127.0.0.1:9/v1' });
     expect(logs).toContain('OPENAI_API_KEY');
-    const health = await (await fetch(`${url}/healthz`)).json();
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { upstreams: { name: string }[] };
     expect(health.upstreams.map((u: { name: string }) => u.name)).toEqual(expect.arrayContaining(['openai', 'anthropic', 'local']));
     const r = await postJson(`${url}/v1/chat/completions`, chat('hi', { model: 'gpt-4o' }));
     expect(r.status).toBe(503);

@@ -48,7 +48,7 @@ describe('OpenAI routes', () => {
   it('wrong content type → 415', async () => {
     const r = await fetch(chatUrl(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(chat('x')) });
     expect(r.status).toBe(415);
-    expect((await r.json()).error.code).toBe('unsupported_media_type');
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unsupported_media_type');
   });
 
   it('body over the limit → 413, whether declared or streamed', async () => {
@@ -103,6 +103,6 @@ describe('other paths', () => {
   });
   it('health lists upstreams', async () => {
     const r = await fetch(`${gw.url}/healthz`);
-    expect((await r.json()).upstreams[0]).toMatchObject({ name: 'primary', available: true, breaker: 'closed' });
+    expect(((await r.json()) as { upstreams: unknown[] }).upstreams[0]).toMatchObject({ name: 'primary', available: true, breaker: 'closed' });
   });
 });

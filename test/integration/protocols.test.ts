@@ -73,7 +73,7 @@ describe('OpenAI clients', () => {
     const call = r.choices[0]!.message.tool_calls![0] as { function: { name: string; arguments: string } };
     expect(call.function.name).toBe('get_weather');
     expect(JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
-    const sent = oai.requests.at(-1)!.body!;
+    const sent = oai.requests.at(-1)!.body as Record<string, unknown>;
     expect(sent.tools).toBeDefined();
     expect(sent.response_format).toEqual({ type: 'json_object' });
   });
@@ -83,8 +83,8 @@ describe('OpenAI clients', () => {
     expect(r.choices[0]!.message.content).toBe('echo: cross');
     expect(r.model).toBe('claude-test');
     const sent = ant.requests.at(-1)!;
-    expect(sent.body!.system).toBe('be brief');
-    expect(sent.body!.max_tokens).toBeGreaterThan(0);
+    expect((sent.body as Record<string, unknown>).system).toBe('be brief');
+    expect((sent.body as Record<string, unknown>).max_tokens).toBeGreaterThan(0);
     expect(sent.headers['x-api-key']).toBe('sk-ant-test');
     const stream = await openai.chat.completions.create({ model: 'claude-test', stream: true, messages: [{ role: 'user', content: 'cross stream' }] });
     let text = '';
@@ -140,7 +140,7 @@ describe('Anthropic clients', () => {
     const m = await anthropic.messages.create({ model: 'gpt-test', max_tokens: 100, system: 'sys', messages: [{ role: 'user', content: 'to openai' }] });
     expect(m.content[0]).toMatchObject({ type: 'text', text: 'echo: to openai' });
     expect(m.usage.output_tokens).toBeGreaterThan(0);
-    const sent = oai.requests.at(-1)!.body!;
+    const sent = oai.requests.at(-1)!.body as Record<string, unknown>;
     expect((sent.messages as { role: string }[])[0]!.role).toBe('system');
     const stream = anthropic.messages.stream({ model: 'gpt-test', max_tokens: 100, messages: [{ role: 'user', content: 'to openai stream' }] });
     const final = await stream.finalMessage();

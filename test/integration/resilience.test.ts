@@ -222,7 +222,7 @@ describe('streams', () => {
   it('does not forward the usage chunk it asked for when the client did not', async () => {
     await gateway();
     const r = await postJson(url(), chat('hi', { stream: true }));
-    expect(primary.requests[0]!.body!.stream_options).toEqual({ include_usage: true });
+    expect((primary.requests[0]!.body as Record<string, unknown>).stream_options).toEqual({ include_usage: true });
     const chunks = sseEvents(r.text).filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data));
     expect(chunks.every((c) => c.choices.length > 0)).toBe(true);
     const withUsage = await postJson(url(), chat('hi', { stream: true, stream_options: { include_usage: true } }));
