@@ -14,13 +14,11 @@ import {
   nowSeconds,
   openAIUsage,
   optBoolean,
-  optNumber,
   optPositiveInt,
-  optString,
-  optStringList,
   requireBody,
   requireModel,
   applyStream,
+  readSampling,
   type JsonObject,
 } from './wire-util.js';
 
@@ -58,14 +56,7 @@ export function parseOpenAICompletion(body: unknown): CanonicalRequest {
   };
   const maxTokens = optPositiveInt(b, 'max_tokens');
   if (maxTokens !== undefined) req.maxTokens = maxTokens;
-  const temperature = optNumber(b, 'temperature');
-  if (temperature !== undefined) req.temperature = temperature;
-  const topP = optNumber(b, 'top_p');
-  if (topP !== undefined) req.topP = topP;
-  const stop = optStringList(b, 'stop');
-  if (stop && stop.length > 0) req.stop = stop;
-  const user = optString(b, 'user');
-  if (user !== undefined) req.user = user;
+  readSampling(b, req);
   return req;
 }
 

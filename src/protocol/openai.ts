@@ -20,14 +20,12 @@ import {
   invalid,
   isObject,
   optBoolean,
-  optNumber,
   optPositiveInt,
-  optString,
-  optStringList,
   requireBody,
   requireModel,
   applyStream,
   imagePart,
+  readSampling,
   type JsonObject,
 } from './wire-util.js';
 
@@ -88,14 +86,7 @@ export function parseOpenAIChat(body: unknown): CanonicalRequest {
   if (rf) req.responseFormat = rf;
   const maxTokens = optPositiveInt(b, 'max_completion_tokens') ?? optPositiveInt(b, 'max_tokens');
   if (maxTokens !== undefined) req.maxTokens = maxTokens;
-  const temperature = optNumber(b, 'temperature');
-  if (temperature !== undefined) req.temperature = temperature;
-  const topP = optNumber(b, 'top_p');
-  if (topP !== undefined) req.topP = topP;
-  const stop = optStringList(b, 'stop');
-  if (stop && stop.length > 0) req.stop = stop;
-  const user = optString(b, 'user');
-  if (user !== undefined) req.user = user;
+  readSampling(b, req);
   return req;
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ERROR_CODES, SwitchyardError, type ErrorCode } from '../errors.js';
-import type { ContentPart, FinishReason, Usage } from './canonical.js';
+import type { CanonicalRequest, ContentPart, FinishReason, Usage } from './canonical.js';
 
 /** A plain JSON object (not null, not an array). */
 export type JsonObject = Record<string, unknown>;
@@ -193,4 +193,16 @@ export function imagePart(url: string): ContentPart {
 export function errorTypeFor(code: string | undefined, protocol: 'openai' | 'anthropic'): string {
   if (code !== undefined && Object.hasOwn(ERROR_CODES, code)) return ERROR_CODES[code as ErrorCode][protocol];
   return 'api_error';
+}
+
+/** Reads OpenAI's sampling fields shared by chat and completions (`temperature`, `top_p`, `stop`, `user`) into `req`. */
+export function readSampling(b: JsonObject, req: CanonicalRequest): void {
+  const temperature = optNumber(b, 'temperature');
+  if (temperature !== undefined) req.temperature = temperature;
+  const topP = optNumber(b, 'top_p');
+  if (topP !== undefined) req.topP = topP;
+  const stop = optStringList(b, 'stop');
+  if (stop && stop.length > 0) req.stop = stop;
+  const user = optString(b, 'user');
+  if (user !== undefined) req.user = user;
 }

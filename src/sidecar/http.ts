@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { readBody } from '../adapters/node/handler-body.js';
+import { SwitchyardError } from '../errors.js';
 import { ContextOverflowError, type LlamaEngine, type Generation } from './engine.js';
 import type { SidecarMetrics } from './metrics.js';
 import {
@@ -43,31 +45,21 @@ export function loadHeaders(q: SlotQueue): Record<string, string> {
   return { 'x-queue-length': String(q.waiting), 'x-queue-capacity': String(q.capacity), 'x-slots-active': String(q.active), 'x-slots-total': String(q.slots) };
 }
 
-function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new ApiError(413, `request body exceeds ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
-      try {
-        const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-        resolve(v as Record<string, unknown>);
-      } catch (e) {
-        reject(new ApiError(400, `request body must be a JSON object: ${(e as Error).message}`));
-      }
-    });
-  });
+/** The JSON object body, with the same size limit and reader as the gateway. */
+async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, limit);
+  } catch (e) {
+    throw e instanceof SwitchyardError ? new ApiError(e.status, e.message) : e;
+  }
+  try {
+    const v: unknown = JSON.parse(raw.toString('utf8'));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ApiError(400, `request body must be a JSON object: ${(e as Error).message}`);
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
