@@ -17,3 +17,7 @@ export { watchConfig } from './config/watch.js';
 export type { SwitchyardConfig, SwitchyardConfigInput, UpstreamConfig, ModelConfig, TierConfig } from './config/schema.js';
 export type * from './protocol/canonical.js';
 export type { DecisionRecord } from './observability/events.js';
+export { createResponseCache, type ResponseCache, type CacheLookup, type CacheStats } from './cache/index.js';
+export type { Embedder } from './embedding/embedder.js';
+export { createEmbedder } from './embedding/index.js';
+export { buildReport, formatReport, type ShadowReport, type ShadowResult } from './shadow/index.js';
