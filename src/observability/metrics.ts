@@ -34,6 +34,8 @@ export interface MetricsSource {
   };
   /** The router's load monitor knows the sidecar queue lengths it polls or is told. */
   readonly router?: { readonly load: { queueLength(upstream: string): number | undefined } };
+  /** Shadow degradation tests' counters since start. */
+  readonly shadow?: { stats(): object };
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -65,6 +67,7 @@ export const METRIC_NAMES = [
   'switchyard_budget_remaining_usd',
   'switchyard_live_events_dropped_total',
   'switchyard_record_sink_errors_total',
+  'switchyard_shadow_tests',
 ] as const;
 
 /**
@@ -192,6 +195,17 @@ export class SwitchyardMetrics {
       collect() {
         this.reset();
         if (src.accounting) for (const r of src.accounting.remaining()) this.set({ budget: r.id, period: r.period }, r.usd);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_shadow_tests',
+      help: 'Shadow degradation tests since start by outcome (sampled, started, completed, failed, skippedBusy, skippedBudget, skippedNoTarget, errors, inFlight)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const s = src.shadow?.stats();
+        if (s) for (const [outcome, n] of Object.entries(s)) if (typeof n === 'number') this.set({ outcome }, n);
       },
     });
     this.watchBreakers();

@@ -87,6 +87,8 @@ describe('shadow tests through serve', () => {
     expect(asked.model).toBe('fake-judge');
     expect(asked.messages[1]!.content).toContain(prompt);
     expect(gw.switchyard.shadow.stats()).toMatchObject({ sampled: 1, started: 1, completed: 1, failed: 0 });
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toContain('switchyard_shadow_tests{outcome="completed"} 1');
   });
 
   it('detects disagreement: a different cheap answer scores low similarity and a failing judge score', async () => {
