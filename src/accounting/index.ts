@@ -133,16 +133,24 @@ export class Accounting {
     return (this.memory ??= new MemoryAccountingStore());
   }
 
-  /** Rate limits and budgets for a parsed request; see the module comment. */
-  async admit(ctx: RequestContext, headers: HeaderBag): Promise<void> {
+  /**
+   * Rate limits and budgets for a parsed request; see the module comment.
+   * Returns undefined (no await for the caller) when nothing applies to it.
+   */
+  admit(ctx: RequestContext, headers: HeaderBag): Promise<void> | undefined {
     this.open.set(ctx.id, Date.now());
     const st = this.state();
-    if (!st.budgets && !st.rates) return;
+    if (!st.budgets && !st.rates) return undefined;
     const a = st.cfg.accounting;
     const plan = st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined;
     const id = st.budgets ? budgetIdentity(a.budgets, ctx, headers) : undefined;
     const caps = id !== undefined ? capsFor(a.budgets, id) : undefined;
-    if (!plan && !caps) return;
+    if (!plan && !caps) return undefined;
+    return this.reserve(ctx, st, plan, caps);
+  }
+
+  private async reserve(ctx: RequestContext, st: State, plan: RateLimitPlan | undefined, caps: BudgetCaps | undefined): Promise<void> {
+    const a = st.cfg.accounting;
 
     const now = Date.now();
     const inputTokens = estimateTokens(ctx.req);

@@ -132,7 +132,8 @@ export class Switchyard {
         cache: 'off',
         attempts: [],
       };
-      await this.accounting.admit(ctx, inc.headers);
+      const admitting = this.accounting.admit(ctx, inc.headers);
+      if (admitting) await admitting;
       if (this.cache && ep.operation !== 'embedding') {
         const hit = await this.lookup(ctx, pathOnly(inc.path));
         if (hit) return hit;
@@ -147,11 +148,20 @@ export class Switchyard {
       ctx.model = first.model.name;
       return { type: 'forward', ctx, candidates: decision.candidates, headers: decisionHeaders(ctx) };
     } catch (e) {
-      const err = toSwitchyardError(e);
-      const out = errorOutcome(err, ctx?.protocol ?? protocolForPath(inc.path), ctx);
-      if (ctx) this.emit(ctx, out.status, false, err.code);
-      return out;
+      if (ctx) return this.reject(ctx, e);
+      return errorOutcome(toSwitchyardError(e), protocolForPath(inc.path), undefined);
     }
+  }
+
+  /**
+   * Ends a request with an error in the caller's protocol and records the
+   * decision (metrics, events, accounting). Every face's rejections go here.
+   */
+  reject(ctx: RequestContext, e: unknown): RespondOutcome {
+    const err = toSwitchyardError(e);
+    const out = errorOutcome(err, ctx.protocol, ctx);
+    this.emit(ctx, out.status, false, err.code);
+    return out;
   }
 
   /** Exact then semantic lookup; a hit becomes a `respond` outcome in the client's protocol and format. */
@@ -199,12 +209,9 @@ export class Switchyard {
         this.emit(ctx, 499, false, 'client_disconnected');
         throw e;
       }
-      const err = toSwitchyardError(e);
       ctx.upstream = undefined;
       ctx.model = undefined;
-      const out = errorOutcome(err, ctx.protocol, ctx);
-      this.emit(ctx, out.status, false, err.code);
-      return out;
+      return this.reject(ctx, e);
     }
     ctx.attempts = ok.attempts;
     ctx.upstream = ok.deployment.upstream.name;
@@ -221,9 +228,10 @@ export class Switchyard {
     try {
       parsed = provider.parseResponse(ctx.operation, r.json);
     } catch (e) {
-      const err = new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`);
-      const out = errorOutcome(err, ctx.protocol, ctx);
-      this.emit(ctx, out.status, false, err.code);
+      const out = this.reject(
+        ctx,
+        new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`),
+      );
       return { kind: 'json', status: out.status, headers: out.headers, body: out.body };
     }
     let body: string;

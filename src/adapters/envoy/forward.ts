@@ -6,7 +6,7 @@
  */
 import type { Switchyard } from '../../core/pipeline.js';
 import type { ForwardOutcome, RespondOutcome } from '../../core/outcome.js';
-import { decisionHeaders, errorOutcome } from '../../core/render.js';
+import { decisionHeaders } from '../../core/render.js';
 import { SwitchyardError } from '../../errors.js';
 import type { UpstreamRequestSpec } from '../../upstream/providers/provider.js';
 import type { Deployment } from '../../upstream/registry.js';
@@ -28,7 +28,7 @@ export function sameProtocolCandidates(outcome: ForwardOutcome): Deployment[] {
 }
 
 /** Rejection for a request whose usable candidates all speak another protocol. */
-function noSameProtocol(outcome: ForwardOutcome): RespondOutcome {
+function noSameProtocol(sy: Switchyard, outcome: ForwardOutcome): RespondOutcome {
   const ctx = outcome.ctx;
   const others = outcome.candidates.map((d) => `${d.model.name}@${d.upstream.name} (${d.upstream.provider.protocol}${d.upstream.usable() ? '' : ', unusable'})`);
   const err = new SwitchyardError(
@@ -38,7 +38,7 @@ function noSameProtocol(outcome: ForwardOutcome): RespondOutcome {
   );
   ctx.upstream = undefined;
   ctx.model = undefined;
-  return errorOutcome(err, ctx.protocol, ctx);
+  return sy.reject(ctx, err);
 }
 
 /** The client's body with the model (and nothing else) changed, or undefined when unchanged. */
@@ -62,7 +62,7 @@ function rewrittenBody(outcome: ForwardOutcome, spec: UpstreamRequestSpec): stri
 export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath: string): ForwardPlan {
   const candidates = sameProtocolCandidates(outcome);
   const deployment = candidates[0];
-  if (!deployment) return { type: 'respond', out: noSameProtocol(outcome) };
+  if (!deployment) return { type: 'respond', out: noSameProtocol(sy, outcome) };
   const restricted: ForwardOutcome = { ...outcome, candidates };
   const spec = sy.upstreamRequest(restricted, deployment);
   const ctx = outcome.ctx;
