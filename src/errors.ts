@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, openai: 'invalid_request_error', anthropic: 'not_found_error' },
   method_not_allowed: { status: 405, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   internal_error: { status: 500, openai: 'api_error', anthropic: 'api_error' },
+  store_unavailable: { status: 503, openai: 'service_unavailable', anthropic: 'overloaded_error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -54,6 +54,7 @@ export interface BudgetRemaining {
 interface Reservation {
   at: number;
   store: AccountingStore;
+  ticket?: string;
   caps?: BudgetCaps;
   periods?: Periods;
   estimate: number;
@@ -167,7 +168,12 @@ export class Accounting {
     try {
       r = await store.admit(input);
     } catch (e) {
-      this.warn('accounting store unreachable; counting this request in memory', e);
+      // accounting.onStoreError: `closed` refuses, `open` counts this request in this process only.
+      if (a.onStoreError === 'closed') {
+        this.warn('accounting store unreachable; refusing requests (onStoreError: closed)', e);
+        throw new SwitchyardError('store_unavailable', 'the accounting store is unavailable; try again shortly', { retryAfter: 1, cause: e });
+      }
+      this.warn('accounting store unreachable; counting this request in memory (onStoreError: open)', e);
       store = this.memoryStore();
       r = await store.admit(input);
     }
@@ -180,6 +186,7 @@ export class Accounting {
     this.reservations.set(ctx.id, {
       at: now,
       store,
+      ...(r.ticket !== undefined ? { ticket: r.ticket } : {}),
       estimate,
       window: window.index,
       tokens: plan && plan.tpm >= 0 ? inputTokens + outputTokens : 0,
@@ -246,6 +253,7 @@ export class Accounting {
       .settle({
         ...(res.caps && res.periods ? { budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: res.estimate, actual } } : {}),
         ...(res.plan && tokenDelta !== 0 ? { rate: { tenant: res.plan.tenant, window: res.window, tokenDelta } } : {}),
+        ...(res.ticket !== undefined ? { ticket: res.ticket } : {}),
       })
       .then(
         (totals) => {

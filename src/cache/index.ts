@@ -10,7 +10,7 @@ import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.
 import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 import { MemoryExactStore } from './stores/memory.js';
 import { RedisExactStore } from './stores/redis.js';
-import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from './stores/redis-client.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { ExactStore, VectorStore } from './types.js';
 import { verifyCandidate } from './verify.js';
 import { MemoryVectorStore } from './vector/memory.js';
@@ -84,6 +84,8 @@ export interface ResponseCache {
   readonly embedder: Embedder | undefined;
   /** True when the embedder sends text off the host (an `openai-compatible` endpoint not on loopback). */
   readonly embedsRemotely: boolean;
+  /** True when semantic entries (question text and vector) are written to a shared store (Redis). */
+  readonly storesQuestionsRemotely: boolean;
   close(): Promise<void>;
 }
 
@@ -117,11 +119,15 @@ export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean)
 
 class Cache implements ResponseCache {
   private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, bypass: 0, stores: 0, errors: 0 };
-  private readonly redis: CacheRedisClient | undefined;
+  private readonly redis: RedisLease | undefined;
+  private readonly vectorRedis: RedisLease | undefined;
   private readonly exact: ExactStore;
   private readonly vectors: VectorStore | undefined;
   readonly embedder: Embedder | undefined;
   readonly embedsRemotely: boolean;
+  get storesQuestionsRemotely(): boolean {
+    return this.vectors?.kind === 'redis';
+  }
   private embedderReady: Promise<void> | undefined;
   private embedderRetryAt = 0;
   private readonly restored: Promise<unknown>;
@@ -134,17 +140,17 @@ class Cache implements ResponseCache {
   ) {
     const sem = cfg.semantic;
     this.embedsRemotely = sem.enabled && sem.embedding.kind === 'openai-compatible' && !isLoopbackUrl(sem.embedding.baseUrl);
-    const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined);
-    if (needRedis) {
-      this.redis = openCacheRedis({
-        url: deps.redisUrl ?? cfg.redis.url,
-        commandTimeoutMs: cfg.redis.commandTimeoutMs,
-        onError: (err) => this.report(err, 'redis-connection', false),
-      });
+    const redisVectors = sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined;
+    const conn = deps.redisUrl !== undefined ? { ...cfg.redis, url: deps.redisUrl, cluster: undefined } : cfg.redis;
+    if (cfg.store === 'redis' || (redisVectors && sem.redis === undefined)) {
+      this.redis = acquireRedis('cache', conn, (err) => this.report(err, 'redis-connection', false));
+    }
+    if (redisVectors && sem.redis !== undefined) {
+      this.vectorRedis = acquireRedis('semantic', sem.redis, (err) => this.report(err, 'redis-connection', false));
     }
     this.exact =
       cfg.store === 'redis'
-        ? new RedisExactStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix })
+        ? new RedisExactStore({ redis: this.redis!.store, keyPrefix: cfg.redis.keyPrefix })
         : new MemoryExactStore({ maxBytes: cfg.memory.maxBytes, maxEntries: cfg.memory.maxEntries });
     this.restored = Promise.resolve();
     if (sem.enabled) {
@@ -153,7 +159,7 @@ class Cache implements ResponseCache {
       if (deps.vectorStore !== undefined) {
         this.vectors = deps.vectorStore;
       } else if (sem.vectorStore === 'redis') {
-        this.vectors = new RedisVectorStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName });
+        this.vectors = new RedisVectorStore({ redis: (this.vectorRedis ?? this.redis)!.store, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName, query: sem.redisQuery });
       } else {
         const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
         this.vectors = mem;
@@ -267,7 +273,8 @@ class Cache implements ResponseCache {
     await this.snapshot();
     await this.exact.close();
     if (this.deps.vectorStore === undefined) await this.vectors?.close();
-    if (this.redis !== undefined) await closeCacheRedis(this.redis);
+    await this.redis?.release();
+    await this.vectorRedis?.release();
     if (this.deps.embedder === undefined) await this.embedder?.close?.().catch(() => undefined);
   }
 

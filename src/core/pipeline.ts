@@ -174,8 +174,8 @@ export class Switchyard {
       route: path,
       noCache: c.noCache,
       noStore: c.noStore,
-      // Private content never goes to an embedder off the host: exact cache only.
-      ...(this.cache!.embedsRemotely && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
+      // Private content never goes to an embedder off the host nor into Redis's semantic index: exact cache only.
+      ...((this.cache!.embedsRemotely || this.cache!.storesQuestionsRemotely) && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
     });
     ctx.cache = look.result;
     if (look.embedding) ctx.embedding = look.embedding;

@@ -8,6 +8,7 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { windowAt } from '../../src/accounting/rate-limits.js';
+import { rateKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
@@ -74,7 +75,7 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(120);
     if (store === 'redis') {
-      expect(Number(await redis.get(`${prefix}${store}-rpm:rate:t:plain:r:${windowAt(Date.now()).index}`))).toBe(10);
+      expect(Number(await redis.get(rateKey(`${prefix}${store}-rpm:`, 't:plain', 'r', windowAt(Date.now()).index)))).toBe(10);
     }
   });
 
@@ -88,7 +89,7 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
     await gw.switchyard.accounting.flush();
     // The fake used ≈ 9 + 2 tokens each: the counter now holds the real usage, so more requests fit again.
     if (store === 'redis') {
-      const counted = Number(await redis.get(`${prefix}${store}-tpm:rate:t:tok:t:${windowAt(Date.now()).index}`));
+      const counted = Number(await redis.get(rateKey(`${prefix}${store}-tpm:`, 't:tok', 't', windowAt(Date.now()).index)));
       expect(counted).toBeLessThan(200);
       expect(counted).toBeGreaterThan(0);
     }
