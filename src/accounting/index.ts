@@ -55,6 +55,8 @@ interface Reservation {
   at: number;
   store: AccountingStore;
   ticket?: string;
+  /** Admitted in memory while the shared store was down: its spend still goes there (queued until it is back). */
+  mirror?: AccountingStore;
   caps?: BudgetCaps;
   periods?: Periods;
   estimate: number;
@@ -164,6 +166,7 @@ export class Accounting {
       ...(caps ? { budget: { caps, periods, estimate } } : {}),
     };
     let store = st.store;
+    let mirror: AccountingStore | undefined;
     let r: AdmitResult;
     try {
       r = await store.admit(input);
@@ -174,6 +177,7 @@ export class Accounting {
         throw new SwitchyardError('store_unavailable', 'the accounting store is unavailable; try again shortly', { retryAfter: 1, cause: e });
       }
       this.warn('accounting store unreachable; counting this request in memory (onStoreError: open)', e);
+      mirror = store;
       store = this.memoryStore();
       r = await store.admit(input);
     }
@@ -187,6 +191,7 @@ export class Accounting {
       at: now,
       store,
       ...(r.ticket !== undefined ? { ticket: r.ticket } : {}),
+      ...(mirror && caps ? { mirror } : {}),
       estimate,
       window: window.index,
       tokens: plan && plan.tpm >= 0 ? inputTokens + outputTokens : 0,
@@ -263,6 +268,13 @@ export class Accounting {
       )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+    if (res.mirror && res.caps && res.periods && actual > 0) {
+      const m = res.mirror
+        .settle({ budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: 0, actual } })
+        .catch((e: unknown) => this.warn('accounting settle failed', e))
+        .finally(() => this.pending.delete(m));
+      this.pending.add(m);
+    }
   }
 
   private noteRemaining(caps: BudgetCaps, t: BudgetTotals): void {

@@ -86,13 +86,13 @@ return {0, ds, dr, ms, mr}
  * or {-1} when this admission was already settled or cancelled (a retry).
  */
 export const SETTLE_LUA = `
-local held = redis.call('GET', KEYS[6])
-if held == 's' or held == 'c' then return {-1} end
-redis.call('SET', KEYS[6], 's', 'PX', ARGV[8])
+local mark = redis.call('GET', KEYS[6])
+if mark == 's' or mark == 'c' then return {-1} end
 local est, actual = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {0, 0, 0, 0}
 local function settle(held, now, endsAt, slot)
-  if redis.call('EXISTS', held) == 1 then redis.call('HINCRBY', held, 'reserved', -est) end
+  -- (never HINCRBY by -0: Lua formats it as "-0", which Redis refuses as an integer)
+  if est ~= 0 and redis.call('EXISTS', held) == 1 then redis.call('HINCRBY', held, 'reserved', -est) end
   if actual ~= 0 then
     redis.call('HINCRBY', now, 'spent', actual)
     redis.call('PEXPIREAT', now, endsAt)
@@ -104,6 +104,8 @@ if ARGV[3] == '1' then settle(KEYS[1], KEYS[3], ARGV[5], 1) end
 if ARGV[4] == '1' then settle(KEYS[2], KEYS[4], ARGV[6], 3) end
 local d = tonumber(ARGV[7])
 if d ~= 0 and redis.call('EXISTS', KEYS[5]) == 1 then redis.call('INCRBY', KEYS[5], d) end
+-- Last, so a script that fails half-way is not marked settled.
+redis.call('SET', KEYS[6], 's', 'PX', ARGV[8])
 return out
 `;
 
@@ -123,7 +125,7 @@ if held ~= 'r' then return 0 end
 local tokens, est = tonumber(ARGV[2]), tonumber(ARGV[5])
 if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
 if tokens ~= 0 and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('DECRBY', KEYS[2], tokens) end
-if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'reserved', -est) end
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HINCRBY', KEYS[4], 'reserved', -est) end
+if est ~= 0 and ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then redis.call('HINCRBY', KEYS[3], 'reserved', -est) end
+if est ~= 0 and ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HINCRBY', KEYS[4], 'reserved', -est) end
 return 1
 `;

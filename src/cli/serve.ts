@@ -59,7 +59,10 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     const url = req.url ?? '/';
     if (req.method === 'GET' && (url === '/healthz' || url === '/readyz')) {
       const upstreams = sy.health();
-      const body = JSON.stringify({ status: 'ok', upstreams });
+      // A degraded store is reported, not fatal: requests still complete (cache miss, accounting policy).
+      const stores = sy.storeHealth();
+      const status = stores.every((s) => s.status === 'ok') ? 'ok' : 'degraded';
+      const body = JSON.stringify({ status, upstreams, stores });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;

@@ -31,6 +31,8 @@ import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
+import { redisHealth } from '../store/redis-pool.js';
+import type { StoreHealth } from '../store/redis.js';
 
 /** What `execute` hands a face to write. */
 export type ExecResult =
@@ -380,6 +382,15 @@ export class Switchyard {
       breaker: u.breaker.state,
       ...(u.whyUnusable() ? { reason: u.whyUnusable()! } : {}),
     }));
+  }
+
+  /**
+   * Health of the shared stores (every Redis connection: cache, accounting,
+   * learning, shadow, records): `ok`, `degraded` (recent failures, not
+   * connected) or `down` (breaker open: calls fail fast to their fallback).
+   */
+  storeHealth(): StoreHealth[] {
+    return redisHealth();
   }
 
   /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */

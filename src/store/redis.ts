@@ -172,7 +172,7 @@ export class RedisStore {
     if (!gate.ok) return Promise.reject(new StoreUnavailableError(this.name, this.breaker.retryInMs()));
     return new Promise<T>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(() => {
+      const expire = () => {
         if (done) return;
         done = true;
         this.timeouts++;
@@ -180,7 +180,10 @@ export class RedisStore {
         this.lastError = err.message;
         this.breaker.failure(gate.probe);
         reject(err);
-      }, timeoutMs);
+      };
+      // Timers run before I/O in a loop turn: after a stall of the process itself, a reply already in the
+      // socket would lose to its timer. setImmediate lets that I/O be read first.
+      const timer = setTimeout(() => setImmediate(expire), timeoutMs);
       const run = this.everConnected || this.closed ? fn(this.client) : this.firstConnect.then(() => fn(this.client));
       run.then(
         (v) => {

@@ -59,7 +59,7 @@ upstreams:
 cache: { enabled: false }
 accounting:
   store: ${store}
-  redis: { keyPrefix: "${prefix}${sub}" }
+  redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   budgets: ${budgets}
 `;
 }
