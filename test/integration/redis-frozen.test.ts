@@ -172,4 +172,38 @@ describe('a frozen Redis (SIGSTOP) behind the gateway', () => {
     await until('the pending entry written after SIGCONT', () => probe.hGetAll('sy:learning'), (h) => 'code|fast' in h);
     await store.close();
   });
+
+  it('with accounting.onStoreError: closed, refuses with 503 store_unavailable in the caller’s protocol while frozen', async () => {
+    const closed = await startGateway(`
+upstreams:
+  - name: oa
+    kind: openai-compatible
+    baseUrl: ${up.url}
+    models: [{ name: pricey, inputPricePer1M: 0, outputPricePer1M: 1000 }]
+accounting:
+  store: redis
+  onStoreError: closed
+  redis: { url: ${redis.url}, commandTimeoutMs: ${DEADLINE_MS}, breaker: { failures: 2, cooldownMs: 300 }, keyPrefix: "sy:closed:" }
+  rateLimits: { default: { requestsPerMinute: 1000 } }
+`);
+    try {
+      const body = { model: 'pricey', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
+      expect((await postJson(`${closed.url}/v1/chat/completions`, body, { authorization: 'Bearer key-a' })).status).toBe(200);
+      redis.freeze();
+      try {
+        const oa = await postJson(`${closed.url}/v1/chat/completions`, body, { authorization: 'Bearer key-a' });
+        expect(oa.status).toBe(503);
+        expect(oa.json.error).toMatchObject({ code: 'store_unavailable', type: 'service_unavailable' });
+        expect(oa.headers.get('retry-after')).toBe('1');
+        const an = await postJson(`${closed.url}/v1/messages`, body, { 'x-api-key': 'key-a', 'anthropic-version': '2023-06-01' });
+        expect(an.status).toBe(503);
+        expect(an.json).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+      } finally {
+        redis.thaw();
+      }
+      await until('admitting again', () => postJson(`${closed.url}/v1/chat/completions`, body, { authorization: 'Bearer key-a' }), (r) => r.status === 200);
+    } finally {
+      await closed.close();
+    }
+  });
 });
