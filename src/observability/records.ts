@@ -9,7 +9,6 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RecordsConfig } from '../config/observability.js';
 import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
-import type { RedisNodeClient } from '../store/redis.js';
 
 /** Where records go. */
 export interface RecordSink {
@@ -55,7 +54,7 @@ export class RedisStreamSink implements RecordSink {
   write(json: string): void {
     const p = this.lease.store
       .call('records-xadd', (c) =>
-        (c as RedisNodeClient).xAdd(this.cfg.stream, '*', { record: json }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } }),
+        c.xAdd(this.cfg.stream, '*', { record: json }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } }),
       )
       .catch(() => this.onError())
       .finally(() => this.pending.delete(p));

@@ -10,7 +10,6 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RoutingLearningConfig } from '../config/routing.js';
 import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
-import type { RedisNodeClient } from '../store/redis.js';
 import type { QualityEntry } from './learning.js';
 
 /** A persistence backend for quality entries. */
@@ -44,6 +43,7 @@ class RedisStore implements QualityStore {
   private readonly pending = new Map<string, QualityEntry>();
   private flushing: Promise<void> | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private readonly key: string;
 
   constructor(
     cfg: RoutingLearningConfig['redis'],
@@ -53,13 +53,11 @@ class RedisStore implements QualityStore {
     this.lease = acquireRedis('learning', cfg, (err) => onError(err, 'redis'));
   }
 
-  private readonly key: string;
-
   async load(): Promise<[string, QualityEntry][]> {
     try {
       const redis = this.lease.store;
       await redis.ready(2_000);
-      const all = await redis.call('learning-load', (c) => (c as RedisNodeClient).hGetAll(this.key), Math.max(redis.timeoutMs, 2_000));
+      const all = await redis.call('learning-load', (c) => c.hGetAll(this.key), Math.max(redis.timeoutMs, 2_000));
       const out: [string, QualityEntry][] = [];
       for (const [field, value] of Object.entries(all)) {
         try {
@@ -93,7 +91,7 @@ class RedisStore implements QualityStore {
       const fields: Record<string, string> = {};
       for (const [k, e] of batch) fields[k] = JSON.stringify(e);
       try {
-        await this.lease.store.call('learning-save', (c) => (c as RedisNodeClient).hSet(this.key, fields));
+        await this.lease.store.call('learning-save', (c) => c.hSet(this.key, fields));
       } catch (err) {
         // Skipped, not lost: the newest entries go with the next write (or the retry).
         for (const [k, e] of batch) if (!this.pending.has(k)) this.pending.set(k, e);

@@ -8,7 +8,7 @@
  * key per call, so any cluster slot serves it); when Redis cannot be reached
  * in time the cap fails closed: no shadow call.
  */
-import type { RedisNodeClient, RedisStore } from '../store/redis.js';
+import type { RedisStore } from '../store/redis.js';
 
 /** A granted reservation: which day it counts against and how much. */
 export interface Reservation {
@@ -92,7 +92,7 @@ export class RedisLedger implements SpendLedger {
     if (delta === 0) return;
     try {
       const key = `${this.prefix}:${r.day}`;
-      await this.redis.call('shadow-settle', (c) => (c as RedisNodeClient).incrBy(key, delta));
+      await this.redis.call('shadow-settle', (c) => c.incrBy(key, delta));
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)));
     }
@@ -101,7 +101,7 @@ export class RedisLedger implements SpendLedger {
   async today(): Promise<number> {
     try {
       const key = `${this.prefix}:${utcDay()}`;
-      return Number((await this.redis.call('shadow-today', (c) => (c as RedisNodeClient).get(key))) ?? 0) / NANO;
+      return Number((await this.redis.call('shadow-today', (c) => c.get(key))) ?? 0) / NANO;
     } catch {
       return Number.NaN;
     }

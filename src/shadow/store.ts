@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ShadowStoreConfig } from '../config/shadow.js';
 import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
-import type { RedisNodeClient, RedisStore } from '../store/redis.js';
+import type { RedisStore } from '../store/redis.js';
 import { isShadowResult, type ShadowResult } from './result.js';
 
 /** A place for shadow results. */
@@ -59,7 +59,7 @@ export class RedisStreamStore implements ShadowStore {
     try {
       const record = JSON.stringify(r);
       await this.redis.call('shadow-xadd', (c) =>
-        (c as RedisNodeClient).xAdd(this.cfg.stream, '*', { record }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } }),
+        c.xAdd(this.cfg.stream, '*', { record }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } }),
       );
       return true;
     } catch (e) {
@@ -75,7 +75,7 @@ export class RedisStreamStore implements ShadowStore {
     const pageMs = Math.max(this.redis.timeoutMs, 5_000);
     for (;;) {
       const from = start;
-      const page = await this.redis.call('shadow-xrange', (c) => (c as RedisNodeClient).xRange(this.cfg.stream, from, '+', { COUNT: 1000 }), pageMs);
+      const page = await this.redis.call('shadow-xrange', (c) => c.xRange(this.cfg.stream, from, '+', { COUNT: 1000 }), pageMs);
       for (const e of page) {
         const r = parse(String(e.message['record'] ?? ''));
         if (r) yield r;

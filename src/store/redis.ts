@@ -22,6 +22,16 @@ export type RedisNodeClient = ReturnType<typeof createClient>;
 /** A node-redis cluster client. */
 export type RedisClusterClient = ReturnType<typeof createCluster>;
 
+/**
+ * The client as features call it: single-key commands, EVAL/EVALSHA and
+ * streams have the same signatures on the node and the cluster client (the
+ * cluster routes by the first key), so both are handed out under the node
+ * client's type. Commands that differ (SCAN, multi-key UNLINK, FT.*) go
+ * through {@link RedisStore.scan}, {@link RedisStore.unlink} and
+ * {@link RedisStore.node}.
+ */
+export type RedisCommands = RedisNodeClient;
+
 /** A call did not answer within its deadline. */
 export class StoreTimeoutError extends Error {
   constructor(
@@ -167,7 +177,7 @@ export class RedisStore {
    * {@link StoreUnavailableError} (breaker open, nothing sent) or
    * {@link StoreTimeoutError} (deadline passed), or with Redis's own error.
    */
-  call<T>(op: string, fn: (client: RedisNodeClient | RedisClusterClient) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+  call<T>(op: string, fn: (client: RedisCommands) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
     const gate = this.breaker.allow();
     if (!gate.ok) return Promise.reject(new StoreUnavailableError(this.name, this.breaker.retryInMs()));
     return new Promise<T>((resolve, reject) => {
@@ -184,7 +194,8 @@ export class RedisStore {
       // Timers run before I/O in a loop turn: after a stall of the process itself, a reply already in the
       // socket would lose to its timer. setImmediate lets that I/O be read first.
       const timer = setTimeout(() => setImmediate(expire), timeoutMs);
-      const run = this.everConnected || this.closed ? fn(this.client) : this.firstConnect.then(() => fn(this.client));
+      const c = this.client as RedisCommands;
+      const run = this.everConnected || this.closed ? fn(c) : this.firstConnect.then(() => fn(c));
       run.then(
         (v) => {
           if (done) return;
@@ -266,26 +277,34 @@ export class RedisStore {
   /** UNLINKs keys (one call per key on a cluster, where keys of a page span slots). */
   async unlink(keys: string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    if (!this.cluster) return this.call('unlink', (c) => (c as RedisNodeClient).unlink(keys));
+    if (!this.cluster) return this.call('unlink', (c) => c.unlink(keys));
     const c = this.client as RedisClusterClient;
     const n = await Promise.all(keys.map((k) => this.call('unlink', () => c.unlink(k))));
     return n.reduce((a, b) => a + b, 0);
   }
 
-  async close(): Promise<void> {
+  /** Closes gracefully (pending replies are awaited) for at most `graceMs`, then drops the connection. */
+  async close(graceMs = 1_000): Promise<void> {
     this.closed = true;
     clearTimeout(this.probeTimer);
     const c = this.client;
-    try {
-      if (this.connected) await c.close();
-      else c.destroy();
-    } catch {
+    const destroy = () => {
       try {
         c.destroy();
       } catch {
         // already gone
       }
-    }
+    };
+    if (!this.connected) return destroy();
+    let t: NodeJS.Timeout | undefined;
+    const graceful = c.close().then(
+      () => true,
+      () => false,
+    );
+    const done = await Promise.race([graceful, new Promise<boolean>((r) => (t = setTimeout(() => r(false), graceMs)))]);
+    clearTimeout(t);
+    // A frozen server never answers: do not hang the shutdown on it.
+    if (!done) destroy();
   }
 
   private connectCluster(c: RedisClusterClient, up: () => void): void {
@@ -319,6 +338,6 @@ export class RedisStore {
 
   /** PING (on a cluster, any master). */
   ping(): Promise<unknown> {
-    return this.call('ping', (c) => (this.cluster ? (c as RedisClusterClient).sendCommand(undefined, true, ['PING']) : (c as RedisNodeClient).ping()));
+    return this.call('ping', () => (this.cluster ? (this.client as RedisClusterClient).sendCommand(undefined, true, ['PING']) : (this.client as RedisNodeClient).ping()));
   }
 }

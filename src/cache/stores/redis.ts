@@ -11,7 +11,7 @@
  */
 import type { CanonicalResponse } from '../../protocol/canonical.js';
 import type { ExactEntry, ExactStore } from '../types.js';
-import type { RedisNodeClient, RedisStore } from '../../store/redis.js';
+import type { RedisStore } from '../../store/redis.js';
 import { countMatching, escapeGlob, unlinkMatching } from './redis-client.js';
 
 /** Options of {@link RedisExactStore}. */
@@ -57,7 +57,7 @@ export class RedisExactStore implements ExactStore {
 
   async get(key: string): Promise<ExactEntry | undefined> {
     const k = this.redisKey(key);
-    const raw = await this.opts.redis.call('get', (c) => (c as RedisNodeClient).get(k));
+    const raw = await this.opts.redis.call('get', (c) => c.get(k));
     if (raw === null) return undefined;
     const e = JSON.parse(raw) as StoredEntry;
     if (e.v !== 1) return undefined;
@@ -68,7 +68,7 @@ export class RedisExactStore implements ExactStore {
     const stored: StoredEntry = { v: 1, t: entry.tenant, g: entry.modelGroup, s: entry.storedAt, r: entry.response };
     const k = this.redisKey(key);
     const v = JSON.stringify(stored);
-    await this.opts.redis.call('set', (c) => (c as RedisNodeClient).set(k, v, { expiration: { type: 'EX', value: ttlSeconds } }));
+    await this.opts.redis.call('set', (c) => c.set(k, v, { expiration: { type: 'EX', value: ttlSeconds } }));
   }
 
   async purge(partitionPrefix: string): Promise<number> {
