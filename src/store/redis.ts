@@ -50,7 +50,8 @@ export class StoreUnavailableError extends Error {
     readonly store: string,
     readonly retryInMs: number,
   ) {
-    super(`redis (${store}) is unavailable (breaker open after repeated failures; next probe in ${retryInMs} ms)`);
+    // A constant message: logs rate-limit repeats by message.
+    super(`redis (${store}) is unavailable (breaker open after repeated failures)`);
     this.name = 'StoreUnavailableError';
   }
 }

@@ -219,7 +219,7 @@ describe.skipIf(!url)(`RedisVectorStore on RediSearch${url ? '' : ' (skipped: SW
     }
   });
 
-  it('turns RediSearch errors into typed errors', async () => {
+  it('turns RediSearch errors into typed errors, and recreates an index dropped behind its back', async () => {
     const p = `${prefix}typed:`;
     const s = new RedisVectorStore({ redis: replicaA, keyPrefix: p });
     await s.init(DIM);
@@ -230,6 +230,8 @@ describe.skipIf(!url)(`RedisVectorStore on RediSearch${url ? '' : ' (skipped: SW
     );
     expect(err).toBeInstanceOf(VectorStoreError);
     expect((err as VectorStoreError).reason).toBe('index');
+    // The next call creates the index again and checks it against the record.
+    await expect(s.search('p', at(1), 1)).resolves.toEqual([]);
     await s.drop();
   });
 

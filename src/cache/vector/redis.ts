@@ -206,7 +206,10 @@ export class RedisVectorStore implements VectorStore {
     try {
       return await this.opts.redis.call(op, () => fn(this.client));
     } catch (err) {
-      throw vectorError(err, this.indexName, dim);
+      const typed = vectorError(err, this.indexName, dim);
+      // The index was dropped behind our back: the next call creates it again (and checks the record).
+      if (typed instanceof VectorStoreError && typed.reason === 'index' && op !== 'vector-info' && op !== 'vector-drop') this.ready = undefined;
+      throw typed;
     }
   }
 
@@ -361,22 +364,23 @@ export class RedisVectorStore implements VectorStore {
   }
 
   /**
-   * An index without a record (made by an older Switchyard): FT.INFO's `dim`
-   * (RediSearch 2.8+), else a probe, which only fails on a non-empty 2.6
-   * index. An empty 2.6 index of unknown shape holds nothing to lose, so it
-   * is rebuilt for this dimension.
+   * An index without a record (made by an older Switchyard). An empty one
+   * holds nothing to lose and its shape cannot be checked on 2.6, so it is
+   * rebuilt for this dimension (on every version, for one behaviour). A
+   * non-empty one is checked by FT.INFO's `dim` (RediSearch 2.8+), else by a
+   * probe, which fails on a non-empty 2.6 index of another dimension.
    */
   private async adopt(info: unknown, dim: number): Promise<void> {
-    const known = dimFromInfo(info);
-    if (known !== undefined) {
-      if (known !== dim) throw new VectorDimensionMismatchError(this.indexName, known, dim);
-      return this.record(dim);
-    }
     if ((numDocs(info) ?? 0) === 0) {
       await this.call('vector-drop', (c) => c.ft.dropIndex(this.indexName)).catch((err: unknown) => {
         if (!(err instanceof VectorStoreError && err.reason === 'index')) throw err;
       });
       return this.create(dim);
+    }
+    const known = dimFromInfo(info);
+    if (known !== undefined) {
+      if (known !== dim) throw new VectorDimensionMismatchError(this.indexName, known, dim);
+      return this.record(dim);
     }
     await this.call(
       'vector-probe',
