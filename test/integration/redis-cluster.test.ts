@@ -10,7 +10,13 @@ import { createCluster } from 'redis';
 import { periodsAt } from '../../src/accounting/budgets.js';
 import { ACCOUNTING_TAG } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
+import { createResponseCache } from '../../src/cache/index.js';
+import { cacheSchema } from '../../src/config/cache.js';
 import { routingLearningSchema } from '../../src/config/routing.js';
+import type { CanonicalRequest } from '../../src/protocol/canonical.js';
+import { shadowStoreSchema } from '../../src/config/shadow.js';
+import { RedisLedger } from '../../src/shadow/ledger.js';
+import { RedisStreamStore } from '../../src/shadow/store.js';
 import { openQualityStore } from '../../src/routing/learning-store.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { startOwnCluster, type OwnCluster } from '../fixtures/redis-server.js';
@@ -155,6 +161,40 @@ describe('Switchyard on a Redis Cluster (3 masters + 3 replicas)', () => {
     await until('decision records in the stream', () => probe.xLen('syc:decisions'), (n) => n >= 2);
   });
 
+  it('purges a tenant’s exact entries on every master', async () => {
+    const cfg = cacheSchema.parse({ store: 'redis', redis: { cluster: { rootNodes: [cluster.urls[0]] }, keyPrefix: 'sycp:', commandTimeoutMs: 2000 }, semantic: { enabled: false } });
+    const cache = createResponseCache(cfg);
+    try {
+      const input = (tenant: string, q: string) => ({ req: chatReq(q), tenant, modelGroup: 'g', route: '/v1/chat/completions', noCache: false, noStore: false });
+      for (const [tenant, q] of [['t1', 'a'], ['t1', 'b'], ['t1', 'c'], ['t2', 'a']] as const) {
+        const miss = await cache.lookup(input(tenant, q));
+        await cache.store(miss.ticket!, { id: 'r', model: 'm', created: 1, text: `answer ${q}`, finishReason: 'stop' });
+      }
+      expect(await keysOnCluster('sycp:x:*')).toHaveLength(4);
+      expect(await cache.purge({ tenant: 't1' })).toBe(3);
+      expect((await cache.lookup(input('t2', 'a'))).result).toBe('hit-exact');
+      expect((await cache.lookup(input('t1', 'a'))).result).toBe('miss');
+      expect(cache.stats().errors).toBe(0);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('keeps the shadow spend cap and results in the cluster', async () => {
+    const store = new RedisStreamStore(shadowStoreSchema.parse({ redis: { url: `redis+cluster://127.0.0.1:${cluster.nodes[1]!.port}`, stream: 'syc:shadow', commandTimeoutMs: 2000 } }).redis);
+    try {
+      const ledger = new RedisLedger(store.redis, 'syc:shadow:spend', () => undefined);
+      const grants = await Promise.all(Array.from({ length: 6 }, () => ledger.reserve(0.4, 1)));
+      expect(grants.filter(Boolean)).toHaveLength(2);
+      await ledger.settle(grants.find(Boolean)!, 0.1);
+      expect(await ledger.today()).toBeCloseTo(0.5, 9);
+      expect(await store.write({ time: new Date().toISOString() } as never)).toBe(true);
+      expect(await probe.xLen('syc:shadow')).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('persists routing learning in the cluster', async () => {
     const cfg = routingLearningSchema.parse({ store: 'redis', redis: { cluster: { rootNodes: cluster.urls.slice(0, 2) }, key: 'syc:routing:quality', commandTimeoutMs: 2000 } });
     const one = openQualityStore(cfg);
@@ -183,3 +223,7 @@ describe('Switchyard on a Redis Cluster (3 masters + 3 replicas)', () => {
     expect(['ok', 'degraded']).toContain(h.status);
   });
 });
+
+function chatReq(question: string): CanonicalRequest {
+  return { operation: 'chat', protocol: 'openai', model: 'm', messages: [{ role: 'user', content: question }], stream: false, extra: {} };
+}
