@@ -61,6 +61,7 @@ export class RedisAccountingStore implements AccountingStore {
   private readonly stopRecover: () => void;
   /** Compensations dropped because the queue was full, since start. */
   dropped = 0;
+  private closed = false;
 
   constructor(
     cfg: AccountingConfig['redis'],
@@ -196,7 +197,7 @@ export class RedisAccountingStore implements AccountingStore {
   }
 
   private schedule(): void {
-    if (this.retryTimer !== undefined || this.queue.length === 0) return;
+    if (this.closed || this.retryTimer !== undefined || this.queue.length === 0) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.kick();
@@ -239,7 +240,10 @@ export class RedisAccountingStore implements AccountingStore {
 
   async close(): Promise<void> {
     await this.drain(this.redis.available ? 2_000 : 0);
+    this.closed = true;
+    await this.draining;
     clearTimeout(this.retryTimer);
+    if (this.queue.length > 0) this.onError(new Error(`accounting store closed with ${this.queue.length} settlements or cancels not yet written to Redis`));
     this.stopRecover();
     await this.lease.release();
   }

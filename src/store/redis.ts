@@ -179,6 +179,7 @@ export class RedisStore {
    * {@link StoreTimeoutError} (deadline passed), or with Redis's own error.
    */
   call<T>(op: string, fn: (client: RedisCommands) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(this.name, 0));
     const gate = this.breaker.allow();
     if (!gate.ok) return Promise.reject(new StoreUnavailableError(this.name, this.breaker.retryInMs()));
     return new Promise<T>((resolve, reject) => {
@@ -196,7 +197,7 @@ export class RedisStore {
       // socket would lose to its timer. setImmediate lets that I/O be read first.
       const timer = setTimeout(() => setImmediate(expire), timeoutMs);
       const c = this.client as RedisCommands;
-      const run = this.everConnected || this.closed ? fn(c) : this.firstConnect.then(() => fn(c));
+      const run = this.everConnected ? fn(c) : this.firstConnect.then(() => fn(c));
       run.then(
         (v) => {
           if (done) return;
