@@ -197,7 +197,12 @@ export class RedisStore {
       // socket would lose to its timer. setImmediate lets that I/O be read first.
       const timer = setTimeout(() => setImmediate(expire), timeoutMs);
       const c = this.client as RedisCommands;
-      const run = this.everConnected ? fn(c) : this.firstConnect.then(() => fn(c));
+      let run: Promise<T>;
+      try {
+        run = this.everConnected ? fn(c) : this.firstConnect.then(() => fn(c));
+      } catch (err) {
+        run = Promise.reject(err);
+      }
       run.then(
         (v) => {
           if (done) return;
