@@ -14,6 +14,7 @@ import { handleNodeRequest } from '../adapters/node/handler.js';
 import { DECIDE_PREFIX, createNginxDecideHandler } from '../adapters/nginx/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { handleObservabilityRequest } from '../observability/http.js';
+import { storeReadiness } from '../store/readiness.js';
 
 export interface ServeOptions {
   /** Config file; the embedded defaults when absent. */
@@ -61,9 +62,10 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       const upstreams = sy.health();
       // A degraded store is reported, not fatal: requests still complete (cache miss, accounting policy).
       const stores = sy.storeHealth();
-      const status = stores.every((s) => s.status === 'ok') ? 'ok' : 'degraded';
-      const body = JSON.stringify({ status, upstreams, stores });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      const redis = storeReadiness(stores, sy.config.accounting.onStoreError === 'closed');
+      const status = redis.status === 'ok' ? 'ok' : 'degraded';
+      const body = JSON.stringify({ status, upstreams, stores, ...(redis.reason ? { reason: redis.reason } : {}) });
+      res.writeHead(url === '/readyz' && !redis.ok ? 503 : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
       return;
     }

@@ -198,6 +198,9 @@ accounting:
         const an = await postJson(`${closed.url}/v1/messages`, body, { 'x-api-key': 'key-a', 'anthropic-version': '2023-06-01' });
         expect(an.status).toBe(503);
         expect(an.json).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+        // Failing closed, a down accounting store makes the instance unready (failing open, it stays ready).
+        await until('readyz 503', () => fetch(`${closed.url}/readyz`).then((r) => r.status), (s) => s === 503);
+        expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
       } finally {
         redis.thaw();
       }

@@ -5,7 +5,8 @@ import { pairsFileCandidates } from '../../bench/cache.js';
 import { parseConfig } from '../../src/config/load.js';
 import { routingLearningSchema } from '../../src/config/routing.js';
 import { StoreBreaker } from '../../src/store/breaker.js';
-import { redisTarget } from '../../src/store/redis.js';
+import { redisTarget, type StoreHealth } from '../../src/store/redis.js';
+import { storeReadiness } from '../../src/store/readiness.js';
 import { connectionKey } from '../../src/store/redis-pool.js';
 
 describe('redisTarget', () => {
@@ -89,5 +90,28 @@ describe('the cache benchmark’s pairs file', () => {
     expect(c).toContain('/home/me/src/shared/data/cache-pairs-dev.jsonl');
     expect(c).toContain('/home/shared/data/cache-pairs-dev.jsonl');
     expect(c[c.length - 1]).toBe('/work/shared/data/cache-pairs-dev.jsonl');
+  });
+});
+
+describe('storeReadiness', () => {
+  const h = (name: string, status: 'ok' | 'degraded' | 'down'): StoreHealth => ({ name, status, breaker: status === 'down' ? 'open' : 'closed', connected: status === 'ok', cluster: false, timeouts: 0, rejected: 0, ...(status === 'ok' ? {} : { lastError: 'no answer' }) });
+
+  it('is ready and ok when every store is ok (or there is none)', () => {
+    expect(storeReadiness([], false)).toEqual({ ok: true, status: 'ok' });
+    expect(storeReadiness([h('cache', 'ok')], true)).toEqual({ ok: true, status: 'ok' });
+  });
+
+  it('stays ready but says degraded/down when Redis fails: requests still complete', () => {
+    const r = storeReadiness([h('accounting+cache', 'down'), h('learning', 'degraded')], false);
+    expect(r.ok).toBe(true);
+    expect(r.status).toBe('down');
+    expect(r.reason).toContain('redis (accounting+cache) down: no answer');
+    expect(r.reason).toContain('redis (learning) degraded');
+  });
+
+  it('is not ready when accounting fails closed and its store is down', () => {
+    expect(storeReadiness([h('accounting+cache', 'down')], true)).toMatchObject({ ok: false, status: 'down' });
+    expect(storeReadiness([h('cache', 'down')], true).ok).toBe(true);
+    expect(storeReadiness([h('accounting', 'degraded')], true).ok).toBe(true);
   });
 });
