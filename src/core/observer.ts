@@ -44,11 +44,14 @@ export class ResponseObserver {
   /** Response headers arrived. Returns whether the body is worth sending here. */
   onHeaders(status: number, contentType: string | undefined): boolean {
     this.status = status;
-    const u = this.deployment.upstream;
-    u.ttftMs.add(performance.now() - this.startedAt);
+    const d = this.deployment;
+    const u = d.upstream;
+    const ttft = performance.now() - this.startedAt;
+    u.ttftMs.add(ttft);
+    d.ttftMs.add(ttft);
     if (status < 200 || status >= 300) {
       const countsAsFailure = status >= 500 || status === 408 || status === 429;
-      u.breaker.record(
+      d.breaker.record(
         !countsAsFailure,
         new UpstreamFailure('status', `upstream answered ${status}`, { status, code: 'upstream_unavailable', retryable: true, countsAsFailure }),
       );
@@ -94,9 +97,13 @@ export class ResponseObserver {
   }
 
   private settle(complete: boolean, response: CanonicalResponse | undefined, error: string | undefined): void {
-    const u = this.deployment.upstream;
-    u.breaker.record(complete, complete ? undefined : new UpstreamFailure('stream', error ?? 'incomplete', { code: 'stream_interrupted', retryable: false, countsAsFailure: true }));
-    if (complete) u.latencyMs.add(performance.now() - this.startedAt);
+    const d = this.deployment;
+    d.breaker.record(complete, complete ? undefined : new UpstreamFailure('stream', error ?? 'incomplete', { code: 'stream_interrupted', retryable: false, countsAsFailure: true }));
+    if (complete) {
+      const ms = performance.now() - this.startedAt;
+      d.upstream.latencyMs.add(ms);
+      d.latencyMs.add(ms);
+    }
     this.end({ status: this.status, complete, ...(response ? { response } : {}), ...(error ? { error } : {}) });
   }
 

@@ -140,7 +140,7 @@ export class Switchyard {
       }
       const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
       ctx.route = decision;
-      if (decision.candidates.length === 0 || !decision.candidates[0]!.upstream.usable()) {
+      if (decision.candidates.length === 0 || !decision.candidates[0]!.usable()) {
         throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));
       }
       const first = decision.candidates[0]!;

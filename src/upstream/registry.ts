@@ -2,16 +2,11 @@
  * Upstreams and models from the config, kept live across reloads: an upstream
  * whose settings did not change keeps its pool, breaker and estimates.
  */
-import type { ModelConfig, SwitchyardConfig } from '../config/schema.js';
+import type { SwitchyardConfig } from '../config/schema.js';
+import { Deployment } from './deployment.js';
 import { UpstreamRuntime } from './upstream.js';
 
-/** A model on the upstream that serves it. */
-export interface Deployment {
-  model: ModelConfig;
-  upstream: UpstreamRuntime;
-  /** The model name sent upstream. */
-  upstreamModel: string;
-}
+export { Deployment };
 
 export class UpstreamRegistry {
   private upstreams = new Map<string, UpstreamRuntime>();
@@ -32,8 +27,12 @@ export class UpstreamRegistry {
     const models = new Map<string, Deployment>();
     for (const u of cfg.upstreams) {
       const runtime = next.get(u.name)!;
-      for (const m of u.models) models.set(m.name, { model: m, upstream: runtime, upstreamModel: m.upstreamModel ?? m.name });
+      for (const m of u.models) {
+        const prev = this.models.get(m.name);
+        models.set(m.name, prev && prev.sameAs(m, runtime) ? prev : new Deployment(m, runtime));
+      }
     }
+    for (const d of this.models.values()) if (models.get(d.model.name) !== d) d.close();
     this.upstreams = next;
     this.models = models;
     for (const d of dropped) void d.close();
@@ -56,7 +55,13 @@ export class UpstreamRegistry {
     return this.models.values();
   }
 
+  /** The deployments of one upstream. */
+  deploymentsOf(upstream: UpstreamRuntime): Deployment[] {
+    return [...this.models.values()].filter((d) => d.upstream === upstream);
+  }
+
   async close(): Promise<void> {
+    for (const d of this.models.values()) d.close();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The live state of one configured upstream: its connection pool, provider,
- * breaker, cool-down (Retry-After) and load/latency estimates.
+ * connection breaker, probe state (local upstreams) and load/latency
+ * estimates. Per-model health lives in `deployment.ts`.
  */
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
@@ -26,9 +27,14 @@ export class UpstreamRuntime {
   readonly unavailableReason: string | undefined;
   readonly provider: Provider;
   readonly pool: Pool;
+  /**
+   * The connection breaker: counts connection-level failures only (refused,
+   * DNS, TLS, reset before headers), and while open makes every deployment
+   * of this upstream unusable.
+   */
   readonly breaker: UpstreamBreaker;
-  /** No new calls before this time (ms since epoch), set from Retry-After. */
-  coolingUntil = 0;
+  /** Why the last probe of a `local: true` upstream failed; undefined when it answered (or before the first probe). */
+  probeDown: string | undefined;
   inFlight = 0;
   readonly ttftMs = new Ewma();
   readonly latencyMs = new Ewma();
@@ -55,19 +61,19 @@ export class UpstreamRuntime {
       headersTimeout: config.timeouts.firstTokenMs,
       bodyTimeout: config.timeouts.idleMs,
     });
-    this.breaker = new UpstreamBreaker(config.name, config.breaker);
+    this.breaker = new UpstreamBreaker(config.name, config.breaker, (e) => e?.connection !== true);
   }
 
-  /** Can a request be sent here now? */
-  usable(now = Date.now()): boolean {
-    return this.available && this.breaker.allows && this.coolingUntil <= now;
+  /** Can a request be sent here now (any of its models)? */
+  usable(_now = Date.now()): boolean {
+    return this.available && this.probeDown === undefined && this.breaker.allows;
   }
 
   /** Why `usable()` is false, for the decision's explanation. */
-  whyUnusable(now = Date.now()): string | undefined {
+  whyUnusable(_now = Date.now()): string | undefined {
     if (!this.available) return this.unavailableReason;
-    if (!this.breaker.allows) return `breaker ${this.breaker.state}`;
-    if (this.coolingUntil > now) return `cooling down ${this.coolingUntil - now}ms (Retry-After)`;
+    if (this.probeDown !== undefined) return this.probeDown;
+    if (!this.breaker.allows) return `upstream "${this.name}": connection breaker ${this.breaker.state}`;
     return undefined;
   }
 
