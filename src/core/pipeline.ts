@@ -26,7 +26,8 @@ import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
-import { relayStream, type StreamEnd } from './stream.js';
+import { relayStream, type Continuation, type Segment, type StreamEnd } from './stream.js';
+import { acceptsPrefill, prefillInput } from '../upstream/prefill.js';
 import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
@@ -35,7 +36,14 @@ import { replayEvents } from '../protocol/accumulate.js';
 /** What `execute` hands a face to write. */
 export type ExecResult =
   | { kind: 'json'; status: number; headers: Record<string, string>; body: string }
-  | { kind: 'stream'; status: number; headers: Record<string, string>; chunks: AsyncGenerator<string, void, undefined> };
+  | {
+      kind: 'stream';
+      status: number;
+      headers: Record<string, string>;
+      chunks: AsyncGenerator<string, void, undefined>;
+      /** Decision headers as they stand once the stream ended (a resumed stream made more attempts); sent as HTTP trailers. */
+      trailers?: () => Record<string, string>;
+    };
 
 export interface SwitchyardOptions {
   env?: NodeJS.ProcessEnv;
@@ -51,6 +59,8 @@ export interface Observation {
   response?: CanonicalResponse | CanonicalEmbeddingResponse;
   /** A complete answer (a stream that ended properly). */
   complete: boolean;
+  /** False: served but not to be cached (skipped malformed events, a spliced answer). */
+  cacheable?: boolean;
   ttftMs?: number;
   error?: string;
 }
@@ -69,9 +79,11 @@ export class Switchyard {
   readonly observability: Observability;
   /** Shadow degradation tests (`shadow` config): fed by `observe`, runs in the background. */
   readonly shadow: ShadowTester;
+  private readonly log: Logger | undefined;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
+    this.log = opts.logger;
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
@@ -218,7 +230,7 @@ export class Switchyard {
     ctx.model = ok.deployment.model.name;
     const headers = decisionHeaders(ctx);
     if (ok.result.kind === 'json') return this.finishJson(ctx, ok, ok.result, headers);
-    return this.startStream(ctx, ok, ok.result, headers);
+    return this.startStream(ctx, ok, ok.result, headers, outcome, signal);
   }
 
   private finishJson(ctx: RequestContext, ok: FallbackSuccess, r: JsonAttempt, headers: Record<string, string>): ExecResult {
@@ -246,31 +258,47 @@ export class Switchyard {
     return { kind: 'json', status: r.status, headers, body };
   }
 
-  private startStream(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt, headers: Record<string, string>): ExecResult {
-    const d = ok.deployment;
-    const same = d.upstream.provider.protocol === ctx.protocol;
-    const clientEnc = streamEncoder(ctx.protocol, ctx.operation, d.model.name, wantsStreamUsage(ctx.raw));
+  private startStream(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt, headers: Record<string, string>, outcome: ForwardOutcome, signal: AbortSignal | undefined): ExecResult {
+    let current = ok.deployment;
+    const same = current.upstream.provider.protocol === ctx.protocol;
+    const metrics = this.observability.metrics;
+    const resume = this.cfg.resume;
     const chunks = relayStream({
-      attempt: a,
-      decoder: d.upstream.provider.decoder(),
-      encoder: same ? null : clientEnc,
-      errorEncoder: clientEnc,
-      dropUsageOnly: ok.spec.injectedStreamUsage,
+      first: this.segment(ctx, ok, a),
+      protocol: ctx.protocol,
+      verbatim: same,
+      encoder: streamEncoder(ctx.protocol, ctx.operation, current.model.name, wantsStreamUsage(ctx.raw)),
+      ...(ctx.operation === 'chat' && resume.maxResumes > 0
+        ? {
+            resume: {
+              max: resume.maxResumes,
+              open: async (delivered: string) => {
+                const next = await this.continuation(ctx, outcome.candidates, current, delivered, signal);
+                if (next) current = next.deployment;
+                return next?.continuation;
+              },
+            },
+          }
+        : {}),
+      onResume: (o) => metrics.streamResumes.inc(1, o),
+      onMalformed: () => {
+        metrics.malformedEvents.inc(1, current.upstream.name);
+        // Never the event's content: it may hold the answer.
+        this.log?.warn({ requestId: ctx.id, upstream: current.upstream.name, model: current.model.name }, 'skipped an unparsable upstream stream event');
+      },
       onEnd: (end: StreamEnd) => {
-        ok.release(end.complete, performance.now() - ctx.startedAt);
-        if (!end.complete && !end.cancelled) {
-          const f = end.error instanceof UpstreamFailure ? end.error : new UpstreamFailure('stream', String(end.error), {
-            code: 'stream_interrupted',
-            retryable: false,
-            countsAsFailure: true,
-          });
-          d.upstream.breaker.record(false, f);
+        if (end.resumes > 0) {
+          ctx.upstream = current.upstream.name;
+          ctx.model = current.model.name;
+          if (end.complete) end.response.model = current.model.name;
         }
         this.observe(ctx, {
-          deployment: d,
+          deployment: current,
           status: end.cancelled ? 499 : 200,
           response: end.response,
           complete: end.complete,
+          // Skipped events, or a spliced answer (unless resume.cacheResumed): served, not cached.
+          cacheable: end.malformed === 0 && (end.resumes === 0 || resume.cacheResumed),
           ttftMs: a.ttftMs,
           ...(end.complete ? {} : { error: end.cancelled ? 'client_disconnected' : 'stream_interrupted' }),
         });
@@ -281,7 +309,73 @@ export class Switchyard {
       status: 200,
       headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
       chunks,
+      trailers: () => ({
+        'x-switchyard-attempts': String(ctx.attempts.filter((t) => t.outcome !== 'skipped').length),
+        'x-switchyard-upstream': current.upstream.name,
+        'x-switchyard-model': current.model.name,
+      }),
     };
+  }
+
+  /** One upstream stream as the relay consumes it; its end releases the call and feeds the deployment's breaker. */
+  private segment(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt): Segment {
+    const d = ok.deployment;
+    return {
+      attempt: a,
+      decoder: d.upstream.provider.decoder(),
+      dropUsageOnly: ok.spec.injectedStreamUsage,
+      end: (complete, failure) => {
+        ok.release(complete, performance.now() - ctx.startedAt);
+        if (!complete && failure?.countsAsFailure) d.breaker.record(false, failure);
+      },
+    };
+  }
+
+  /**
+   * Opens a continuation of `delivered` on the candidates after `failed`:
+   * prefill where the candidate accepts it (falling back to a fresh
+   * generation when it rejects it with a 4xx), a fresh generation otherwise.
+   */
+  private async continuation(
+    ctx: RequestContext,
+    candidates: readonly Deployment[],
+    failed: Deployment,
+    delivered: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ continuation: Continuation; deployment: Deployment } | undefined> {
+    const from = candidates.indexOf(failed);
+    for (const d of candidates.slice(from + 1)) {
+      const modes: ('prefill' | 'fresh')[] = delivered.trim() !== '' && acceptsPrefill(d) ? ['prefill', 'fresh'] : ['fresh'];
+      for (const mode of modes) {
+        const base = { req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel };
+        const pre = mode === 'prefill' ? prefillInput(base, delivered) : undefined;
+        let ok: FallbackSuccess;
+        try {
+          ok = await callWithFallback([d], {
+            stream: true,
+            ...(signal ? { signal } : {}),
+            tag: { resume: mode },
+            build: (x) => x.upstream.provider.build({ ...(pre ? pre.input : base), upstreamModel: x.upstreamModel }),
+          });
+        } catch (e) {
+          if (e instanceof UpstreamFailure && e.kind === 'aborted') throw e;
+          if (e instanceof FallbackExhausted) ctx.attempts.push(...e.attempts);
+          const st = e instanceof FallbackExhausted ? e.failure?.status : undefined;
+          // A prefill rejected as a bad request: the same candidate may still generate afresh.
+          if (mode === 'prefill' && st !== undefined && st >= 400 && st < 500 && st !== 408 && st !== 429 && e instanceof FallbackExhausted && e.failure?.code !== 'context_length_exceeded') continue;
+          break;
+        }
+        ctx.attempts.push(...ok.attempts);
+        if (ok.result.kind !== 'stream') {
+          // It ignored `stream`: a JSON answer cannot be spliced into the stream.
+          ok.release(false, 0);
+          break;
+        }
+        const seg = this.segment(ctx, ok, ok.result);
+        return { deployment: d, continuation: { ...seg, mode, trimmed: pre?.trimmed ?? false, model: d.model.name } };
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -290,7 +384,7 @@ export class Switchyard {
    */
   observe(ctx: RequestContext, o: Observation): void {
     const usage = this.accounting.usage(ctx, o.response);
-    if (o.complete && o.status >= 200 && o.status < 300 && ctx.cacheTicket && this.cache && o.response && 'text' in o.response) {
+    if (o.complete && o.cacheable !== false && o.status >= 200 && o.status < 300 && ctx.cacheTicket && this.cache && o.response && 'text' in o.response) {
       void this.cache.store(ctx.cacheTicket, o.response);
     }
     this.emit(ctx, o.status, o.complete, o.error, usage, o.ttftMs);
