@@ -86,7 +86,7 @@ export const METRIC_NAMES = [
 export class SwitchyardMetrics {
   readonly registry = new Registry();
   private labels: LabelSets;
-  private readonly watched = new WeakSet<UpstreamRuntime>();
+  private readonly watched = new WeakSet<object>();
   private readonly queues = new Map<string, number>();
 
   readonly requests: FastCounter;
@@ -255,16 +255,23 @@ export class SwitchyardMetrics {
     this.watchBreakers();
   }
 
-  /** Subscribes to the breaker events of upstreams not yet watched (new ones appear on reload). */
+  /**
+   * Subscribes to the breaker events of upstreams and deployments not yet
+   * watched (new ones appear on reload). A deployment's events count under
+   * its upstream, with the upstream's connection breaker's.
+   */
   watchBreakers(): void {
-    for (const u of this.source.registry.allUpstreams()) {
-      if (this.watched.has(u)) continue;
-      this.watched.add(u);
-      const upstream = this.labels.upstream(u.name);
+    const breakers: { owner: object; upstream: string; circuit: UpstreamRuntime['breaker']['circuit'] }[] = [];
+    for (const u of this.source.registry.allUpstreams()) breakers.push({ owner: u, upstream: u.name, circuit: u.breaker.circuit });
+    for (const d of this.source.registry.allDeployments?.() ?? []) breakers.push({ owner: d, upstream: d.upstream.name, circuit: d.breaker.circuit });
+    for (const b of breakers) {
+      if (this.watched.has(b.owner)) continue;
+      this.watched.add(b.owner);
+      const upstream = this.labels.upstream(b.upstream);
       for (const event of BREAKER_EVENTS) {
         const child = this.breakerEvents.labels(upstream, event);
         // opossum's typings overload `on` per event name; every one of these takes a plain listener.
-        (u.breaker.circuit.on as (e: string, f: () => void) => unknown).call(u.breaker.circuit, event, () => child.inc());
+        (b.circuit.on as (e: string, f: () => void) => unknown).call(b.circuit, event, () => child.inc());
       }
     }
   }
