@@ -26,12 +26,24 @@ import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
+import { Readiness, type ReadinessResult } from './readiness.js';
 import { relayStream, type Continuation, type Segment, type StreamEnd } from './stream.js';
 import { acceptsPrefill, prefillInput } from '../upstream/prefill.js';
 import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
+
+/** One upstream in `/healthz`: its connection state and its deployments (models). */
+export interface UpstreamHealth {
+  name: string;
+  /** Its API key variable is set (or it needs none). */
+  available: boolean;
+  /** The connection breaker (connection-level failures). */
+  breaker: string;
+  reason?: string;
+  deployments: { model: string; usable: boolean; breaker: string; ttftMs?: number; latencyMs?: number; reason?: string }[];
+}
 
 /** What `execute` hands a face to write. */
 export type ExecResult =
@@ -79,6 +91,8 @@ export class Switchyard {
   readonly observability: Observability;
   /** Shadow degradation tests (`shadow` config): fed by `observe`, runs in the background. */
   readonly shadow: ShadowTester;
+  /** Named readiness checks behind `/readyz`; `upstreams` is built in, others may be added. */
+  readonly readiness = new Readiness();
   private readonly log: Logger | undefined;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
@@ -89,6 +103,7 @@ export class Switchyard {
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
+    this.readiness.add({ name: 'upstreams', check: () => this.upstreamsReady() });
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
@@ -466,14 +481,66 @@ export class Switchyard {
     return { type: 'respond', ctx: undefined, status: 200, headers: {}, contentType: 'application/json', body: JSON.stringify({ object: 'list', data }) };
   }
 
-  /** Upstream availability as reported at start and by the health endpoint. */
-  health(): { name: string; available: boolean; breaker: string; reason?: string }[] {
-    return [...this.registry.allUpstreams()].map((u) => ({
-      name: u.name,
-      available: u.available,
-      breaker: u.breaker.state,
-      ...(u.whyUnusable() ? { reason: u.whyUnusable()! } : {}),
-    }));
+  /** Upstream and deployment availability, as reported at start and by `/healthz`. */
+  health(): UpstreamHealth[] {
+    const now = Date.now();
+    return [...this.registry.allUpstreams()].map((u) => {
+      const why = u.whyUnusable(now);
+      return {
+        name: u.name,
+        available: u.available,
+        breaker: u.breaker.state,
+        ...(why ? { reason: why } : {}),
+        deployments: this.registry.deploymentsOf(u).map((d) => {
+          const dWhy = d.whyUnusable(now);
+          return {
+            model: d.model.name,
+            usable: dWhy === undefined,
+            breaker: d.breaker.state,
+            ...(d.ttftMs.value !== undefined ? { ttftMs: Math.round(d.ttftMs.value) } : {}),
+            ...(d.latencyMs.value !== undefined ? { latencyMs: Math.round(d.latencyMs.value) } : {}),
+            ...(dWhy ? { reason: dWhy } : {}),
+          };
+        }),
+      };
+    });
+  }
+
+  /**
+   * `ok`: every deployment with a key is usable; `degraded`: some are not
+   * (a breaker open, cooling down, a local sidecar down); `unavailable`: none is.
+   */
+  healthStatus(health: UpstreamHealth[] = this.health()): 'ok' | 'degraded' | 'unavailable' {
+    const all = health.filter((u) => u.available).flatMap((u) => u.deployments);
+    const usable = all.filter((d) => d.usable).length;
+    if (usable === 0) return 'unavailable';
+    return usable === all.length ? 'ok' : 'degraded';
+  }
+
+  /** Resolves once the first probe of every local upstream finished (at most `timeoutMs`). */
+  async ready(timeoutMs = 5_000): Promise<void> {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.registry.allUpstreams()].map((u) => u.ready)),
+      new Promise<void>((resolve) => {
+        t = setTimeout(resolve, timeoutMs);
+        t.unref();
+      }),
+    ]);
+    clearTimeout(t);
+  }
+
+  /** The built-in readiness check: at least one deployment takes requests now. */
+  private upstreamsReady(): ReadinessResult {
+    const now = Date.now();
+    const reasons: string[] = [];
+    for (const d of this.registry.allDeployments()) {
+      const why = d.whyUnusable(now);
+      if (why === undefined) return { ok: true };
+      reasons.push(`${d.model.name}: ${why}`);
+    }
+    if (reasons.length === 0) return { ok: false, reason: 'no upstream is configured: add one under `upstreams` in the config' };
+    return { ok: false, reason: `no deployment is usable (${[...new Set(reasons)].join('; ')})` };
   }
 
   /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */

@@ -14,6 +14,7 @@ import { UpstreamFailure, transportFailure, type RetryClass } from './failure.js
 import type { UpstreamRequestSpec } from './providers/provider.js';
 import type { Deployment } from './registry.js';
 import { backoffDelay, sleep } from './retry.js';
+import { localDownReason } from './probe.js';
 
 export interface AttemptRecord {
   upstream: string;
@@ -90,7 +91,7 @@ export async function callWithFallback(candidates: readonly Deployment[], opts: 
     attempts.push(rec);
     opts.onAttempt?.(rec);
   };
-  let last: { failure: UpstreamFailure; upstream: string } | undefined;
+  let last: { failure: UpstreamFailure; upstream: string; local: boolean } | undefined;
   const context = new ContextFloor();
 
   for (const d of candidates) {
@@ -132,8 +133,12 @@ export async function callWithFallback(candidates: readonly Deployment[], opts: 
           ms: performance.now() - t0,
         });
         // Connection-level: the upstream's connection breaker, which every deployment of it consults.
-        if (f.connection) u.breaker.record(false, f);
-        last = { failure: f, upstream: u.name };
+        if (f.connection) {
+          u.breaker.record(false, f);
+          // A local sidecar that refuses connections is down until its probe answers again.
+          if (u.config.local) u.probeDown = localDownReason(u, f.message);
+        }
+        last = { failure: f, upstream: u.name, local: u.config.local };
         if (f.code === 'context_length_exceeded') {
           context.add(d);
           break;
@@ -169,7 +174,10 @@ export async function callWithFallback(candidates: readonly Deployment[], opts: 
     }
   }
 
-  if (last) fail(last.failure.toClientError(last.upstream), attempts, last.failure);
+  // Only local upstreams that are not running: a 503 naming what to start, not a 502.
+  if (last && !(last.failure.connection && last.local)) {
+    fail(last.failure.toClientError(last.upstream), attempts, last.failure);
+  }
   fail(new SwitchyardError('no_upstream_available', describeUnavailable(candidates)), attempts);
 }
 

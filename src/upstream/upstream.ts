@@ -9,6 +9,7 @@ import { UpstreamBreaker } from './breaker.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { OpenAICompatibleProvider } from './providers/openai-compatible.js';
 import type { Provider } from './providers/provider.js';
+import { probeLocal } from './probe.js';
 
 /** Exponentially weighted moving average; `undefined` until the first sample. */
 export class Ewma {
@@ -62,6 +63,30 @@ export class UpstreamRuntime {
       bodyTimeout: config.timeouts.idleMs,
     });
     this.breaker = new UpstreamBreaker(config.name, config.breaker, (e) => e?.connection !== true);
+    if (config.local) this.startProbe();
+  }
+
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing: Promise<void> | undefined;
+
+  /** Probes a local upstream now and every `probeIntervalMs`; `ready` resolves after the first probe. */
+  private startProbe(): void {
+    this.ready = this.probeNow();
+    this.probeTimer = setInterval(() => void this.probeNow(), this.config.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  /** Resolves once the first probe of a local upstream finished (immediately for others). */
+  ready: Promise<void> = Promise.resolve();
+
+  /** Probes a local upstream once (concurrent calls share one probe). */
+  probeNow(): Promise<void> {
+    if (!this.config.local) return Promise.resolve();
+    this.probing ??= probeLocal(this).then((down) => {
+      this.probeDown = down;
+      this.probing = undefined;
+    });
+    return this.probing;
   }
 
   /** Can a request be sent here now (any of its models)? */
@@ -83,6 +108,7 @@ export class UpstreamRuntime {
   }
 
   async close(): Promise<void> {
+    if (this.probeTimer) clearInterval(this.probeTimer);
     this.breaker.shutdown();
     await this.pool.close().catch(() => undefined);
   }

@@ -51,4 +51,6 @@ export interface Provider {
   build(input: BuildInput): UpstreamRequestSpec;
   parseResponse(op: Operation, json: unknown): CanonicalResponse | CanonicalEmbeddingResponse;
   decoder(): StreamDecoder;
+  /** Headers for a health probe (the API key, where the upstream wants one). */
+  probeHeaders?(): Record<string, string>;
 }
