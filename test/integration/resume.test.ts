@@ -171,6 +171,39 @@ describe('a stream cut mid-answer (OpenAI client)', () => {
   });
 });
 
+describe('cache', () => {
+  const cut = { kind: 'by-model', models: { 'gpt-4o': { kind: 'cut-mid-stream', afterChunks: 3, answer: ANSWER } }, otherwise: { kind: 'ok', answer: ANSWER } } as const;
+  const ask = (url: string, text: string) => postRaw(url, { ...chatBody('gpt-4o'), messages: [{ role: 'user', content: text }] });
+  async function untilHit(url: string, text: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if ((await ask(url, text)).headers['x-switchyard-cache'] === 'hit-exact') return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('never cached');
+  }
+
+  it('does not cache a resumed answer by default', async () => {
+    oai.setBehavior(cut);
+    const url = await gateway('  gpt-4o: [gpt-4o-mini]', { extra: 'cache: { semantic: { enabled: false } }' });
+    expect(openAIStream((await ask(url, 'resumed')).text).text).toBe(ANSWER);
+    // A plain answer written after it is cached; the resumed one still is not.
+    oai.setBehavior({ kind: 'ok', answer: ANSWER });
+    await ask(url, 'plain');
+    await untilHit(url, 'plain');
+    const again = await ask(url, 'resumed');
+    expect(again.headers['x-switchyard-cache']).toBe('miss');
+  });
+
+  it('caches it with resume.cacheResumed', async () => {
+    oai.setBehavior(cut);
+    const url = await gateway('  gpt-4o: [gpt-4o-mini]', { extra: 'cache: { semantic: { enabled: false } }\nresume: { cacheResumed: true }' });
+    expect(openAIStream((await ask(url, 'resumed')).text).text).toBe(ANSWER);
+    await untilHit(url, 'resumed');
+    const hit = await ask(url, 'resumed');
+    expect(openAIStream(hit.text).text).toBe(ANSWER);
+  });
+});
+
 describe('tolerant decoding', () => {
   it('skips one malformed event, relays the rest, counts it, and does not cache the answer', async () => {
     oai.setBehavior({ kind: 'malformed-chunk', afterChunks: 2, answer: ANSWER });
