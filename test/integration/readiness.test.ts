@@ -106,6 +106,11 @@ upstreams:
     const mini = await postJson(`${gw.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     expect(mini.status).toBe(200);
     expect((await getJson(`${gw.url}/readyz`)).status).toBe(200);
+    const stats = (await getJson(`${gw.url}/switchyard/stats`)).json;
+    expect(stats.deployments).toMatchObject([
+      { upstream: 'openai', model: 'gpt-4o', state: 'open', usable: false },
+      { upstream: 'openai', model: 'gpt-4o-mini', state: 'closed', usable: true },
+    ]);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toContain('switchyard_deployment_breaker_state{upstream="openai",model="gpt-4o"} 2');
     expect(metrics).toContain('switchyard_deployment_breaker_state{upstream="openai",model="gpt-4o-mini"} 0');
