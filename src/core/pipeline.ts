@@ -517,8 +517,12 @@ export class Switchyard {
     return usable === all.length ? 'ok' : 'degraded';
   }
 
-  /** Resolves once the first probe of every local upstream finished (at most `timeoutMs`). */
+  /**
+   * Starts probing local upstreams (`local: true`) and resolves once the
+   * first probe of each finished (at most `timeoutMs`). Faces call it at start.
+   */
   async ready(timeoutMs = 5_000): Promise<void> {
+    this.registry.startProbes();
     let t: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([...this.registry.allUpstreams()].map((u) => u.ready)),

@@ -136,7 +136,7 @@ export async function callWithFallback(candidates: readonly Deployment[], opts: 
         if (f.connection) {
           u.breaker.record(false, f);
           // A local sidecar that refuses connections is down until its probe answers again.
-          if (u.config.local) u.probeDown = localDownReason(u, f.message);
+          if (u.config.local) u.markDown(localDownReason(u, f.message));
         }
         last = { failure: f, upstream: u.name, local: u.config.local };
         if (f.code === 'context_length_exceeded') {

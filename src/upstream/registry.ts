@@ -11,6 +11,7 @@ export { Deployment };
 export class UpstreamRegistry {
   private upstreams = new Map<string, UpstreamRuntime>();
   private models = new Map<string, Deployment>();
+  private probing = false;
 
   constructor(cfg: SwitchyardConfig, private readonly env: NodeJS.ProcessEnv = process.env) {
     this.apply(cfg);
@@ -35,6 +36,7 @@ export class UpstreamRegistry {
     for (const d of this.models.values()) if (models.get(d.model.name) !== d) d.close();
     this.upstreams = next;
     this.models = models;
+    if (this.probing) for (const u of next.values()) u.startProbe();
     for (const d of dropped) void d.close();
     return dropped;
   }
@@ -53,6 +55,12 @@ export class UpstreamRegistry {
 
   allDeployments(): IterableIterator<Deployment> {
     return this.models.values();
+  }
+
+  /** Starts probing `local: true` upstreams (now and after every reload). */
+  startProbes(): void {
+    this.probing = true;
+    for (const u of this.upstreams.values()) u.startProbe();
   }
 
   /** The deployments of one upstream. */

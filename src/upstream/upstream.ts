@@ -63,17 +63,28 @@ export class UpstreamRuntime {
       bodyTimeout: config.timeouts.idleMs,
     });
     this.breaker = new UpstreamBreaker(config.name, config.breaker, (e) => e?.connection !== true);
-    if (config.local) this.startProbe();
   }
 
   private probeTimer: NodeJS.Timeout | undefined;
   private probing: Promise<void> | undefined;
+  private closed = false;
 
-  /** Probes a local upstream now and every `probeIntervalMs`; `ready` resolves after the first probe. */
-  private startProbe(): void {
+  /**
+   * Probes a local upstream now and every `probeIntervalMs` (idempotent; a
+   * no-op for other upstreams); `ready` resolves after the first probe.
+   * Faces start it (`Switchyard.ready()`); offline commands never probe.
+   */
+  startProbe(): void {
+    if (!this.config.local || this.probeTimer !== undefined || this.closed) return;
     this.ready = this.probeNow();
     this.probeTimer = setInterval(() => void this.probeNow(), this.config.probeIntervalMs);
     this.probeTimer.unref();
+  }
+
+  /** A request found a local upstream not running: unavailable until a probe answers (probing starts if it had not). */
+  markDown(reason: string): void {
+    this.probeDown = reason;
+    this.startProbe();
   }
 
   /** Resolves once the first probe of a local upstream finished (immediately for others). */
@@ -108,6 +119,7 @@ export class UpstreamRuntime {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.breaker.shutdown();
     await this.pool.close().catch(() => undefined);

@@ -3,6 +3,7 @@
  * reasons), /healthz detail per deployment, local upstreams probed, and the
  * first `switchyard/auto` request after start with the embedded defaults.
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load.js';
@@ -78,6 +79,31 @@ describe('embedded defaults, no keys, no sidecar', () => {
     expect(r.headers.get('x-switchyard-upstream')).toBe('local');
     // Partly usable (the clouds have no keys, which is not degradation): ok.
     expect((await getJson(`${gw.url}/healthz`)).json.status).toBe('ok');
+  });
+});
+
+describe('local probes', () => {
+  it('a sidecar that starts later becomes ready by itself (the probe keeps running)', async () => {
+    const port = await closedPort();
+    gw = await startGateway(`
+upstreams:
+  - name: side
+    kind: openai-compatible
+    baseUrl: http://127.0.0.1:${port}/v1
+    local: true
+    probeIntervalMs: 100
+    models: [{ name: local-llama }]
+`);
+    expect((await getJson(`${gw.url}/readyz`)).status).toBe(503);
+    const late = createHttpServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end('{}'));
+    await new Promise<void>((r) => late.listen(port, '127.0.0.1', r));
+    try {
+      for (let i = 0; i < 200 && (await getJson(`${gw.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+      expect((await getJson(`${gw.url}/readyz`)).status).toBe(200);
+    } finally {
+      late.closeAllConnections();
+      await new Promise((r) => late.close(r));
+    }
   });
 });
 

@@ -51,6 +51,7 @@ function resolveConfig(c: string | SwitchyardConfigInput | undefined, env: NodeJ
 export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMiddleware {
   const env = opts.env ?? process.env;
   const sy = opts.switchyard ?? new Switchyard(resolveConfig(opts.config, env), { env });
+  void sy.ready(); // probes local upstreams in the background
   const target = sy.config.proxy.target;
   const proxy = target ? createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
