@@ -144,6 +144,25 @@ describe('a stream cut mid-answer (OpenAI client)', () => {
     expect(await metricValue(gw!, 'switchyard_stream_resumes_total', 'outcome="no_candidate"')).toBe(1);
   });
 
+  it('a re-encoded stream (OpenAI client, Anthropic upstream) cut mid-answer is continued in the same chunk stream', async () => {
+    ant.setBehavior({
+      kind: 'by-model',
+      models: { 'claude-sonnet': { kind: 'cut-mid-stream', afterChunks: 3, answer: ANSWER }, 'claude-haiku': { kind: 'ok', answer: ANSWER, continuePrefill: true } },
+    });
+    const url = await gateway('  claude-sonnet: [claude-haiku]');
+    const r = await postRaw(url, chatBody('claude-sonnet', { stream_options: { include_usage: true } }));
+    const s = openAIStream(r.text);
+    expect(s.text).toBe(ANSWER);
+    expect(s.done).toBe(true);
+    // One role chunk, one id throughout, the finishing model named at the end.
+    expect(s.chunks.filter((c) => c['choices'][0]?.delta?.role === 'assistant')).toHaveLength(1);
+    expect(new Set(s.chunks.map((c) => c['id'])).size).toBe(1);
+    expect(s.chunks.filter((c) => c['choices'].length > 0).at(-1)!['model']).toBe('claude-haiku');
+    expect(lastMessage(ant, 1)).toEqual({ role: 'assistant', content: 'The quick brown' });
+    const cont = ANSWER.slice('The quick brown'.length);
+    expect(s.chunks.at(-1)!['usage']['completion_tokens']).toBe(tokens('The quick brown ') + tokens(cont));
+  });
+
   it('resume.maxResumes: 0 keeps the in-band error', async () => {
     oai.setBehavior({ kind: 'by-model', models: { 'gpt-4o': { kind: 'cut-mid-stream', afterChunks: 2, answer: ANSWER } }, otherwise: { kind: 'ok', answer: ANSWER } });
     const url = await gateway('  gpt-4o: [gpt-4o-mini]', { extra: 'resume: { maxResumes: 0 }' });
