@@ -16,6 +16,8 @@ import type { RequestContext } from './context.js';
 export interface ObservedAnswer {
   status: number;
   complete: boolean;
+  /** False when events had to be skipped: served, but not to be cached. */
+  cacheable?: boolean;
   response?: CanonicalResponse;
   error?: string;
 }
@@ -29,6 +31,7 @@ export class ResponseObserver {
   private parts: Buffer[] = [];
   private size = 0;
   private done = false;
+  private malformed = 0;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -71,11 +74,13 @@ export class ResponseObserver {
   onBody(chunk: Uint8Array, end: boolean): void {
     if (this.done) return;
     if (this.sse) {
-      for (const ev of this.parser!.push(chunk)) for (const e of this.decoder!.push(ev.event, ev.data)) this.acc!.push(e);
+      for (const ev of this.parser!.push(chunk)) this.decode(ev.event, ev.data);
       if (!end) return;
-      for (const ev of this.parser!.end()) for (const e of this.decoder!.push(ev.event, ev.data)) this.acc!.push(e);
+      for (const ev of this.parser!.end()) this.decode(ev.event, ev.data);
       const r = this.acc!.result();
-      this.settle(r.complete, r.response, r.complete ? undefined : 'stream ended before the answer was complete');
+      // A clean end after the finish reason is a whole answer, [DONE] or not.
+      const complete = r.complete || this.acc!.finished;
+      this.settle(complete, r.response, complete ? undefined : 'stream ended before the answer was complete');
       return;
     }
     if (this.size + chunk.length <= this.maxBody) this.parts.push(Buffer.from(chunk));
@@ -88,6 +93,14 @@ export class ResponseObserver {
       this.settle(true, 'text' in parsed ? parsed : undefined, undefined);
     } catch (e) {
       this.settle(false, undefined, `unreadable upstream answer: ${(e as Error).message}`);
+    }
+  }
+
+  /** Decodes one SSE event; an unparsable one is skipped (and the answer not cached). */
+  private decode(event: string | undefined, data: string): void {
+    for (const e of this.decoder!.push(event, data)) {
+      if (e.type === 'error' && e.code === 'malformed_chunk') this.malformed++;
+      else this.acc!.push(e);
     }
   }
 
@@ -104,7 +117,7 @@ export class ResponseObserver {
       d.upstream.latencyMs.add(ms);
       d.latencyMs.add(ms);
     }
-    this.end({ status: this.status, complete, ...(response ? { response } : {}), ...(error ? { error } : {}) });
+    this.end({ status: this.status, complete, ...(this.malformed > 0 ? { cacheable: false } : {}), ...(response ? { response } : {}), ...(error ? { error } : {}) });
   }
 
   private end(a: ObservedAnswer): void {

@@ -463,6 +463,7 @@ export class Switchyard {
         deployment: d,
         status: a.status,
         complete: a.complete,
+        ...(a.cacheable === false ? { cacheable: false } : {}),
         ...(a.response ? { response: a.response } : {}),
         ...(a.error ? { error: a.error } : {}),
       });

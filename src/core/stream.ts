@@ -224,6 +224,8 @@ export async function* relayStream(o: RelayOptions): AsyncGenerator<string, void
         if (err instanceof UpstreamFailure && err.kind === 'aborted') throw err;
         spliceFailed = err instanceof SpliceError;
         failure = spliceFailed ? `resume failed: ${(err as Error).message}` : err instanceof UpstreamFailure ? err : String(err);
+        // The connection died after the finish reason: the answer is whole, only the terminator (and maybe usage) is missing.
+        if (sawFinish && !spliceFailed) failure = undefined;
       }
 
       if (failure === undefined) {
