@@ -7,7 +7,7 @@
  * import { createSwitchyard, loadConfigFile } from 'switchyard';
  * const sy = createSwitchyard(loadConfigFile('switchyard.yaml'));
  */
-export { Switchyard, createSwitchyard, type ExecResult, type SwitchyardOptions, type UpstreamHealth } from './core/pipeline.js';
+export { Switchyard, createSwitchyard, type ExecResult, type SwitchyardOptions, type UpstreamHealth, type HealthStatus } from './core/pipeline.js';
 export { Readiness, type ReadinessCheck, type ReadinessResult, type ReadinessReport } from './core/readiness.js';
 export { handleHealthRequest } from './observability/health.js';
 export type { Deployment } from './upstream/deployment.js';

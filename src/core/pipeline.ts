@@ -26,24 +26,16 @@ import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
-import { Readiness, type ReadinessResult } from './readiness.js';
-import { relayStream, type Continuation, type Segment, type StreamEnd } from './stream.js';
-import { acceptsPrefill, prefillInput } from '../upstream/prefill.js';
+import { Readiness } from './readiness.js';
+import { relayStream, type StreamEnd } from './stream.js';
+import { openContinuation, segmentFor } from './resume.js';
+import { healthStatus, upstreamHealth, upstreamsReadiness, type HealthStatus, type UpstreamHealth } from './health.js';
+
+export type { HealthStatus, UpstreamHealth } from './health.js';
 import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
-
-/** One upstream in `/healthz`: its connection state and its deployments (models). */
-export interface UpstreamHealth {
-  name: string;
-  /** Its API key variable is set (or it needs none). */
-  available: boolean;
-  /** The connection breaker (connection-level failures). */
-  breaker: string;
-  reason?: string;
-  deployments: { model: string; usable: boolean; breaker: string; ttftMs?: number; latencyMs?: number; reason?: string }[];
-}
 
 /** What `execute` hands a face to write. */
 export type ExecResult =
@@ -103,7 +95,7 @@ export class Switchyard {
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
-    this.readiness.add({ name: 'upstreams', check: () => this.upstreamsReady() });
+    this.readiness.add({ name: 'upstreams', check: () => upstreamsReadiness(this.registry) });
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
@@ -279,7 +271,7 @@ export class Switchyard {
     const metrics = this.observability.metrics;
     const resume = this.cfg.resume;
     const chunks = relayStream({
-      first: this.segment(ctx, ok, a),
+      first: segmentFor(ctx, ok, a),
       protocol: ctx.protocol,
       verbatim: same,
       encoder: streamEncoder(ctx.protocol, ctx.operation, current.model.name, wantsStreamUsage(ctx.raw)),
@@ -288,7 +280,7 @@ export class Switchyard {
             resume: {
               max: resume.maxResumes,
               open: async (delivered: string) => {
-                const next = await this.continuation(ctx, outcome.candidates, current, delivered, signal);
+                const next = await openContinuation(ctx, outcome.candidates, current, delivered, signal);
                 if (next) current = next.deployment;
                 return next?.continuation;
               },
@@ -330,67 +322,6 @@ export class Switchyard {
         'x-switchyard-model': current.model.name,
       }),
     };
-  }
-
-  /** One upstream stream as the relay consumes it; its end releases the call and feeds the deployment's breaker. */
-  private segment(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt): Segment {
-    const d = ok.deployment;
-    return {
-      attempt: a,
-      decoder: d.upstream.provider.decoder(),
-      dropUsageOnly: ok.spec.injectedStreamUsage,
-      end: (complete, failure) => {
-        ok.release(complete, performance.now() - ctx.startedAt);
-        if (!complete && failure?.countsAsFailure) d.breaker.record(false, failure);
-      },
-    };
-  }
-
-  /**
-   * Opens a continuation of `delivered` on the candidates after `failed`:
-   * prefill where the candidate accepts it (falling back to a fresh
-   * generation when it rejects it with a 4xx), a fresh generation otherwise.
-   */
-  private async continuation(
-    ctx: RequestContext,
-    candidates: readonly Deployment[],
-    failed: Deployment,
-    delivered: string,
-    signal: AbortSignal | undefined,
-  ): Promise<{ continuation: Continuation; deployment: Deployment } | undefined> {
-    const from = candidates.indexOf(failed);
-    for (const d of candidates.slice(from + 1)) {
-      const modes: ('prefill' | 'fresh')[] = delivered.trim() !== '' && acceptsPrefill(d) ? ['prefill', 'fresh'] : ['fresh'];
-      for (const mode of modes) {
-        const base = { req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel };
-        const pre = mode === 'prefill' ? prefillInput(base, delivered) : undefined;
-        let ok: FallbackSuccess;
-        try {
-          ok = await callWithFallback([d], {
-            stream: true,
-            ...(signal ? { signal } : {}),
-            tag: { resume: mode },
-            build: (x) => x.upstream.provider.build({ ...(pre ? pre.input : base), upstreamModel: x.upstreamModel }),
-          });
-        } catch (e) {
-          if (e instanceof UpstreamFailure && e.kind === 'aborted') throw e;
-          if (e instanceof FallbackExhausted) ctx.attempts.push(...e.attempts);
-          const st = e instanceof FallbackExhausted ? e.failure?.status : undefined;
-          // A prefill rejected as a bad request: the same candidate may still generate afresh.
-          if (mode === 'prefill' && st !== undefined && st >= 400 && st < 500 && st !== 408 && st !== 429 && e instanceof FallbackExhausted && e.failure?.code !== 'context_length_exceeded') continue;
-          break;
-        }
-        ctx.attempts.push(...ok.attempts);
-        if (ok.result.kind !== 'stream') {
-          // It ignored `stream`: a JSON answer cannot be spliced into the stream.
-          ok.release(false, 0);
-          break;
-        }
-        const seg = this.segment(ctx, ok, ok.result);
-        return { deployment: d, continuation: { ...seg, mode, trimmed: pre?.trimmed ?? false, model: d.model.name } };
-      }
-    }
-    return undefined;
   }
 
   /**
@@ -484,38 +415,12 @@ export class Switchyard {
 
   /** Upstream and deployment availability, as reported at start and by `/healthz`. */
   health(): UpstreamHealth[] {
-    const now = Date.now();
-    return [...this.registry.allUpstreams()].map((u) => {
-      const why = u.whyUnusable(now);
-      return {
-        name: u.name,
-        available: u.available,
-        breaker: u.breaker.state,
-        ...(why ? { reason: why } : {}),
-        deployments: this.registry.deploymentsOf(u).map((d) => {
-          const dWhy = d.whyUnusable(now);
-          return {
-            model: d.model.name,
-            usable: dWhy === undefined,
-            breaker: d.breaker.state,
-            ...(d.ttftMs.value !== undefined ? { ttftMs: Math.round(d.ttftMs.value) } : {}),
-            ...(d.latencyMs.value !== undefined ? { latencyMs: Math.round(d.latencyMs.value) } : {}),
-            ...(dWhy ? { reason: dWhy } : {}),
-          };
-        }),
-      };
-    });
+    return upstreamHealth(this.registry);
   }
 
-  /**
-   * `ok`: every deployment with a key is usable; `degraded`: some are not
-   * (a breaker open, cooling down, a local sidecar down); `unavailable`: none is.
-   */
-  healthStatus(health: UpstreamHealth[] = this.health()): 'ok' | 'degraded' | 'unavailable' {
-    const all = health.filter((u) => u.available).flatMap((u) => u.deployments);
-    const usable = all.filter((d) => d.usable).length;
-    if (usable === 0) return 'unavailable';
-    return usable === all.length ? 'ok' : 'degraded';
+  /** `ok`, `degraded` (some deployments unusable) or `unavailable` (none usable). */
+  healthStatus(health: UpstreamHealth[] = this.health()): HealthStatus {
+    return healthStatus(health);
   }
 
   /**
@@ -533,19 +438,6 @@ export class Switchyard {
       }),
     ]);
     clearTimeout(t);
-  }
-
-  /** The built-in readiness check: at least one deployment takes requests now. */
-  private upstreamsReady(): ReadinessResult {
-    const now = Date.now();
-    const reasons: string[] = [];
-    for (const d of this.registry.allDeployments()) {
-      const why = d.whyUnusable(now);
-      if (why === undefined) return { ok: true };
-      reasons.push(`${d.model.name}: ${why}`);
-    }
-    if (reasons.length === 0) return { ok: false, reason: 'no upstream is configured: add one under `upstreams` in the config' };
-    return { ok: false, reason: `no deployment is usable (${[...new Set(reasons)].join('; ')})` };
   }
 
   /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */
