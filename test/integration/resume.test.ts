@@ -247,6 +247,16 @@ describe('tolerant decoding', () => {
     expect(s.chunks.at(-1)!['usage']['completion_tokens']).toBe(tokens(ANSWER));
   });
 
+  it('takes a stream cut after its finish reason as complete: the terminator is added, nothing resumed', async () => {
+    oai.setBehavior({ kind: 'by-model', models: { 'gpt-4o': { kind: 'cut-after-finish', answer: ANSWER } }, otherwise: { kind: 'ok', answer: 'never used' } });
+    const url = await gateway('  gpt-4o: [gpt-4o-mini]');
+    const s = openAIStream((await postRaw(url, chatBody('gpt-4o', { stream_options: { include_usage: true } }))).text);
+    expect(s.text).toBe(ANSWER);
+    expect(s.done).toBe(true);
+    expect(s.chunks.at(-1)!['usage']['completion_tokens']).toBe(tokens(ANSWER));
+    expect(models(oai)).toEqual(['gpt-4o']);
+  });
+
   it('completes an Anthropic stream without message_stop (Anthropic client, same protocol)', async () => {
     ant.setBehavior({ kind: 'no-done', answer: ANSWER });
     await gateway('  {}');
