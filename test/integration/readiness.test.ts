@@ -83,6 +83,34 @@ describe('embedded defaults, no keys, no sidecar', () => {
 });
 
 describe('local probes', () => {
+  it('switchyard/auto skips a local sidecar that is not running, and says why', async () => {
+    fake = await startFakeOpenAI();
+    const port = await closedPort();
+    gw = await startGateway(`
+upstreams:
+  - name: local
+    kind: openai-compatible
+    baseUrl: http://127.0.0.1:${port}/v1
+    local: true
+    models: [{ name: local-llama }]
+  - name: cloud
+    kind: openai-compatible
+    baseUrl: ${fake.url}
+    models: [{ name: gpt-4o-mini }]
+tiers:
+  - { name: local, models: [local-llama] }
+  - { name: small, models: [gpt-4o-mini] }
+routing:
+  ladder: [local, small]
+  thresholds: [0.99]
+  agenticTier: small
+`);
+    const r = await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/auto', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-switchyard-upstream')).toBe('cloud');
+    expect(r.headers.get('x-switchyard-route')).toContain('is not running');
+  });
+
   it('a sidecar that starts later becomes ready by itself (the probe keeps running)', async () => {
     const port = await closedPort();
     gw = await startGateway(`
