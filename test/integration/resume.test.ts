@@ -8,6 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import type { RunningServer } from '../../src/cli/serve.js';
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config/load.js';
+import { startServer } from '../../src/cli/serve.js';
 import { startGateway } from '../helpers/gateway.js';
 import { ANSWER, RESUME_ENV, chatBody, metricValue, openAIStream, postRaw, resumeYaml } from '../helpers/resume.js';
 
@@ -236,6 +239,18 @@ describe('tolerant decoding', () => {
     const again = await postRaw(url, chatBody('gpt-4o'));
     expect(again.headers['x-switchyard-cache']).toBe('miss');
     expect(oai.requests).toHaveLength(2);
+  });
+
+  it('logs the skipped event without its content', async () => {
+    oai.setBehavior({ kind: 'malformed-chunk', afterChunks: 2, answer: ANSWER });
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const env = { ...process.env, ...RESUME_ENV };
+    gw = await startServer({ config: parseConfig(resumeYaml({ oai: oai.url, ant: ant.url, fallbacks: '  {}' }), env), port: 0, host: '127.0.0.1', env, logger });
+    expect(openAIStream((await postRaw(`${gw.url}/v1/chat/completions`, chatBody('gpt-4o'))).text).text).toBe(ANSWER);
+    const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'skipped an unparsable upstream stream event');
+    expect(warn).toMatchObject({ upstream: 'openai', model: 'gpt-4o' });
+    expect(lines.join('\n')).not.toContain('oops');
   });
 
   it('completes a stream that ended cleanly after its finish reason without [DONE], usage passed through', async () => {
