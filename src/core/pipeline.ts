@@ -37,7 +37,7 @@ import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
 import { redisHealth } from '../store/redis-pool.js';
-import { storeReadiness } from '../store/readiness.js';
+import { storeReadiness, usesRedis } from '../store/readiness.js';
 import type { StoreHealth } from '../store/redis.js';
 
 /** What `execute` hands a face to write. */
@@ -99,14 +99,7 @@ export class Switchyard {
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
     this.readiness.add({ name: 'upstreams', check: () => upstreamsReadiness(this.registry) });
-    // Redis: reported (degraded/down) but only blocking when accounting fails closed (src/store/readiness.ts).
-    this.readiness.add({
-      name: 'redis',
-      check: () => {
-        const r = storeReadiness(redisHealth(), this.cfg.accounting.onStoreError === 'closed');
-        return r.reason === undefined ? { ok: r.ok } : { ok: r.ok, reason: r.reason };
-      },
-    });
+    this.syncRedisCheck(config);
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
@@ -134,6 +127,19 @@ export class Switchyard {
     this.router.reload(config); // throws on dangling routing names, before anything changes
     this.registry.apply(config);
     this.cfg = config;
+    this.syncRedisCheck(config);
+  }
+
+  /** A `redis` readiness check while any feature uses Redis: reported (degraded/down), blocking only when accounting fails closed. */
+  private syncRedisCheck(config: SwitchyardConfig): void {
+    if (!usesRedis(config)) return this.readiness.remove('redis');
+    this.readiness.add({
+      name: 'redis',
+      check: () => {
+        const r = storeReadiness(redisHealth(), this.cfg.accounting.onStoreError === 'closed');
+        return r.reason === undefined ? { ok: r.ok } : { ok: r.ok, reason: r.reason };
+      },
+    });
   }
 
   /** Parse → cache → route. Never throws: failures become `respond` outcomes. */

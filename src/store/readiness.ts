@@ -8,6 +8,7 @@
  * a down accounting store refuses every budgeted request, so the instance
  * is unready until it is back.
  */
+import type { SwitchyardConfig } from '../config/schema.js';
 import type { StoreHealth } from './redis.js';
 
 /** The `redis` readiness check's verdict. */
@@ -31,4 +32,16 @@ export function storeReadiness(stores: readonly StoreHealth[], accountingFailsCl
   const reason = bad.map((s) => `redis (${s.name}) ${s.status}${s.lastError ? `: ${s.lastError}` : ''}`).join('; ');
   const blocking = accountingFailsClosed && bad.some((s) => s.status === 'down' && s.name.split('+').includes('accounting'));
   return { ok: !blocking, status: bad.some((s) => s.status === 'down') ? 'down' : 'degraded', reason: blocking ? `${reason} (accounting.onStoreError: closed refuses requests)` : reason };
+}
+
+/** Whether a config has any feature keep its state in Redis (then `/readyz` lists a `redis` check). */
+export function usesRedis(cfg: SwitchyardConfig): boolean {
+  const c = cfg.cache;
+  return (
+    (c.enabled && (c.store === 'redis' || (c.semantic.enabled && c.semantic.vectorStore === 'redis'))) ||
+    cfg.accounting.store === 'redis' ||
+    cfg.routing?.learning.store === 'redis' ||
+    (cfg.shadow.enabled && cfg.shadow.store.kind === 'redis-stream') ||
+    cfg.observability.records.sink === 'redis-stream'
+  );
 }

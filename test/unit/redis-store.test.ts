@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { routingLearningSchema } from '../../src/config/routing.js';
 import { StoreBreaker } from '../../src/store/breaker.js';
 import { redisTarget, type StoreHealth } from '../../src/store/redis.js';
-import { storeReadiness } from '../../src/store/readiness.js';
+import { storeReadiness, usesRedis } from '../../src/store/readiness.js';
 import { connectionKey } from '../../src/store/redis-pool.js';
 
 describe('redisTarget', () => {
@@ -113,5 +113,16 @@ describe('storeReadiness', () => {
     expect(storeReadiness([h('accounting+cache', 'down')], true)).toMatchObject({ ok: false, status: 'down' });
     expect(storeReadiness([h('cache', 'down')], true).ok).toBe(true);
     expect(storeReadiness([h('accounting', 'degraded')], true).ok).toBe(true);
+  });
+});
+
+describe('usesRedis', () => {
+  const base = 'upstreams: [{ name: u, kind: openai-compatible, baseUrl: "http://127.0.0.1:1", models: [{ name: m }] }]\n';
+  it('is true when any feature keeps state in Redis, false otherwise', () => {
+    expect(usesRedis(parseConfig(base))).toBe(false);
+    expect(usesRedis(parseConfig(`${base}cache: { store: redis }\n`))).toBe(true);
+    expect(usesRedis(parseConfig(`${base}cache: { enabled: false, store: redis }\n`))).toBe(false);
+    expect(usesRedis(parseConfig(`${base}accounting: { store: redis }\n`))).toBe(true);
+    expect(usesRedis(parseConfig(`${base}observability: { records: { sink: redis-stream } }\n`))).toBe(true);
   });
 });
