@@ -33,17 +33,33 @@ export function requestHead(map: HeaderMap | undefined): RequestHead {
   return { method: (first(headers[':method']) ?? 'GET').toUpperCase(), path: first(headers[':path']) ?? '/', headers };
 }
 
-/** `:status` and `content-type` of a response's HeaderMap. */
-export function responseHead(map: HeaderMap | undefined): { status: number; contentType: string | undefined } {
-  const headers = headerBag(map);
-  const status = Number.parseInt(first(headers[':status']) ?? '', 10);
-  return { status: Number.isFinite(status) ? status : 0, contentType: first(headers['content-type']) };
+/** What the response side needs of a response's HeaderMap. */
+export interface ResponseHead {
+  status: number;
+  contentType: string | undefined;
+  contentEncoding: string | undefined;
+  /** `content-length`, when present and valid. */
+  contentLength: number | undefined;
 }
 
-/** Header mutations that set (overwrite or add) each header, values as `raw_value` bytes. */
-export function setHeaders(h: Record<string, string>): HeaderValueOption[] {
-  return Object.entries(h).map(([key, value]) => ({
-    header: { key, raw_value: Buffer.from(value, 'utf8') },
-    append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' as const,
-  }));
+/** `:status`, `content-type`, `content-encoding` and `content-length` of a response's HeaderMap (other headers are not decoded). */
+export function responseHead(map: HeaderMap | undefined): ResponseHead {
+  const out: ResponseHead = { status: 0, contentType: undefined, contentEncoding: undefined, contentLength: undefined };
+  for (const h of map?.headers ?? []) {
+    const k = h.key;
+    if (k !== ':status' && k !== 'content-type' && k !== 'content-encoding' && k !== 'content-length') continue;
+    const v = h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value.buffer, h.raw_value.byteOffset, h.raw_value.length).toString('latin1') : (h.value ?? '');
+    if (k === ':status') out.status = Number.parseInt(v, 10) || 0;
+    else if (k === 'content-type') out.contentType = v;
+    else if (k === 'content-encoding') out.contentEncoding = v;
+    else if (/^\d+$/.test(v)) out.contentLength = Number(v);
+  }
+  return out;
+}
+
+/** Header mutations that set (overwrite or add) each header. */
+export function setHeaders(h: Iterable<readonly [string, string]>): HeaderValueOption[] {
+  const out: HeaderValueOption[] = [];
+  for (const [key, value] of h) out.push({ header: { key, raw_value: Buffer.from(value, 'utf8') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  return out;
 }
