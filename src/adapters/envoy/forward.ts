@@ -13,6 +13,7 @@
  * `handleBodyResponse` in ext_proc's processor_state.cc). Decision headers go
  * to the client only, on the response.
  */
+import type { HeaderBag } from '../../core/parse.js';
 import type { Switchyard } from '../../core/pipeline.js';
 import type { ForwardOutcome, RespondOutcome } from '../../core/outcome.js';
 import { SwitchyardError } from '../../errors.js';
@@ -25,6 +26,12 @@ export const ROUTING_HEADER = 'x-switchyard-upstream';
 
 /** Headers the provider sets that Envoy already carries from the client (or rewrites itself). */
 const NOT_FORWARDED = new Set(['content-type', 'accept', 'content-length', 'host', 'accept-encoding']);
+
+/**
+ * Client credentials (their Switchyard key) that Envoy would otherwise pass on
+ * to the provider: removed unless the upstream's own headers replace them.
+ */
+const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key'] as const;
 
 /** Provider header bags (one object per provider) → the pairs Envoy may set, computed once. */
 const forwardable = new WeakMap<Record<string, string>, [string, string][]>();
@@ -69,7 +76,7 @@ function noSameProtocol(sy: Switchyard, outcome: ForwardOutcome): RespondOutcome
  * Chooses the deployment for Envoy and the mutations that send the request
  * there. `clientPath` is the request's `:path` (query kept).
  */
-export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath: string): ForwardPlan {
+export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath: string, clientHeaders: HeaderBag): ForwardPlan {
   const all = outcome.candidates;
   // Usually the first candidate serves: no filtered copy of the list.
   const first = all[0];
@@ -82,7 +89,12 @@ export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath:
 
   const headers: [string, string][] = [[ROUTING_HEADER, deployment.upstream.name], ['accept-encoding', 'identity']];
   // The upstream's credentials (from its apiKeyEnv) and configured headers: Switchyard holds the keys, Envoy does not.
-  for (const p of providerHeaders(spec.headers)) headers.push(p);
+  const own = providerHeaders(spec.headers);
+  for (const p of own) headers.push(p);
+  let remove: string[] | undefined;
+  for (const c of CLIENT_CREDENTIALS) {
+    if (clientHeaders[c] !== undefined && !own.some(([k]) => k === c)) (remove ??= []).push(c);
+  }
   const q = clientPath.indexOf('?');
   const path = q === -1 ? clientPath : clientPath.slice(0, q);
   if (spec.path !== path) headers.push([':path', spec.path + (q === -1 ? '' : clientPath.slice(q))]);
@@ -91,5 +103,8 @@ export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath:
     body = typeof spec.body === 'string' ? Buffer.from(spec.body, 'utf8') : spec.body;
     headers.push(['content-length', String(body.length)]);
   }
-  return { type: 'forward', outcome: restricted, deployment, mutation: body ? { headers, body } : { headers } };
+  const mutation: ForwardMutation = { headers };
+  if (body) mutation.body = body;
+  if (remove) mutation.remove = remove;
+  return { type: 'forward', outcome: restricted, deployment, mutation };
 }

@@ -15,7 +15,7 @@
  */
 import type { RespondOutcome } from '../../core/outcome.js';
 import { setHeaders } from './headers.js';
-import type { BodySendMode, HeaderValueOption, ProcessingMode, ProcessingResponse, RequestKind } from './wire.js';
+import type { BodySendMode, HeaderMutation, HeaderValueOption, ProcessingMode, ProcessingResponse, RequestKind } from './wire.js';
 import { ROUTING_HEADER } from './forward.js';
 
 /** The filter's static mode in envoy/envoy.yaml: request headers only; the rest per request through `mode_override`. */
@@ -112,6 +112,8 @@ export interface ForwardMutation {
   headers: [string, string][];
   /** The rewritten body (the client's bytes with the model spliced in), when it differs from the client's. */
   body?: Buffer;
+  /** Client headers to drop (the client's own credentials, which the upstream must not see). */
+  remove?: string[];
 }
 
 /**
@@ -121,13 +123,14 @@ export interface ForwardMutation {
  * the response headers are asked for here since a body answer cannot.
  */
 export function forwardRequest(m: ForwardMutation, kind: 'request_headers' | 'request_body' = 'request_body'): ProcessingResponse {
-  const set: HeaderValueOption[] = setHeaders(m.headers);
+  const header_mutation: HeaderMutation = { set_headers: setHeaders(m.headers) };
+  if (m.remove) header_mutation.remove_headers = m.remove;
   if (kind === 'request_headers') {
-    return { request_headers: { response: { header_mutation: { set_headers: set }, clear_route_cache: true } }, mode_override: LLM_REQUEST_MODE };
+    return { request_headers: { response: { header_mutation, clear_route_cache: true } }, mode_override: LLM_REQUEST_MODE };
   }
   return {
     request_body: {
-      response: { header_mutation: { set_headers: set }, clear_route_cache: true, ...(m.body !== undefined ? { body_mutation: { body: m.body } } : {}) },
+      response: { header_mutation, clear_route_cache: true, ...(m.body !== undefined ? { body_mutation: { body: m.body } } : {}) },
     },
   };
 }

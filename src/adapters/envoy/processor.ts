@@ -146,7 +146,7 @@ export class StreamProcessor {
       this.phase = 'done';
       return immediate(outcome);
     }
-    const plan = planForward(this.sy, outcome, this.head!.path);
+    const plan = planForward(this.sy, outcome, this.head!.path, this.head!.headers);
     if (plan.type === 'respond') {
       this.verdictValue = 'respond';
       this.phase = 'done';
