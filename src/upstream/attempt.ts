@@ -112,8 +112,8 @@ export async function sendAttempt(
       } catch (e) {
         // An unreadable 2xx: the upstream answered, Switchyard cannot read it. Try the next candidate,
         // but it is not the upstream's failure: the breaker does not count it.
+        // No `status`: a 2xx status would be passed through to the client with an error body (a 502 it is).
         throw new UpstreamFailure('status', `upstream sent an unreadable answer: ${unreadable ?? 'not JSON: ' + (e as Error).message}`, {
-          status: res.statusCode,
           code: 'upstream_unavailable',
           retryable: true,
           countsAsFailure: false,

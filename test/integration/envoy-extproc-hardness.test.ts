@@ -178,3 +178,175 @@ describe('spoofing: clients cannot pick the cluster or claim an identity', () =>
     }
   });
 });
+
+describe('compression: answers are asked for uncompressed, and compressed ones are read', () => {
+  const cases: [string, (b: Buffer) => Buffer][] = [
+    ['gzip', (b) => gzipSync(b)],
+    ['br', (b) => brotliCompressSync(b)],
+    ['deflate', (b) => deflateSync(b)],
+  ];
+  it.each(cases)('reads and caches a %s answer', async (enc, compress) => {
+    const h = await harness();
+    raw.answer(() => ({ headers: { 'content-encoding': enc }, body: compress(Buffer.from(chatCompletion(`packed with ${enc}`))) }));
+    const first = await h.envoy.request(post(chatBody(`compressed ${enc}`)));
+    expect(first.status).toBe(200);
+    expect(raw.requests[0]!.headers['accept-encoding']).toBe('identity');
+    // The client gets the upstream's bytes untouched (Envoy passes them on).
+    expect(first.headers['content-encoding']).toBe(enc);
+    await expect.poll(async () => (await h.envoy.request(post(chatBody(`compressed ${enc}`)))).headers['x-switchyard-cache']).toBe('hit-exact');
+    const hit = await h.envoy.request(post(chatBody(`compressed ${enc}`)));
+    expect(JSON.parse(hit.body).choices[0].message.content).toBe(`packed with ${enc}`);
+    expect(h.switchyard.registry.upstream('raw')!.usable()).toBe(true);
+  });
+
+  it('records an unreadable 2xx (zstd on this Node, or not JSON) as unreadable: never cached, never a breaker failure', async () => {
+    const h = await harness();
+    const errors: string[] = [];
+    h.switchyard.events.on('decision', (d: { error?: string }) => d.error && errors.push(d.error));
+    raw.answer((req) => (req.body.includes('zstd') ? { headers: { 'content-encoding': 'zstd' }, body: Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 1, 2, 3]) } : { body: 'this is not json' }));
+    for (let i = 0; i < 5; i++) {
+      const r = await h.envoy.request(post(chatBody(i % 2 ? 'zstd please' : 'garbage please')));
+      expect(r.status).toBe(200);
+      expect(r.cluster).toBe('raw');
+    }
+    // Five healthy 200s did not open the breaker (volumeThreshold 1, 50%).
+    expect(h.switchyard.registry.upstream('raw')!.usable()).toBe(true);
+    expect(errors.length).toBe(5);
+    expect(errors.every((e) => e.startsWith('unreadable upstream answer'))).toBe(true);
+    raw.answer();
+    const again = await h.envoy.request(post(chatBody('zstd please')));
+    expect(again.headers['x-switchyard-cache']).toBe('miss');
+  });
+
+  it('decodes the same way on serve and Express (the core execute path), and an unreadable 2xx does not open the breaker', async () => {
+    const h = await harness();
+    const sy = h.switchyard;
+    const exec = async (content: string) => {
+      const out = await sy.decide({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: Buffer.from(chatBody(content)) });
+      if (out.type !== 'forward') throw new Error(`expected a forward, got ${out.type}`);
+      return sy.execute(out);
+    };
+    raw.answer(() => ({ headers: { 'content-encoding': 'br' }, body: brotliCompressSync(Buffer.from(chatCompletion('br via serve'))) }));
+    const ok = await exec('serve br');
+    expect(ok).toMatchObject({ kind: 'json', status: 200 });
+    expect(JSON.parse((ok as { body: string }).body).choices[0].message.content).toBe('br via serve');
+    expect(raw.requests.at(-1)!.headers['accept-encoding']).toBe('identity');
+    raw.answer(() => ({ headers: { 'content-encoding': 'zstd' }, body: Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 9]) }));
+    for (let i = 0; i < 3; i++) {
+      const bad = await exec(`serve zstd ${i}`);
+      expect(bad).toMatchObject({ status: 502 });
+      expect((bad as { body: string }).body).toMatch(/unreadable answer/);
+    }
+    expect(sy.registry.upstream('raw')!.usable()).toBe(true);
+  });
+});
+
+describe('buffering: per route and size, never a 500 for an upstream success', () => {
+  it('passes a 10 MB embeddings answer through without asking for its body', async () => {
+    const h = await harness();
+    const big = embeddingList(10 * 1024 * 1024);
+    raw.answer(() => ({ body: big }));
+    const r = await h.envoy.request(post('{"model":"embed","input":"x"}', '/v1/embeddings'));
+    expect(r.status).toBe(200);
+    expect(r.rawBody.length).toBe(Buffer.byteLength(big));
+    expect(r.received.at(-1)!.mode_override).toMatchObject({ response_body_mode: 'NONE' });
+    expect(r.sent.map((m) => Object.keys(m)[0])).toEqual(['request_headers', 'request_body', 'response_headers']);
+    expect(h.switchyard.registry.upstream('raw')!.usable()).toBe(true);
+  });
+
+  it('buffers a JSON answer of known length up to envoy.bufferedResponseMaxBytes, and no larger', async () => {
+    const h = await harness('envoy: { listenerBufferLimitBytes: 8388608, bufferedResponseMaxBytes: 65536 }');
+    const r = await h.envoy.request(post(chatBody('small')));
+    expect(r.received.at(-2)!.mode_override).toMatchObject({ response_body_mode: 'BUFFERED' });
+    const huge = chatCompletion('y'.repeat(9 * 1024 * 1024));
+    raw.answer(() => ({ body: huge }));
+    const big = await h.envoy.request(post(chatBody('large')));
+    expect(big.status).toBe(200);
+    expect(big.rawBody.length).toBe(Buffer.byteLength(huge));
+    expect(big.received.at(-1)!.mode_override).toMatchObject({ response_body_mode: 'NONE' });
+  });
+
+  it('observes an answer of unknown length STREAMED, so Envoy holds nothing, and caches it when it fits', async () => {
+    const h = await harness();
+    raw.answer(() => ({ body: chatCompletion('chunked answer'), chunkSize: 64 }));
+    const r = await h.envoy.request(post(chatBody('unknown length')));
+    expect(r.status).toBe(200);
+    expect(r.received[2]!.mode_override).toMatchObject({ response_body_mode: 'STREAMED' });
+    await expect.poll(async () => (await h.envoy.request(post(chatBody('unknown length')))).headers['x-switchyard-cache']).toBe('hit-exact');
+    // Larger than Envoy's listener limit and of unknown length: still a 200, streamed past.
+    const huge = chatCompletion('z'.repeat(9 * 1024 * 1024));
+    raw.answer(() => ({ body: huge, chunkSize: 1 << 20 }));
+    const big = await h.envoy.request(post(chatBody('huge unknown length')));
+    expect(big.status).toBe(200);
+    expect(big.rawBody.length).toBe(Buffer.byteLength(huge));
+  });
+
+  it('does not ask for the response body when there is nothing to learn from it', async () => {
+    const h = await startExtProcHarness(yaml().replace('cache: { enabled: true, store: memory, semantic: { enabled: false } }', 'cache: { enabled: false }'), CLUSTERS(), {
+      env: { RAW_KEY: KEY, CLAUDE_KEY },
+    });
+    harnesses.push(h);
+    const r = await h.envoy.request(post(chatBody('nothing to learn')));
+    expect(r.status).toBe(200);
+    expect(r.sent.map((m) => Object.keys(m)[0])).toEqual(['request_headers', 'request_body', 'response_headers']);
+    expect(r.received.at(-1)!.mode_override).toMatchObject({ response_body_mode: 'NONE' });
+  });
+
+  it('never buffers uploads or other paths: a 9 MB upload passes, the processor sees its headers only', async () => {
+    const h = await harness();
+    const upload = Buffer.alloc(9 * 1024 * 1024, 7);
+    const r = await h.envoy.request({ method: 'POST', path: '/app/upload', headers: { 'content-type': 'application/octet-stream' }, body: upload });
+    expect(r.status).toBe(200);
+    expect(r.cluster).toBe('app');
+    expect(app.requests[0]!.body.length).toBe(upload.length);
+    expect(r.sent.map((m) => Object.keys(m)[0])).toEqual(['request_headers']);
+  });
+
+  it('answers an oversized LLM request with a 413 in the API format before Envoy buffers it', async () => {
+    const h = await harness();
+    const body = chatBody('x'.repeat(5 * 1024 * 1024));
+    const r = await h.envoy.request(post(body));
+    expect(r.immediate).toBe(true);
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body).error.code).toBe('body_too_large');
+    const a = await h.envoy.request(post(`{"model":"claude-model","max_tokens":5,"messages":[{"role":"user","content":"${'x'.repeat(5 * 1024 * 1024)}"}]}`, '/v1/messages'));
+    expect(a.status).toBe(413);
+    expect(JSON.parse(a.body)).toMatchObject({ type: 'error', error: { type: 'request_too_large' } });
+    // Without a content-length, Envoy's own limit (the listener's) applies.
+    const chunked = await h.envoy.request(post(chatBody('x'.repeat(9 * 1024 * 1024))), { chunked: true });
+    expect(chunked.status).toBe(413);
+    expect(chunked.local).toBe('request_payload_too_large');
+    expect(raw.requests).toHaveLength(0);
+  });
+});
+
+describe('the request as the upstream gets it', () => {
+  it('changes only the model: a 64-bit seed, key order, spacing and escapes arrive byte for byte', async () => {
+    const h = await harness();
+    const body = `{ "seed": 18446744073709551615,\n  "temperature": 1.0, "model" : "switchyard/auto", "messages":[{"role":"user","content":"caf\\u00e9 \\ud83d\\ude00"}], "n": 1e0 }`;
+    const r = await h.envoy.request(post(body));
+    expect(r.status).toBe(200);
+    const expected = body.replace('"model" : "switchyard/auto"', '"model" : "gpt-4o-mini"');
+    expect(raw.requests[0]!.body.toString('utf8')).toBe(expected);
+    expect(raw.requests[0]!.headers['content-length']).toBe(String(Buffer.byteLength(expected)));
+    // serve and Express (the core's execute) send the same bytes.
+    const out = await h.switchyard.decide({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, body: Buffer.from(body) });
+    if (out.type !== 'forward') throw new Error('expected a forward');
+    await h.switchyard.execute(out);
+    expect(raw.requests[1]!.body.toString('utf8')).toBe(expected);
+  });
+
+  it('keeps decision headers for the client and the client credential away from the provider', async () => {
+    const h = await harness();
+    const r = await h.envoy.request(post('{"model":"claude-model","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}', '/v1/messages', { authorization: 'Bearer key-a', 'x-api-key': 'key-a' }));
+    expect(r.status).toBe(200);
+    expect(r.cluster).toBe('claude');
+    expect(r.headers['x-switchyard-upstream']).toBe('claude');
+    expect(r.headers['x-switchyard-request-id']).toBeDefined();
+    const seen = claude.requests[0]!.headers;
+    expect(seen['x-api-key']).toBe(CLAUDE_KEY);
+    expect(seen.authorization).toBeUndefined();
+    expect(Object.keys(seen).filter((k) => k.startsWith('x-switchyard-'))).toEqual([]);
+    expect(r.rejectedMutations).toEqual([]);
+  });
+});
