@@ -17,7 +17,7 @@ upstreams:
     baseUrl: ${baseUrl}
     models: [{ name: m, upstreamModel: real-m }]
 defaultModel: m
-cache: { enabled: false }
+cache: { enabled: true, store: memory, semantic: { enabled: false } }
 `, {}),
     { env: {} },
   );
@@ -27,6 +27,18 @@ const chatHeaders = requestHeaders({ method: 'POST', path: '/v1/chat/completions
 const chatBody = (extra: Record<string, unknown> = {}) => requestBody(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra }));
 
 describe('StreamProcessor', () => {
+  it('asks for no response body when nothing is learnt from it (no cache, no budget, no shadow)', async () => {
+    const sy = new Switchyard(parseConfig('upstreams: [{ name: up, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: m }] }]\ndefaultModel: m\ncache: { enabled: false }\n', {}), { env: {} });
+    const p = new StreamProcessor(sy);
+    await p.handle(chatHeaders);
+    await p.handle(chatBody({ stream: true }));
+    const rh = await p.handle(responseHeaders(200, { 'content-type': 'text/event-stream' }));
+    expect(rh.mode_override).toMatchObject({ response_body_mode: 'NONE', response_trailer_mode: 'SKIP' });
+    expect(p.state).toBe('done');
+    expect(sy.registry.upstream('up')!.inFlight).toBe(0);
+    await sy.close();
+  });
+
   it('walks request headers → body → response headers → body chunks → done', async () => {
     const sy = core();
     const p = new StreamProcessor(sy);
