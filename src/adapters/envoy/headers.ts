@@ -1,6 +1,6 @@
 /** Between Envoy's `HeaderMap` (values in `raw_value` bytes or `value`) and the core's header bag. */
 import type { HeaderBag } from '../../core/parse.js';
-import type { HeaderMap, HeaderValueOption } from './wire.js';
+import type { HeaderMap, HeaderValue, HeaderValueOption } from './wire.js';
 
 /** Request headers as the core wants them, plus the pseudo-headers Envoy sends. */
 export interface RequestHead {
@@ -10,12 +10,19 @@ export interface RequestHead {
   headers: HeaderBag;
 }
 
+/** A header's value: `raw_value` bytes (what current Envoy sends) or `value`. */
+function text(h: HeaderValue): string {
+  const raw = h.raw_value;
+  if (raw && raw.length > 0) return Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8');
+  return h.value ?? '';
+}
+
 /** Flattens a HeaderMap into lower-case names; repeated names become arrays. */
 export function headerBag(map: HeaderMap | undefined): HeaderBag {
   const out: HeaderBag = {};
   for (const h of map?.headers ?? []) {
     const name = h.key.toLowerCase();
-    const value = h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('utf8') : (h.value ?? '');
+    const value = text(h);
     const prev = out[name];
     if (prev === undefined) out[name] = value;
     else out[name] = Array.isArray(prev) ? [...prev, value] : [prev, value];
@@ -48,7 +55,7 @@ export function responseHead(map: HeaderMap | undefined): ResponseHead {
   for (const h of map?.headers ?? []) {
     const k = h.key;
     if (k !== ':status' && k !== 'content-type' && k !== 'content-encoding' && k !== 'content-length') continue;
-    const v = h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value.buffer, h.raw_value.byteOffset, h.raw_value.length).toString('latin1') : (h.value ?? '');
+    const v = text(h);
     if (k === ':status') out.status = Number.parseInt(v, 10) || 0;
     else if (k === 'content-type') out.contentType = v;
     else if (k === 'content-encoding') out.contentEncoding = v;

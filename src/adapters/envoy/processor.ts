@@ -69,7 +69,7 @@ export class StreamProcessor {
 
   /** One message in, its answer out. Messages that do not fit the phase get a no-op answer. */
   async handle(msg: ProcessingRequest): Promise<ProcessingResponse> {
-    const kind = msg.request ?? KINDS.find((k) => msg[k] !== undefined);
+    const kind = msg.request ?? KINDS.find((k) => msg[k] != null);
     switch (kind) {
       case 'request_headers':
         if (this.phase === 'request_headers') return this.onRequestHeaders(msg.request_headers ?? {});
