@@ -14,7 +14,8 @@
  * upstream), measured in the same run, from /proc. Embedding is excluded
  * (semantic cache off). Needs `npm run build` (both run from dist/).
  *
- *   npx tsx bench/extproc.ts          (BENCH_EXTPROC_N requests per case, default 2000)
+ *   npx tsx bench/extproc.ts   (BENCH_EXTPROC_N exchanges per case, default 2000;
+ *                               BENCH_EXTPROC_CONCURRENCY in flight at once, default 16)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -41,6 +42,16 @@ export interface ExtProcBenchRow {
 }
 
 const N = Number(process.env.BENCH_EXTPROC_N ?? 2000);
+/** Exchanges in flight at once (Envoy multiplexes many streams over one connection). */
+const C = Math.max(1, Number(process.env.BENCH_EXTPROC_CONCURRENCY ?? 16));
+
+/** Runs `n` tasks with at most `C` in flight. */
+async function pool(n: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(C, n) }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
 const WARMUP = Math.min(200, N);
 
 const ANSWER = JSON.stringify({
@@ -156,17 +167,17 @@ async function measure(client: ExtProcClient, pid: number, kind: 'hit' | 'miss' 
     // Prime the cache, then wait for the write.
     for (let i = 0; i < 20 && !(await exchange(client, content(0), false)).hit; i++) await new Promise((r) => setTimeout(r, 25));
   }
-  for (let i = 0; i < WARMUP; i++) await exchange(client, content(i), streamed);
+  await pool(WARMUP, async (i) => void (await exchange(client, content(i), streamed)));
   const decisions: number[] = [];
   const totals: number[] = [];
   let unexpected = 0;
   const cpu0 = cpuMs(pid);
-  for (let i = 0; i < N; i++) {
+  await pool(N, async (i) => {
     const r = await exchange(client, content(WARMUP + i), streamed);
     decisions.push(r.decision);
     totals.push(r.total);
     if (r.hit !== (kind === 'hit')) unexpected++;
-  }
+  });
   return row(kind, decisions, totals, cpuMs(pid) - cpu0, unexpected);
 }
 
@@ -182,15 +193,15 @@ async function measureServe(log: (s: string) => void): Promise<ExtProcBenchRow> 
       await res.arrayBuffer();
       return { ok: res.status === 200 && res.headers.get('x-switchyard-cache') === 'miss', ms: performance.now() - t0 };
     };
-    for (let i = 0; i < WARMUP; i++) await call(i);
+    await pool(WARMUP, async (i) => void (await call(i)));
     const totals: number[] = [];
     let unexpected = 0;
     const cpu0 = cpuMs(serve.child.pid!);
-    for (let i = 0; i < N; i++) {
+    await pool(N, async (i) => {
       const r = await call(WARMUP + i);
       totals.push(r.ms);
       if (!r.ok) unexpected++;
-    }
+    });
     return row('serve miss', [], totals, cpuMs(serve.child.pid!) - cpu0, unexpected);
   } catch (e) {
     log(`serve: ${(e as Error).message}`);
