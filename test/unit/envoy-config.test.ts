@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EnvoyProtoChecker } from '../fixtures/envoy-proto-check.js';
+import { defaultConfig, parseConfig } from '../../src/config/load.js';
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
 const text = readFileSync(new URL('../../envoy/envoy.yaml', import.meta.url), 'utf8');
@@ -68,6 +69,23 @@ describe('envoy/envoy.yaml', () => {
       expect(ts.typed_config.sni).toBe(host);
       expect(routes.find((x) => x.route?.cluster === name)?.route.host_rewrite_literal).toBe(host);
     }
+  });
+
+  it("keeps Switchyard's envoy.listenerBufferLimitBytes default equal to the listener's limit", () => {
+    expect(defaultConfig({}).envoy.listenerBufferLimitBytes).toBe(fresh().static_resources.listeners[0].per_connection_buffer_limit_bytes);
+    expect(defaultConfig({}).envoy.bufferedResponseMaxBytes).toBeLessThanOrEqual(defaultConfig({}).envoy.listenerBufferLimitBytes);
+    expect(defaultConfig({}).server.bodyLimitBytes).toBeLessThanOrEqual(defaultConfig({}).envoy.listenerBufferLimitBytes);
+  });
+
+  it('refuses a buffered-response limit above the listener limit', () => {
+    expect(() => parseConfig('envoy: { listenerBufferLimitBytes: 1048576, bufferedResponseMaxBytes: 2097152 }\n', {})).toThrow(/bufferedResponseMaxBytes must not exceed/);
+  });
+
+  it("loads every yaml block of envoy/README.md with the real loader", () => {
+    const readme = readFileSync(new URL('../../envoy/README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const b of blocks) expect(parseConfig(b, {}).envoy.bufferedResponseMaxBytes).toBeGreaterThan(0);
   });
 
   describe('the check fails on a mistake', () => {
