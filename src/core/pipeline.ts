@@ -126,7 +126,8 @@ export class Switchyard {
         operation: ep.operation,
         req,
         raw,
-        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : undefined,
+        // The client's bytes, for the byte-preserving model rewrite (a parsed body, e.g. after express.json(), has lost them).
+        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : typeof inc.body === 'string' ? Buffer.from(inc.body, 'utf8') : undefined,
         tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
         cacheControl: cacheControl(inc.headers),
         cache: 'off',
