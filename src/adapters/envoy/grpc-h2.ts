@@ -9,7 +9,7 @@
  * processor's CPU per exchange. Messages are not compressed (Envoy's ext_proc
  * client does not compress; a compressed one is refused with UNIMPLEMENTED).
  */
-import { createServer, constants, type Http2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import { createServer, type Http2Server, type Http2Session, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 
 /** gRPC status codes used here. */
 export const GrpcStatus = { OK: 0, CANCELLED: 1, INTERNAL: 13, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12 } as const;
@@ -57,10 +57,12 @@ function trailersOnly(stream: ServerHttp2Stream, status: number, message: string
  * const { server, sessions } = createGrpcServer({ '/pkg.Svc/Method': (call) => ({ onMessage: (m) => call.write(m), onHalfClose: () => call.end(), onClose() {} }) }, 4 << 20);
  */
 export function createGrpcServer(routes: GrpcRoutes, maxMessageBytes: number): { server: Http2Server; sessions: Set<Http2Session> } {
-  const server = createServer({ settings: { maxConcurrentStreams: 1 << 16 } });
+  // Wide flow-control windows: a buffered request body (MiBs) should not wait for window updates.
+  const server = createServer({ settings: { maxConcurrentStreams: 1 << 16, initialWindowSize: 4 << 20 } });
   const sessions = new Set<Http2Session>();
   server.on('session', (s) => {
     sessions.add(s);
+    s.once('connect', () => s.setLocalWindowSize(16 << 20));
     s.once('close', () => sessions.delete(s));
     s.on('error', () => undefined);
   });
@@ -107,18 +109,17 @@ export function createGrpcServer(routes: GrpcRoutes, maxMessageBytes: number): {
     // Length-prefixed messages may span DATA frames, and a frame may hold several.
     let pending: Buffer | undefined;
     stream.on('data', (chunk: Buffer) => {
+      if (ended) return; // the call is over (an error was answered): the rest is discarded
       let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
       pending = undefined;
       while (buf.length >= 5) {
         if (buf[0] !== 0) {
           call.end(GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
-          stream.close(constants.NGHTTP2_NO_ERROR);
           return;
         }
         const len = buf.readUInt32BE(1);
         if (len > maxMessageBytes) {
           call.end(GrpcStatus.RESOURCE_EXHAUSTED, `message of ${len} bytes exceeds the limit of ${maxMessageBytes}`);
-          stream.close(constants.NGHTTP2_NO_ERROR);
           return;
         }
         if (buf.length < 5 + len) break;
