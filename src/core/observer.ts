@@ -11,7 +11,7 @@
  */
 import type { CanonicalResponse } from '../protocol/canonical.js';
 import { StreamAccumulator } from '../protocol/accumulate.js';
-import { codings, decodeBody } from '../protocol/content-encoding.js';
+import { canDecode, codings, decodeBody } from '../protocol/content-encoding.js';
 import { SseParser } from '../protocol/sse.js';
 import { UpstreamFailure } from '../upstream/failure.js';
 import type { StreamDecoder } from '../upstream/providers/provider.js';
@@ -72,6 +72,11 @@ export class ResponseObserver {
     }
     this.sse = head.contentType?.includes('text/event-stream') ?? false;
     this.encoding = codings(head.contentEncoding).length > 0 ? head.contentEncoding : undefined;
+    if (this.encoding && !canDecode(this.encoding)) {
+      // Not worth the body: it could not be read (e.g. zstd on Node 20).
+      this.unreadable(`content-encoding ${this.encoding} cannot be decoded by this Node (${process.version})`);
+      return false;
+    }
     if (this.sse && !this.encoding) this.startSse();
     return true;
   }

@@ -212,7 +212,11 @@ describe('compression: answers are asked for uncompressed, and compressed ones a
     // Five healthy 200s did not open the breaker (volumeThreshold 1, 50%).
     expect(h.switchyard.registry.upstream('raw')!.usable()).toBe(true);
     expect(errors.length).toBe(5);
+    expect(errors.filter((e) => e.includes('zstd'))).toHaveLength(2);
     expect(errors.every((e) => e.startsWith('unreadable upstream answer'))).toBe(true);
+    // A body that cannot be decoded is not even asked for.
+    const zstd = await h.envoy.request(post(chatBody('zstd please once more')));
+    expect(zstd.received.at(-1)!.mode_override).toMatchObject({ response_body_mode: 'NONE' });
     raw.answer();
     const again = await h.envoy.request(post(chatBody('zstd please')));
     expect(again.headers['x-switchyard-cache']).toBe('miss');
