@@ -104,6 +104,15 @@ describe('the fake Envoy', () => {
     expect(seen[0]!.headers['x-test-cluster']).toBe('ok');
   });
 
+  it('answers 500 for a header with both value and raw_value, or a CR/LF in a value', async () => {
+    const e = envoy();
+    script = () => ({ request_headers: { response: { header_mutation: { set_headers: [{ header: { key: 'x-a', value: 'v', raw_value: Buffer.from('r') } }] } } } });
+    expect((await e.request(post())).status).toBe(500);
+    script = () => ({ request_headers: { response: { header_mutation: { set_headers: [set('x-a', 'v\r\nx-injected: 1')] } } } });
+    expect((await e.request(post())).status).toBe(500);
+    expect(seen).toHaveLength(0);
+  });
+
   it('answers 500 when a replaced body and its content-length disagree', async () => {
     const e = envoy();
     script = (m) => (kindOf(m) === 'request_headers' ? { request_headers: { response: {} }, mode_override: { request_body_mode: 'BUFFERED' } } : { request_body: { response: { body_mutation: { body: Buffer.from('{"model":"longer-name"}') } } } });
