@@ -1,7 +1,7 @@
 /** The per-stream state machine and the message builders, without gRPC. */
 import { describe, expect, it } from 'vitest';
 import { StreamProcessor } from '../../src/adapters/envoy/processor.js';
-import { headerBag } from '../../src/adapters/envoy/headers.js';
+import { headerBag, setHeaders } from '../../src/adapters/envoy/headers.js';
 import { immediate } from '../../src/adapters/envoy/mutations.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Switchyard } from '../../src/core/pipeline.js';
@@ -130,6 +130,12 @@ describe('message helpers', () => {
     expect(
       headerBag({ headers: [{ key: 'X-A', raw_value: Buffer.from('1') }, { key: 'x-a', value: '2' }, { key: ':path', value: '/p' }] }),
     ).toEqual({ 'x-a': ['1', '2'], ':path': '/p' });
+  });
+
+  it('never sends a header value Envoy would refuse (CR, LF, NUL become spaces)', () => {
+    const [a, b] = setHeaders([['x-a', 'one\r\ntwo\0'], ['x-b', 'plain']]);
+    expect(Buffer.from(a!.header.raw_value!).toString()).toBe('one  two ');
+    expect(Buffer.from(b!.header.raw_value!).toString()).toBe('plain');
   });
 
   it('renders an SSE respond outcome with an event-stream content type', () => {

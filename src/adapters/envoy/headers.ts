@@ -64,9 +64,19 @@ export function responseHead(map: HeaderMap | undefined): ResponseHead {
   return out;
 }
 
-/** Header mutations that set (overwrite or add) each header. */
+const UNSAFE = /[\r\n\0]/g;
+
+/**
+ * Header mutations that set (overwrite or add) each header. A CR, LF or NUL
+ * in a value would make Envoy fail the whole exchange with a 500
+ * (mutation_utils.cc); they become spaces.
+ */
 export function setHeaders(h: Iterable<readonly [string, string]>): HeaderValueOption[] {
   const out: HeaderValueOption[] = [];
-  for (const [key, value] of h) out.push({ header: { key, raw_value: Buffer.from(value, 'utf8') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  for (const [key, value] of h) {
+    const safe = UNSAFE.test(value) ? value.replace(UNSAFE, ' ') : value;
+    UNSAFE.lastIndex = 0;
+    out.push({ header: { key, raw_value: Buffer.from(safe, 'utf8') }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+  }
   return out;
 }
