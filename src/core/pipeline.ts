@@ -228,10 +228,15 @@ export class Switchyard {
     try {
       parsed = provider.parseResponse(ctx.operation, r.json);
     } catch (e) {
-      const out = this.reject(
-        ctx,
-        new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`),
-      );
+      // A 2xx that is not a valid answer of its protocol: a 502 in the caller's protocol, and an upstream failure.
+      const message = `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`;
+      ok.deployment.upstream.breaker.record(false, new UpstreamFailure('status', message, { code: 'upstream_unavailable', retryable: false, countsAsFailure: true }));
+      const last = ctx.attempts.at(-1);
+      if (last) {
+        last.outcome = 'failed';
+        last.reason = 'unreadable answer';
+      }
+      const out = this.reject(ctx, new SwitchyardError('upstream_unavailable', message));
       return { kind: 'json', status: out.status, headers: out.headers, body: out.body };
     }
     let body: string;

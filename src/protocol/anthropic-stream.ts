@@ -4,6 +4,7 @@
 import type { FinishReason, StreamEvent, Usage } from './canonical.js';
 import { MALFORMED_CHUNK } from './openai-stream.js';
 import { errorTypeFor, finishFromAnthropic, finishToAnthropic, isObject, newId, nowSeconds, tokenCount } from './wire-util.js';
+import { redactForClient } from '../observability/known-secrets.js';
 
 const INPUT_FIELDS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
@@ -166,7 +167,7 @@ export class AnthropicStreamEncoder {
         return '';
       case 'error':
         this.closed = true;
-        return sse('error', { type: 'error', error: { type: errorTypeFor(ev.code, 'anthropic'), message: ev.message } });
+        return sse('error', { type: 'error', error: { type: errorTypeFor(ev.code, 'anthropic'), message: redactForClient(ev.message) } });
       case 'done': {
         this.closed = true;
         const usage: Record<string, number> = { output_tokens: this.usage?.outputTokens ?? 0 };

@@ -104,6 +104,14 @@ export interface CanonicalResponse {
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
   usage?: Usage;
+  /**
+   * The upstream named no finish reason it is known to end an answer with
+   * (`null`, absent, or an unknown value; `finishReason` then reads `stop`
+   * for rendering). The answer may be partial and is never cached.
+   */
+  finishUnknown?: true;
+  /** How many choices the upstream returned when more than one (OpenAI `n`); only the first is canonical. */
+  choices?: number;
 }
 
 export interface CanonicalEmbeddingResponse {

@@ -8,6 +8,7 @@ import {
   extraOf,
   finishFromOpenAI,
   finishToOpenAI,
+  markCompleteness,
   invalid,
   isObject,
   newId,
@@ -109,7 +110,7 @@ export function openAICompletionResponseToCanonical(json: unknown): CanonicalRes
   };
   const usage = usageFromOpenAI(json.usage);
   if (usage) resp.usage = usage;
-  return resp;
+  return markCompleteness(resp, 'openai', choice.finish_reason, json.choices.length);
 }
 
 /**

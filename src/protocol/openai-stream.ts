@@ -4,6 +4,7 @@
  */
 import type { StreamEvent, Usage } from './canonical.js';
 import { usageFromOpenAI } from './openai-response.js';
+import { redactForClient } from '../observability/known-secrets.js';
 import { errorTypeFor, finishFromOpenAI, finishToOpenAI, isObject, newId, nowSeconds, openAIUsage } from './wire-util.js';
 
 /** The error event for a chunk that is not valid JSON. */
@@ -158,7 +159,7 @@ export class OpenAIStreamEncoder {
       case 'error':
         this.closed = true;
         return `data: ${JSON.stringify({
-          error: { message: ev.message, type: errorTypeFor(ev.code, 'openai'), param: null, code: ev.code ?? null },
+          error: { message: redactForClient(ev.message), type: errorTypeFor(ev.code, 'openai'), param: null, code: ev.code ?? null },
         })}\n\n`;
       case 'done': {
         this.closed = true;

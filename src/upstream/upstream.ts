@@ -8,6 +8,7 @@ import { UpstreamBreaker } from './breaker.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { OpenAICompatibleProvider } from './providers/openai-compatible.js';
 import type { Provider } from './providers/provider.js';
+import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 
 /** Exponentially weighted moving average; `undefined` until the first sample. */
 export class Ewma {
@@ -37,6 +38,9 @@ export class UpstreamRuntime {
     this.name = config.name;
     this.config = config;
     const apiKey = config.apiKeyEnv ? env[config.apiKeyEnv] : undefined;
+    // Never shown to a client, whatever an upstream echoes back (errors.ts, the stream encoders).
+    addKnownSecrets([apiKey]);
+    addSecretHeaders(config.headers);
     this.available = !config.apiKeyEnv || Boolean(apiKey);
     this.unavailableReason = this.available
       ? undefined
