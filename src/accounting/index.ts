@@ -228,6 +228,23 @@ export class Accounting {
     return usageOf(ctx.req, response);
   }
 
+  /**
+   * The usage charged for a request its client abandoned while the upstream
+   * call was under way, before any answer came back (a non-streaming call,
+   * or a stream before its first event): the prompt estimate plus the
+   * completion tokens its reservation assumed (`min(max_tokens, largest
+   * output)` or the default estimate, times `n`). The upstream may well
+   * have generated them; nothing of the answer tells otherwise.
+   *
+   * @example
+   * sy.accounting.abandoned(ctx); // { inputTokens: 120, outputTokens: 1024, estimated: true }
+   */
+  abandoned(ctx: RequestContext): ObservedUsage {
+    const st = this.state();
+    const outputTokens = ctx.operation === 'embedding' ? 0 : st.outputs.reserve(ctx.req.model || 'switchyard/auto', ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    return { inputTokens: estimateTokens(ctx.req), outputTokens, estimated: true };
+  }
+
   /** Cost and savings of a finished request; releases its reservation and counts its spend. */
   settle(ctx: RequestContext, usage: ObservedUsage | undefined): Settlement {
     this.open.delete(ctx.id);

@@ -196,6 +196,11 @@ export class Switchyard {
   /** Calls the upstream (with fallback) and returns the answer to write. Throws only SwitchyardError. */
   async execute(outcome: ForwardOutcome, signal?: AbortSignal): Promise<ExecResult | RespondOutcome> {
     const ctx = outcome.ctx;
+    if (signal?.aborted) {
+      // Gone before anything was sent upstream: nothing to charge.
+      this.emit(ctx, 499, false, 'client_disconnected');
+      throw CLIENT_ABORTED;
+    }
     let ok: FallbackSuccess;
     try {
       ok = await callWithFallback(outcome.candidates, {
@@ -206,7 +211,8 @@ export class Switchyard {
     } catch (e) {
       if (e instanceof FallbackExhausted) ctx.attempts = e.attempts;
       if (e === CLIENT_ABORTED || (e instanceof UpstreamFailure && e.kind === 'aborted')) {
-        this.emit(ctx, 499, false, 'client_disconnected');
+        // Abandoned before any answer came back: charged its estimate, like an abandoned stream.
+        this.emit(ctx, 499, false, 'client_disconnected', this.accounting.abandoned(ctx));
         throw e;
       }
       ctx.upstream = undefined;
