@@ -17,7 +17,7 @@ import { MemoryVectorStore } from './vector/memory.js';
 import { RedisVectorStore } from './vector/redis.js';
 
 export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
-export { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+export { exactKey, partitionOf, partitionPrefix, questionText, splitQuestion, type Partition } from './key.js';
 
 export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
 
@@ -207,9 +207,10 @@ class Cache implements ResponseCache {
     const route = this.cfg.routes?.[input.route as keyof NonNullable<CacheConfig['routes']>];
     const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
     if (!enabled || input.noStore || req.operation === 'embedding' || asksManyChoices(req)) return this.bypass();
-    const partition = partitionOf({ tenant, modelGroup, req });
+    const questionChars = this.cfg.semantic.questionChars;
+    const partition = partitionOf({ tenant, modelGroup, req, questionChars });
     const semantic = this.vectors !== undefined && input.semantic !== false && (route?.semantic ?? true);
-    const text = semantic ? questionText(req) : undefined;
+    const text = semantic ? questionText(req, questionChars) : undefined;
     const ticket: CacheTicket = { partition, key: exactKey(req, partition), ttlSeconds: route?.ttlSeconds ?? this.cfg.ttlSeconds, text };
     if (input.noCache) return this.bypass(ticket);
 

@@ -33,7 +33,17 @@ export interface PartitionInput {
   tenant: string;
   modelGroup: string;
   req: CanonicalRequest;
+  /** Longest question the semantic cache embeds (see {@link splitQuestion}); default {@link DEFAULT_QUESTION_CHARS}. */
+  questionChars?: number;
 }
+
+/**
+ * Default longest question window the semantic cache embeds, in characters.
+ * Short enough that a question after a long shared context is what the
+ * vector (and the verifier) compare, long enough for ordinary questions
+ * (QQP questions are almost all under 300 characters).
+ */
+export const DEFAULT_QUESTION_CHARS = 500;
 
 /** `extra` parameters that do not change the answer and stay out of the key. */
 const NEUTRAL_EXTRA = new Set(['stream_options', 'metadata', 'store', 'user', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
@@ -182,7 +192,7 @@ function answerChangingExtra(extra: Record<string, unknown>): Record<string, unk
 export function partitionOf(input: PartitionInput): Partition {
   const { tenant, modelGroup, req } = input;
   const w = new DigestWriter();
-  w.field('v', 1);
+  w.field('v', 2);
   w.field('tenant', tenant);
   w.field('group', modelGroup);
   w.field('op', req.operation);
@@ -192,6 +202,11 @@ export function partitionOf(input: PartitionInput): Partition {
   const ids = new Map<string, number>();
   w.write('|history=');
   for (let i = 0; i < end; i++) writeMessage(w, req.messages[i]!, ids);
+  // Everything of the last user turn the embedder will not see, exactly: two texts that differ
+  // outside the embedded question never share a partition, whatever their vectors say.
+  const text = q >= 0 ? turnText(req.messages[q]!.content) : undefined;
+  const split = text === undefined ? undefined : splitQuestion(text, input.questionChars ?? DEFAULT_QUESTION_CHARS);
+  w.field('context', split !== undefined && split.start > 0 ? digestOf(text!.slice(0, split.start), 32) : null);
   w.field('tools', req.tools?.map((t) => ({ n: t.name, d: t.description, p: t.parameters, s: t.strict })));
   w.field('toolChoice', req.toolChoice);
   w.field('format', req.responseFormat);
@@ -217,20 +232,85 @@ export function exactKey(req: CanonicalRequest, partition: Partition): string {
   return `${partition.id}:${w.digest(32)}`;
 }
 
-/**
- * The text the semantic cache embeds: the last user turn when it is text
- * only. `undefined` when there is no final user turn or it carries images
- * (the same words about two pictures are not the same question).
- */
-export function questionText(req: CanonicalRequest): string | undefined {
-  const q = questionIndex(req);
-  if (q < 0) return undefined;
-  const content = req.messages[q]!.content;
-  if (typeof content === 'string') return content.trim() === '' ? undefined : content;
+/** The text of a turn made only of text (parts joined); `undefined` when it carries an image. */
+function turnText(content: string | ContentPart[]): string | undefined {
+  if (typeof content === 'string') return content;
   let text = '';
   for (const part of content) {
     if (part.type !== 'text') return undefined;
     text += part.text;
   }
-  return text.trim() === '' ? undefined : text;
+  return text;
+}
+
+/** Where the question of a turn starts, and the question itself. */
+export interface QuestionSplit {
+  /** The text the semantic cache embeds and the verifier compares. */
+  question: string;
+  /** Offset of `question` in the turn: everything before it goes into the partition as an exact digest. */
+  start: number;
+}
+
+const WORD = /[\p{L}\p{N}]/u;
+const SENTENCE_END = /[.!?。！？](?=\s)/g;
+
+/**
+ * Splits the last user turn into the question the semantic cache embeds and
+ * the context before it, which is matched exactly (a digest in the
+ * partition). A turn of at most `maxChars` is all question. A longer one
+ * (a RAG prompt: pages of context, then the question) is split at the start
+ * of its last line that holds a word; when that line is itself longer than
+ * `maxChars`, at its last sentence; failing that, the last
+ * `maxChars` characters from a word boundary. So the vector stands for the
+ * question actually asked, not for the context that swamps it, and no part
+ * of the text is left unchecked.
+ *
+ * @example
+ * splitQuestion(`${'Refund policy: ... '.repeat(200)}\nWhat is the refund window?`, 500);
+ * // { question: 'What is the refund window?', start: 3800 }
+ */
+export function splitQuestion(text: string, maxChars = DEFAULT_QUESTION_CHARS): QuestionSplit {
+  if (text.length <= maxChars) return { question: text, start: 0 };
+  // The last line holding a word (trailing blank lines, fences and punctuation stay with it).
+  let start = 0;
+  for (let pos = text.length; ; ) {
+    const nl = text.lastIndexOf('\n', pos - 1);
+    if (WORD.test(text.slice(nl + 1, pos))) {
+      start = nl + 1;
+      break;
+    }
+    if (nl < 0) break;
+    pos = nl;
+  }
+  if (text.length - start <= maxChars) return { question: text.slice(start), start };
+  // That line is too long: its last sentence (that holds a word and fits).
+  const floor = text.length - maxChars;
+  let cut = -1;
+  SENTENCE_END.lastIndex = Math.max(start, floor - 1);
+  for (let m = SENTENCE_END.exec(text); m !== null; m = SENTENCE_END.exec(text)) {
+    const after = m.index + 1;
+    if (after >= floor && WORD.test(text.slice(after))) cut = after;
+  }
+  if (cut < 0) {
+    // No sentence boundary: the last maxChars characters, from a word boundary.
+    const ws = text.slice(floor).search(/\s/);
+    cut = ws >= 0 && WORD.test(text.slice(floor + ws)) ? floor + ws : floor;
+  }
+  while (cut < text.length && /\s/.test(text[cut]!)) cut++;
+  return { question: text.slice(cut), start: cut };
+}
+
+/**
+ * The text the semantic cache embeds: the question of the last user turn
+ * ({@link splitQuestion}) when the turn is text only. `undefined` when there
+ * is no final user turn or it carries images (the same words about two
+ * pictures are not the same question).
+ */
+export function questionText(req: CanonicalRequest, maxChars = DEFAULT_QUESTION_CHARS): string | undefined {
+  const q = questionIndex(req);
+  if (q < 0) return undefined;
+  const text = turnText(req.messages[q]!.content);
+  if (text === undefined || text.trim() === '') return undefined;
+  const { question } = splitQuestion(text, maxChars);
+  return question.trim() === '' ? undefined : question;
 }
