@@ -126,7 +126,7 @@ describe('the embedded window and what goes into the partition', () => {
       expect(same.result).toBe('hit-semantic');
     } finally {
       await cache.close();
-      await embedder.close?.();
+      await (embedder as { close?: () => Promise<void> }).close?.();
     }
   }, 120_000);
 });
