@@ -26,6 +26,12 @@ export interface Partition {
   readonly id: string;
   readonly tenant: string;
   readonly modelGroup: string;
+  /**
+   * Where the question starts in a last user turn that is a plain string
+   * split by {@link splitQuestion}: the text before it is already in `id`,
+   * so the exact key hashes only the rest.
+   */
+  readonly questionStart?: number;
 }
 
 /** Input of {@link partitionOf}. */
@@ -216,18 +222,26 @@ export function partitionOf(input: PartitionInput): Partition {
   w.field('stop', req.stop === undefined ? undefined : [...req.stop].sort());
   w.field('input', req.operation === 'embedding' ? req.input : undefined);
   w.field('extra', answerChangingExtra(req.extra));
-  return { id: `${partitionPrefix({ tenant, modelGroup })}${w.digest(32)}`, tenant, modelGroup };
+  const id = `${partitionPrefix({ tenant, modelGroup })}${w.digest(32)}`;
+  const plain = q >= 0 && typeof req.messages[q]!.content === 'string';
+  return plain && split !== undefined && split.start > 0 ? { id, tenant, modelGroup, questionStart: split.start } : { id, tenant, modelGroup };
 }
 
 /**
  * The exact-cache key: the partition plus a digest of the last user turn's
- * full content (text and images). Without a final user turn (e.g. after a
- * tool result) the whole conversation is already in the partition.
+ * full content (text and images; for a long turn split by
+ * {@link splitQuestion}, the question, its context being in the partition).
+ * Without a final user turn (e.g. after a tool result) the whole
+ * conversation is already in the partition.
  */
 export function exactKey(req: CanonicalRequest, partition: Partition): string {
   const q = questionIndex(req);
   const w = new DigestWriter();
-  if (q >= 0) writeMessage(w, req.messages[q]!, new Map());
+  const m = q >= 0 ? req.messages[q]! : undefined;
+  if (m && partition.questionStart !== undefined && typeof m.content === 'string') {
+    // The context (text before questionStart) is in the partition id already: hash the question only.
+    w.value({ r: m.role, q: m.content.slice(partition.questionStart), at: partition.questionStart, n: m.name });
+  } else if (m) writeMessage(w, m, new Map());
   else w.write('-');
   return `${partition.id}:${w.digest(32)}`;
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isStorable } from '../../src/cache/index.js';
-import { partitionOf, splitQuestion } from '../../src/cache/key.js';
+import { exactKey, partitionOf, splitQuestion } from '../../src/cache/key.js';
 import { errorBody, SwitchyardError } from '../../src/errors.js';
 import { addKnownSecrets, addSecretHeaders, redactForClient } from '../../src/observability/known-secrets.js';
 import { anthropicResponseToCanonical } from '../../src/protocol/anthropic-response.js';
@@ -100,6 +100,10 @@ describe('splitQuestion', () => {
     expect(p(`${ctx}\nQ1?`)).toBe(p(`${ctx}\nQ2?`));
     expect(p(`${ctx}\nQ1?`)).not.toBe(p(`${ctx.replace('one', 'two')}\nQ1?`));
     expect(p('Short question one?')).toBe(p('Short question two?'));
+    const key = (text: string) => exactKey(req(text), partitionOf({ tenant: 't', modelGroup: 'g', req: req(text) }));
+    expect(key(`${ctx}\nQ1?`)).toBe(key(`${ctx}\nQ1?`));
+    expect(key(`${ctx}\nQ1?`)).not.toBe(key(`${ctx}\nQ2?`));
+    expect(key(`${ctx}\nQ1?`)).not.toBe(key(`${ctx.replace('one', 'two')}\nQ1?`));
   });
 });
 

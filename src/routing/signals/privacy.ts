@@ -95,23 +95,12 @@ const DETECTORS: readonly Detector[] = [
   {
     kind: 'credit-card',
     rule: 'card-number',
-    // 13–19 digits, bare or in groups split by single spaces or dashes.
-    re: /(?<![\d.,-])(?:\d{13,19}|\d{4}(?:([ -])\d{4}){2}\1\d{1,7}|\d{4}([ -])\d{6}\2\d{4,5})(?![\d-]|[.,]\d)/g,
+    // 13–19 digits, bare or in groups of 2–7 split by any short run of separators: "4111 1111 1111 1111",
+    // "4111-1111-1111-1111", "3782 822463 10005", "4111.1111.1111.1111", "4111 / 1111 / …", mixed.
+    re: /(?<![\d.,-])(?:\d{13,19}|\d{2,7}(?:[ \t.\-_/\\:|,;*~'·•]{1,3}\d{2,7}){1,8})(?!\d|[.,]\d)/g,
     digits: true,
     check: (m) => {
-      const d = m[0].replace(/[ -]/g, '');
-      // Issuer prefixes (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro).
-      return /^(?:4|5[1-5]|2[2-7]|3[0478]|6[025]|5[06-9])/.test(d) && !/^(\d)\1+$/.test(d) && luhnValid(d);
-    },
-  },
-  {
-    kind: 'credit-card',
-    rule: 'card-number-separated',
-    // 13–19 digits in groups of 2–7 split by any short run of separators ("4111.1111.1111.1111",
-    // "4111 / 1111 / 1111 / 1111", "4111_1111_1111_1111", mixed): checked like the grouped form.
-    re: /(?<![\d.,-])\d{2,7}(?:[ \t.\-_/\\:|,;*~'·•]{1,3}\d{2,7}){1,8}(?!\d|[.,]\d)/g,
-    digits: true,
-    check: (m) => {
+      if (m[0].length < 13) return false; // most matches: a short number in prose
       const d = m[0].replace(/\D/g, '');
       return d.length >= 13 && d.length <= 19 && /^(?:4|5[1-5]|2[2-7]|3[0478]|6[025]|5[06-9])/.test(d) && !/^(\d)\1+$/.test(d) && luhnValid(d);
     },
@@ -246,43 +235,52 @@ export function privacySignal(req: CanonicalRequest): SensitiveKind[] {
   const see = (t: string | undefined): void => {
     if (t !== undefined && t.length >= 6) scan(normalizeForScan(t).text, found, undefined);
   };
+  // The many short strings (names, schemas, metadata) are scanned as one text: one pass of the detectors, not one per string.
+  const small: string[] = [];
+  const note = (t: string | undefined): void => {
+    if (t !== undefined && t !== '') small.push(t);
+  };
   see(req.system);
   for (const m of req.messages) {
     if (typeof m.content === 'string') see(m.content);
     else for (const p of m.content) see(p.type === 'text' ? p.text : p.url.startsWith('data:') ? undefined : p.url);
-    see(m.name);
-    if (m.toolCalls) for (const c of m.toolCalls) (see(c.name), see(c.arguments));
+    note(m.name);
+    if (m.toolCalls) for (const c of m.toolCalls) (note(c.name), see(c.arguments));
   }
   if (req.tools) {
     for (const t of req.tools) {
-      see(t.name);
-      see(t.description);
-      seeStrings(t.parameters, see);
+      note(t.name);
+      note(t.description);
+      collectStrings(t.parameters, small);
     }
   }
   if (req.responseFormat?.type === 'json_schema') {
-    see(req.responseFormat.name);
-    seeStrings(req.responseFormat.schema, see);
+    note(req.responseFormat.name);
+    collectStrings(req.responseFormat.schema, small);
   }
-  if (req.stop) for (const s of req.stop) see(s);
-  see(req.user);
-  seeStrings(req.extra, see);
+  if (req.stop) for (const s of req.stop) note(s);
+  note(req.user);
+  collectStrings(req.extra, small);
+  if (small.length > 0) see(small.join('\n'));
   // Embedding inputs leave the machine too.
   if (req.input) for (const s of req.input) see(s);
   return ordered(found);
 }
 
-/** Every string in a JSON value (object keys included), depth-bounded. */
-function seeStrings(v: unknown, see: (t: string) => void, depth = 0): void {
-  if (typeof v === 'string') return see(v);
+/** Appends every string of a JSON value (object keys included) to `out`, depth-bounded. */
+function collectStrings(v: unknown, out: string[], depth = 0): void {
+  if (typeof v === 'string') {
+    if (v !== '') out.push(v);
+    return;
+  }
   if (v === null || typeof v !== 'object' || depth > 32) return;
   if (Array.isArray(v)) {
-    for (const x of v) seeStrings(x, see, depth + 1);
+    for (const x of v) collectStrings(x, out, depth + 1);
     return;
   }
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    see(k);
-    seeStrings(x, see, depth + 1);
+    out.push(k);
+    collectStrings(x, out, depth + 1);
   }
 }
 
