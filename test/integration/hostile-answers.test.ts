@@ -185,7 +185,7 @@ describe.each(FACES)('unreadable success through %s', (face) => {
   });
 });
 
-describe.each(FACES)('abandoned non-streaming requests through %s', (face) => {
+describe.each(FACES)('abandoned requests through %s', (face) => {
   let f: RunningFace;
   const records: DecisionRecord[] = [];
   beforeAll(async () => {
@@ -196,25 +196,36 @@ describe.each(FACES)('abandoned non-streaming requests through %s', (face) => {
     await f.close();
   });
 
-  it('a client that disconnects while the upstream works is charged the estimate (prompt + reserved output)', async () => {
+  /** Sends `body` on a raw socket, waits until the upstream has it, then disconnects; resolves the 499 record. */
+  async function abandon(body: string): Promise<DecisionRecord> {
     up.setBehavior({ kind: 'hang' });
     const before = up.requests.length;
-    const body = JSON.stringify({ model: 'primary-model', max_tokens: 200, messages: [{ role: 'user', content: `leave me ${face}` }] });
-    const port = Number(new URL(f.url).port);
-    const socket = connect(port, '127.0.0.1');
+    const seen = records.length;
+    const socket = connect(Number(new URL(f.url).port), '127.0.0.1');
     socket.on('error', () => undefined);
     await new Promise<void>((r) => socket.once('connect', () => r()));
     socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     await until(() => up.requests.length > before);
     socket.destroy();
-    await until(() => records.some((r) => r.status === 499));
-    const rec = records.find((r) => r.status === 499)!;
+    await until(() => records.slice(seen).some((r) => r.status === 499));
+    await until(() => f.sy.registry.upstream('primary')!.inFlight === 0);
+    return records.slice(seen).find((r) => r.status === 499)!;
+  }
+
+  it('a client that disconnects while the upstream works is charged the estimate (prompt + reserved output)', async () => {
+    const rec = await abandon(JSON.stringify({ model: 'primary-model', max_tokens: 200, messages: [{ role: 'user', content: `leave me ${face}` }] }));
     expect(rec.error).toBe('client_disconnected');
     expect(rec.usageEstimated).toBe(true);
     expect(rec.outputTokens).toBe(200);
     expect(rec.inputTokens).toBeGreaterThan(0);
     // $1 per 1M input, $2 per 1M output on primary-model.
     expect(rec.costUsd).toBeCloseTo((rec.inputTokens! * 1 + 200 * 2) / 1e6, 12);
-    await until(() => f.sy.registry.upstream('primary')!.inFlight === 0);
+  });
+
+  it('a stream abandoned before its first event is charged its prompt, like any abandoned stream', async () => {
+    const rec = await abandon(JSON.stringify({ model: 'primary-model', max_tokens: 200, stream: true, messages: [{ role: 'user', content: `leave the stream ${face}` }] }));
+    expect(rec).toMatchObject({ error: 'client_disconnected', usageEstimated: true, outputTokens: 0 });
+    expect(rec.inputTokens).toBeGreaterThan(0);
+    expect(rec.costUsd).toBeCloseTo(rec.inputTokens! / 1e6, 12);
   });
 });
