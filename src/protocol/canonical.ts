@@ -126,7 +126,8 @@ export type StreamEvent =
   | { type: 'text'; text: string }
   /** A tool call begins (`id`, `name`) and/or its argument text grows. */
   | { type: 'tool'; index: number; id?: string; name?: string; argumentsDelta?: string }
-  | { type: 'finish'; reason: FinishReason }
+  /** `unknown`: the upstream's reason is not one known to end an answer (see `CanonicalResponse.finishUnknown`). */
+  | { type: 'finish'; reason: FinishReason; unknown?: true }
   | { type: 'usage'; usage: Usage }
   /** An in-band error: the stream is not a complete answer. */
   | { type: 'error'; message: string; code?: string }

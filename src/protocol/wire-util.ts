@@ -125,6 +125,11 @@ const OPENAI_FINISHES: ReadonlySet<unknown> = new Set(['stop', 'length', 'tool_c
 /** Anthropic stop reasons that end an answer (`pause_turn` does not: the turn goes on). */
 const ANTHROPIC_FINISHES: ReadonlySet<unknown> = new Set(['end_turn', 'stop_sequence', 'max_tokens', 'model_context_window_exceeded', 'tool_use', 'refusal']);
 
+/** Whether an upstream's raw finish reason is one its protocol documents as ending an answer. */
+export function isKnownFinish(protocol: 'openai' | 'anthropic', rawFinish: unknown): boolean {
+  return (protocol === 'openai' ? OPENAI_FINISHES : ANTHROPIC_FINISHES).has(rawFinish);
+}
+
 /** Sets `finishUnknown` and `choices` on a JSON answer read from an upstream (see {@link CanonicalResponse}). */
 export function markCompleteness(resp: CanonicalResponse, protocol: 'openai' | 'anthropic', rawFinish: unknown, choices = 1): CanonicalResponse {
   if (!(protocol === 'openai' ? OPENAI_FINISHES : ANTHROPIC_FINISHES).has(rawFinish)) resp.finishUnknown = true;

@@ -10,8 +10,9 @@ import { errorBody, SwitchyardError } from '../../src/errors.js';
 import { addKnownSecrets, addSecretHeaders, redactForClient } from '../../src/observability/known-secrets.js';
 import { anthropicResponseToCanonical } from '../../src/protocol/anthropic-response.js';
 import type { CanonicalRequest, CanonicalResponse } from '../../src/protocol/canonical.js';
-import { OpenAIStreamEncoder } from '../../src/protocol/openai-stream.js';
-import { AnthropicStreamEncoder } from '../../src/protocol/anthropic-stream.js';
+import { OpenAIStreamDecoder, OpenAIStreamEncoder } from '../../src/protocol/openai-stream.js';
+import { AnthropicStreamDecoder, AnthropicStreamEncoder } from '../../src/protocol/anthropic-stream.js';
+import { StreamAccumulator } from '../../src/protocol/accumulate.js';
 import { openAIChatResponseToCanonical } from '../../src/protocol/openai-response.js';
 import { checkNumbers, OPENAI_CHAT_NUMBERS } from '../../src/protocol/numeric-params.js';
 import { parseAnthropicMessages } from '../../src/protocol/anthropic.js';
@@ -63,6 +64,41 @@ describe('completeness of an upstream JSON answer', () => {
     expect(an('stop_sequence').finishUnknown).toBeUndefined();
     expect(an('pause_turn').finishUnknown).toBe(true);
     expect(an(null).finishUnknown).toBe(true);
+  });
+});
+
+describe('completeness of a streamed answer', () => {
+  const oaStream = (finish: string) => {
+    const d = new OpenAIStreamDecoder();
+    const acc = new StreamAccumulator();
+    for (const data of [
+      JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }] }),
+      JSON.stringify({ id: 'c', choices: [{ index: 0, delta: {}, finish_reason: finish }] }),
+      '[DONE]',
+    ]) for (const ev of d.push(data)) acc.push(ev);
+    return acc.result();
+  };
+  it('an unknown finish reason in a stream is complete for the client but never storable', () => {
+    expect(isStorable(oaStream('stop').response, false)).toBe(true);
+    const odd = oaStream('abort');
+    expect(odd.complete).toBe(true);
+    expect(odd.response.finishUnknown).toBe(true);
+    expect(isStorable(odd.response, false)).toBe(false);
+  });
+  it('Anthropic pause_turn in a stream is never storable', () => {
+    const d = new AnthropicStreamDecoder();
+    const acc = new StreamAccumulator();
+    const frames: [string, unknown][] = [
+      ['message_start', { type: 'message_start', message: { id: 'm', model: 'c', usage: { input_tokens: 1 } } }],
+      ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+      ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } }],
+      ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: 'pause_turn' }, usage: { output_tokens: 1 } }],
+      ['message_stop', { type: 'message_stop' }],
+    ];
+    for (const [event, data] of frames) for (const ev of d.push(event, JSON.stringify(data))) acc.push(ev);
+    expect(acc.result().response.text).toBe('Hi');
+    expect(isStorable(acc.result().response, false)).toBe(false);
   });
 });
 
