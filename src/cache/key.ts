@@ -1,9 +1,10 @@
 /**
  * Cache keys. A *partition* holds everything that must be equal for two
  * requests to share an answer except the question itself: the tenant, the
- * model group, the operation, the system prompt, the earlier conversation
- * and every parameter that changes the answer. The *exact key* adds a digest
- * of the last user turn; the semantic cache searches only within a partition,
+ * model group, the operation, the system prompt, the earlier conversation,
+ * the context before the question of a long last turn, and every parameter
+ * that changes the answer. The *exact key* adds a digest of the last user
+ * turn (of its question, when split); the semantic cache searches only within a partition,
  * so a follow-up such as "and in French?" never matches another conversation.
  *
  * Digests are SHA-256 over a canonical, key-order-stable serialisation that is
@@ -184,7 +185,8 @@ function answerChangingExtra(extra: Record<string, unknown>): Record<string, unk
 
 /**
  * The partition of a request: tenant + model group + operation + system
- * prompt + earlier conversation + answer-changing parameters (tools,
+ * prompt + earlier conversation + an exact digest of the context before the
+ * question of a long last user turn ({@link splitQuestion}) + answer-changing parameters (tools,
  * tool_choice, response_format, temperature class, top_p, max tokens, stop,
  * `extra` such as seed/n/logprobs). The protocol and `stream` are not part of
  * it: a hit replays in any protocol, streamed or not.
