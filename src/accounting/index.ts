@@ -198,6 +198,24 @@ export class Accounting {
     });
   }
 
+  /**
+   * The usage charged for a request its client abandoned while the upstream
+   * call was under way, before any answer came back. A non-streaming call:
+   * the prompt estimate plus the completion tokens its reservation assumed
+   * (`min(max_tokens, largest output)` or the default estimate, times `n`):
+   * a non-streamed upstream goes on generating, and nothing of the answer
+   * tells how much. A stream before its first event: the prompt estimate,
+   * as for any abandoned stream (closing it stops the generation).
+   *
+   * @example
+   * sy.accounting.abandoned(ctx); // { inputTokens: 120, outputTokens: 1024, estimated: true }
+   */
+  abandoned(ctx: RequestContext): ObservedUsage {
+    const st = this.state();
+    const outputTokens = ctx.operation === 'embedding' || ctx.req.stream ? 0 : st.outputs.reserve(ctx.req.model || 'switchyard/auto', ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    return { inputTokens: estimateTokens(ctx.req), outputTokens, estimated: true };
+  }
+
   private rejection(
     r: AdmitResult,
     plan: RateLimitPlan | undefined,
@@ -226,24 +244,6 @@ export class Accounting {
   /** Reported usage, or an estimate from the request and the (partial) answer. */
   usage(ctx: RequestContext, response: CanonicalResponse | CanonicalEmbeddingResponse | undefined): ObservedUsage | undefined {
     return usageOf(ctx.req, response);
-  }
-
-  /**
-   * The usage charged for a request its client abandoned while the upstream
-   * call was under way, before any answer came back. A non-streaming call:
-   * the prompt estimate plus the completion tokens its reservation assumed
-   * (`min(max_tokens, largest output)` or the default estimate, times `n`):
-   * a non-streamed upstream goes on generating, and nothing of the answer
-   * tells how much. A stream before its first event: the prompt estimate,
-   * as for any abandoned stream (closing it stops the generation).
-   *
-   * @example
-   * sy.accounting.abandoned(ctx); // { inputTokens: 120, outputTokens: 1024, estimated: true }
-   */
-  abandoned(ctx: RequestContext): ObservedUsage {
-    const st = this.state();
-    const outputTokens = ctx.operation === 'embedding' || ctx.req.stream ? 0 : st.outputs.reserve(ctx.req.model || 'switchyard/auto', ctx.req.maxTokens) * choicesOf(ctx.req.extra);
-    return { inputTokens: estimateTokens(ctx.req), outputTokens, estimated: true };
   }
 
   /** Cost and savings of a finished request; releases its reservation and counts its spend. */

@@ -234,9 +234,9 @@ export class Switchyard {
     try {
       parsed = provider.parseResponse(ctx.operation, r.json);
     } catch (e) {
-      // A 2xx that is not a valid answer of its protocol: a 502 in the caller's protocol, and an upstream failure.
+      // A 2xx that is not a valid answer of its protocol: a 502 in the caller's protocol and a failed attempt
+      // (the upstream answered, so not a breaker failure: see DESIGN.md, Breakers).
       const message = `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`;
-      ok.deployment.upstream.breaker.record(false, new UpstreamFailure('status', message, { code: 'upstream_unavailable', retryable: false, countsAsFailure: true }));
       const last = ctx.attempts.at(-1);
       if (last) {
         last.outcome = 'failed';

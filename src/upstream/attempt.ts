@@ -94,8 +94,7 @@ export async function sendAttempt(
       try {
         json = JSON.parse(text);
       } catch {
-        const type = typeof ct === 'string' && ct !== '' ? ct.split(';')[0]!.trim() : 'no content type';
-        throw new UpstreamFailure('status', `upstream answered HTTP ${res.statusCode} with a body that is not JSON (${type})`, {
+        throw new UpstreamFailure('status', 'upstream sent a body that is not JSON', {
           status: res.statusCode,
           code: 'upstream_unavailable',
           retryable: true,

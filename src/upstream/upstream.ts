@@ -4,11 +4,11 @@
  */
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
+import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 import { UpstreamBreaker } from './breaker.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { OpenAICompatibleProvider } from './providers/openai-compatible.js';
 import type { Provider } from './providers/provider.js';
-import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 
 /** Exponentially weighted moving average; `undefined` until the first sample. */
 export class Ewma {

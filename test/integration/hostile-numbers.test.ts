@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
-import { FACES, startFace, until, type RunningFace } from '../helpers/faces.js';
+import { FACES, startFace, until, type RunningFace } from '../helpers/either-face.js';
 import { postJson, upstreamYaml } from '../helpers/gateway.js';
 
 let up: FakeProvider;
@@ -140,7 +140,7 @@ accounting:
   });
   afterEach(async () => {
     up.setBehavior({ kind: 'ok' });
-    await f.sy.accounting.flush();
+    await f.switchyard.accounting.flush();
   });
 
   const body = (model: string, extra: Record<string, unknown>) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });

@@ -12,7 +12,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
-import { FACES, startFace, type RunningFace } from '../helpers/faces.js';
+import { FACES, startFace, type RunningFace } from '../helpers/either-face.js';
 import { postJson, upstreamYaml } from '../helpers/gateway.js';
 
 const OPENAI_KEY = 'zz-live-abc123def456ghi789jkl';

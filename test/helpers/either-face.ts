@@ -1,6 +1,8 @@
 /**
  * One Switchyard behind either HTTP face, so a hostile test runs the same
  * assertions through `switchyard serve` and through the Express middleware.
+ * Like `gateway.ts`, the response cache is off unless the YAML has a `cache:`
+ * section (the default semantic cache would load the embedder in every test).
  */
 import express from 'express';
 import type { Server } from 'node:http';
@@ -16,7 +18,7 @@ export const FACES: readonly FaceName[] = ['serve', 'express'];
 /** A running face: its base URL (no trailing slash) and its core. */
 export interface RunningFace {
   url: string;
-  sy: Switchyard;
+  switchyard: Switchyard;
   close(): Promise<void>;
 }
 
@@ -24,7 +26,7 @@ export interface RunningFace {
 export async function startFace(face: FaceName, yaml: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningFace> {
   if (face === 'serve') {
     const gw = await startGateway(yaml, env);
-    return { url: gw.url, sy: gw.switchyard, close: () => gw.close() };
+    return { url: gw.url, switchyard: gw.switchyard, close: () => gw.close() };
   }
   const config = parseConfig(/^cache:/m.test(yaml) ? yaml : `${yaml}\ncache: { enabled: false }\n`, env);
   const sy = new Switchyard(config, { env });
@@ -35,7 +37,7 @@ export async function startFace(face: FaceName, yaml: string, env: NodeJS.Proces
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    sy,
+    switchyard: sy,
     close: async () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
