@@ -2,9 +2,9 @@
  * The live state of one configured upstream: its connection pool, provider,
  * breaker, cool-down (Retry-After) and load/latency estimates.
  */
+import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
-import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 import { UpstreamBreaker } from './breaker.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { OpenAICompatibleProvider } from './providers/openai-compatible.js';
