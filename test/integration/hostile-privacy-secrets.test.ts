@@ -95,8 +95,15 @@ const chunk = (content: string) => ({ id: 'c1', object: 'chat.completion.chunk',
 
 describe.each(FACES)('secrets never reach a client through %s', (face) => {
   let f: RunningFace;
+  const records: unknown[] = [];
   beforeAll(async () => {
     f = await startFace(face, yaml(), env);
+    f.switchyard.events.on('decision', (r) => records.push(r));
+  });
+  afterAll(() => {
+    // Decision records (the live event stream, the dashboard) carry the attempts' reasons: no secret there either.
+    expect(records.length).toBeGreaterThan(0);
+    expectNoSecret(JSON.stringify(records));
   });
   afterAll(async () => {
     await f.close();
