@@ -17,7 +17,7 @@ import type { CanonicalRequest, CanonicalResponse } from '../../src/protocol/can
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { startGateway, upstreamYaml } from '../helpers/gateway.js';
 
-/** ~2.6 KB of shared context, as a retrieval step would paste it. */
+/** ~2.1 KB of shared context, as a retrieval step would paste it. */
 const CONTEXT = [
   'You are the support assistant of Northwind Outfitters. Answer only from the handbook excerpt below.',
   '',
