@@ -88,6 +88,17 @@ describe('look-alike text is normalised (NFKC) before scanning', () => {
     expect(scrubText(text)).toBe('write to [redacted:email] today');
   });
 
+  it('spans map back when normalisation moved offsets (a removed zero-width space, a ligature)', () => {
+    const text = 'ﬁle\u200b note: ann＠example.org, card 4111\u200b1111\u200b1111\u200b1111.';
+    const r = detectSensitive(text, { spans: true });
+    expect(r.spans!.map((s) => text.slice(s.start, s.end))).toEqual(['ann＠example.org', '4111\u200b1111\u200b1111\u200b1111']);
+  });
+
+  it('long non-Latin text is normalised in one native pass', () => {
+    const text = '電話番号は０３－１２３４－５６７８です。'.repeat(5000);
+    expect(normalizeForScan(text).text.startsWith('電話番号は03-1234-5678です。')).toBe(true);
+  });
+
   it('ASCII text is returned untouched (no copy, no map)', () => {
     const n = normalizeForScan('plain ascii 123', true);
     expect(n).toEqual({ text: 'plain ascii 123' });

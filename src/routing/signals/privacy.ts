@@ -193,29 +193,37 @@ export function detectSensitive(text: string, opts: DetectOptions = {}): Sensiti
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+const FORMAT_CHARS = /\p{Cf}/gu;
 const FORMAT_CHAR = /^\p{Cf}$/u;
 
 /**
- * NFKC, code point by code point, with format characters (zero-width
- * spaces, joiners, bidi marks) removed: full-width digits become ASCII
- * digits and `＠` becomes `@`, so look-alike text is scanned as what it
- * reads as. ASCII text is returned as is. With `withMap`, `map[i]` is the
- * index in `text` of normalised index `i` (and of its end).
+ * NFKC with format characters (zero-width spaces, joiners, bidi marks)
+ * removed: full-width digits become ASCII digits and `＠` becomes `@`, so
+ * look-alike text is scanned as what it reads as. ASCII text is returned as
+ * is. With `withMap`, `map[i]` is the index in `text` of normalised index
+ * `i` (and of its end); no map is returned when offsets did not move.
  */
 export function normalizeForScan(text: string, withMap = false): { text: string; map?: Int32Array } {
   if (!NON_ASCII.test(text)) return { text };
-  let out = '';
-  const idx: number[] | undefined = withMap ? [] : undefined;
+  // One native pass (about 10x faster than code point by code point on long non-Latin text).
+  const whole = text.normalize('NFKC');
+  const hasFormat = FORMAT_CHARS.test(whole);
+  FORMAT_CHARS.lastIndex = 0;
+  const out = hasFormat ? whole.replace(FORMAT_CHARS, '') : whole;
+  if (!withMap || (!hasFormat && out.length === text.length && !FORMAT_CHARS.test(text))) return { text: out };
+  FORMAT_CHARS.lastIndex = 0;
+  // Offsets moved: normalise code point by code point to know where each character came from.
+  let mapped = '';
+  const idx: number[] = [];
   let i = 0;
   for (const ch of text) {
     const n = ch.charCodeAt(0) < 0x80 ? ch : FORMAT_CHAR.test(ch) ? '' : ch.normalize('NFKC');
-    if (idx) for (let k = 0; k < n.length; k++) idx.push(i);
-    out += n;
+    for (let k = 0; k < n.length; k++) idx.push(i);
+    mapped += n;
     i += ch.length;
   }
-  if (!idx) return { text: out };
   idx.push(text.length);
-  return { text: out, map: Int32Array.from(idx) };
+  return { text: mapped, map: Int32Array.from(idx) };
 }
 
 /**
