@@ -9,7 +9,7 @@
 import type { SwitchyardConfig } from '../config/schema.js';
 
 interface OutputBound {
-  /** Most completion tokens a candidate can produce (`maxOutputTokens`, else its context window). */
+  /** Most completion tokens a candidate can produce (`maxOutputTokens`, else its context window, else unbounded). */
   cap: number;
   /** Completion tokens assumed when the request names no limit. */
   estimate: number;
@@ -32,7 +32,8 @@ export class OutputBook {
     const models = new Map<string, OutputBound>();
     for (const u of config.upstreams) {
       for (const m of u.models) {
-        const cap = m.maxOutputTokens ?? m.contextWindow;
+        // An undeclared limit bounds nothing: `max_tokens` as asked (still at most 2^31 - 1, see numeric-params.ts).
+        const cap = m.maxOutputTokens ?? m.contextWindow ?? Infinity;
         models.set(m.name, { cap, estimate: Math.min(cap, m.defaultOutputTokens ?? fallbackEstimate) });
       }
     }
