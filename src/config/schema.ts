@@ -10,6 +10,7 @@ import { accountingSchema } from './accounting.js';
 import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 import { shadowSchema } from './shadow.js';
+import { envoySchema } from './envoy.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -188,6 +189,8 @@ export const configSchema = z
     routing: routingSchema.optional(),
     /** Shadow degradation tests: a sample of answers also sent to a cheaper tier and scored (off by default). */
     shadow: shadowSchema.default(shadowSchema.parse({})),
+    /** The Envoy face (ext_proc): buffer limits. */
+    envoy: envoySchema.default(envoySchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {
