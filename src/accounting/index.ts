@@ -182,7 +182,7 @@ export class Accounting {
       r = await store.admit(input);
     } catch (e) {
       // accounting.onStoreError: `closed` refuses, `open` counts this request in this process only.
-      if (a.onStoreError === 'closed') {
+      if (st.cfg.accounting.onStoreError === 'closed') {
         this.warn('accounting store unreachable; refusing requests (onStoreError: closed)', e);
         throw new SwitchyardError('store_unavailable', 'the accounting store is unavailable; try again shortly', { retryAfter: 1, cause: e });
       }
