@@ -13,6 +13,8 @@ import type { Operation } from '../protocol/canonical.js';
 import type { Deployment, UpstreamRegistry } from '../upstream/registry.js';
 import { applyAb } from './ab.js';
 import { NO_FIT, SATURATED, UNUSABLE, explainChoice, orderByConstraints, type Judge, type Ordered } from './constraints.js';
+import { LearnedRouter, type LearnedChoice } from './learned.js';
+import { ModelFileError, readRouterModel, type RouterModel } from './learned-model.js';
 import { QualityModel, RecentDecisions, qualityKey, type QualityEstimate } from './learning.js';
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
@@ -40,6 +42,8 @@ export interface FeedbackResult {
   quality: QualityEstimate;
   /** Thresholds for the task now in effect (configured + learned). */
   thresholds: number[];
+  /** Whether the verdict became an outcome of the learned router (`routing.learned`). */
+  learned: boolean;
 }
 
 /** The SLA header: the most time-to-first-token (streams) or latency (others) the caller accepts. */
@@ -73,6 +77,9 @@ export class Router {
   private storeSig = '';
   private recent = new RecentDecisions(10_000);
   private prototypes: PrototypeIndex | undefined;
+  private learned: LearnedRouter | undefined;
+  private learnedModel: { path: string; model: RouterModel } | undefined;
+  private embedderId: string | undefined;
   private readonly onError: (err: Error, op: string) => void;
   private readonly pollers: boolean;
 
@@ -91,6 +98,7 @@ export class Router {
   reload(cfg: SwitchyardConfig): void {
     const issues = routingIssues(cfg);
     if (issues.length > 0) throw new ConfigError(issues);
+    const model = this.loadModel(cfg);
     const r = cfg.routing;
     this.cfg = cfg;
     this.load.stop();
@@ -105,6 +113,45 @@ export class Router {
     this.hasLocalOnlyRule = Object.values(r.ruleTiers).includes(LOCAL_ONLY);
     if (this.pollers) this.load.start(r.load, cfg);
     this.configureLearning(r);
+    this.configureLearned(r, model);
+  }
+
+  /** Reads `routing.learned.model` (again only when the path changed); a bad file is a config error. */
+  private loadModel(cfg: SwitchyardConfig): RouterModel | undefined {
+    const l = cfg.routing?.learned;
+    if (!l?.enabled || !l.model) return undefined;
+    if (this.learnedModel?.path === l.model) return this.learnedModel.model;
+    try {
+      const model = readRouterModel(l.model);
+      this.learnedModel = { path: l.model, model };
+      return model;
+    } catch (e) {
+      if (e instanceof ModelFileError) throw new ConfigError([{ path: 'routing.learned.model', message: e.message }]);
+      throw e;
+    }
+  }
+
+  private configureLearned(r: RoutingConfig, model: RouterModel | undefined): void {
+    const l = r.learned;
+    if (!l?.enabled) {
+      this.learned = undefined;
+      return;
+    }
+    const ladder = this.ladder.map((t) => t.name);
+    if (this.learned) this.learned.configure(l, ladder, model);
+    else this.learned = new LearnedRouter(l, ladder, model);
+    this.learned.setEmbedderId(this.embedderId);
+  }
+
+  /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */
+  setEmbedderId(id: string | undefined): void {
+    this.embedderId = id;
+    this.learned?.setEmbedderId(id);
+  }
+
+  /** The outcome-trained router, when `routing.learned` is on. */
+  get learnedRouter(): LearnedRouter | undefined {
+    return this.learned;
   }
 
   private configureLearning(r: RoutingConfig): void {
@@ -158,6 +205,7 @@ export class Router {
     const requested = req.model || AUTO_MODEL;
     const notes: string[] = [];
     let signals: Signals | undefined;
+    let learnedChoice: LearnedChoice | undefined;
     let tier: TierConfig | undefined;
     let step = -1;
     let cheapest = false;
@@ -170,7 +218,14 @@ export class Router {
       const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
       tier = pick.tier;
       step = pick.step;
-      notes.push(`auto: ${pick.why}`, `task ${signals.task.type}`);
+      notes.push(`auto: ${pick.why}`);
+      if (this.learned && pick.byComplexity && step >= 0) {
+        learnedChoice = this.learned.choose({ embedding: input.embedding, complexity: signals.complexity, tokens: signals.tokens, tenant: input.tenant }, step, this.thresholdsFor(signals.task.type));
+        step = learnedChoice.step;
+        tier = this.ladder[step]!;
+        notes.push(learnedChoice.why);
+      }
+      notes.push(`task ${signals.task.type}`);
       if (soft) {
         cheapest = true;
         if (step > 0) {
@@ -229,7 +284,9 @@ export class Router {
     const tierName = first && tier && !base.includes(first) ? this.modelTier.get(first.model.name) : tier?.name;
     const task = signals?.task.type ?? (this.quality && input.id ? taskType(req, input.embedding, this.prototypes).type : undefined);
     const learnTier = tierName ?? (first ? this.modelTier.get(first.model.name) : undefined);
-    if (this.quality && input.id && task && learnTier) this.recent.remember(input.id, { task, tier: learnTier });
+    if ((this.quality || this.learned) && input.id && task && learnTier) {
+      this.recent.remember(input.id, { task, tier: learnTier, ...(input.embedding && this.learned ? { embedding: input.embedding } : {}), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) });
+    }
     return {
       requested,
       ...(tierName ? { tier: pinned !== undefined && tierName === tier?.name ? pinned : tierName } : {}),
@@ -237,6 +294,7 @@ export class Router {
       reason: headerSafe(notes.join('; ')),
       ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type) } : task ? { task } : {}),
       ...(localWhy ? { localOnly: true } : {}),
+      ...(learnedChoice ? { learned: learnedChoice } : {}),
     };
   }
 
@@ -320,12 +378,27 @@ export class Router {
 
   /** Feedback on a recent request (`x-switchyard-request-id`); each request counts once. */
   feedback(requestId: string, score: number): FeedbackResult {
-    if (!this.quality) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true`');
+    if (!this.quality && !this.learned) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true` or `learned`');
     if (!(score >= 0 && score <= 1)) throw new SwitchyardError('invalid_request', '`score` must be a number from 0 to 1', { param: 'score' });
     const d = this.recent.take(requestId);
     if (!d) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently, a cache hit, or already rated`, { param: 'request_id' });
-    const quality = this.recordQuality(d.task, d.tier, score);
-    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task) };
+    const quality = this.quality ? this.recordQuality(d.task, d.tier, score) : { mean: score, n: 0 };
+    const learned = d.embedding ? this.recordOutcome(d.embedding, d.tier, score, d.tenant, 'feedback') : false;
+    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
+  }
+
+  /**
+   * An outcome for the learned router: `tier` (a cheaper ladder tier) was
+   * good enough (`score` 1) or not (0) for the request embedded as
+   * `embedding`. Returns whether it was stored (false: learned routing off,
+   * that source turned off, the top tier, or an unknown tier).
+   *
+   * @example
+   * router.recordOutcome(ctx.embedding, 'MEDIUM', 1, ctx.tenant, 'shadow'); // a shadow test agreed
+   */
+  recordOutcome(embedding: Float32Array, tier: string, score: number, tenant: string | undefined, source: 'feedback' | 'shadow'): boolean {
+    if (!this.learned || !this.learned.sources[source] || !(score >= 0 && score <= 1)) return false;
+    return this.learned.record({ vector: embedding, tier, score, tenant });
   }
 
   /** Stops pollers and flushes the store. */
