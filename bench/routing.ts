@@ -12,8 +12,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
-import { benchSignals, type SignalTiming } from '../src/routing/eval-bench.js';
-import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport } from '../src/routing/eval.js';
+import { benchSignals, type SignalTiming } from '../src/eval/signal-bench.js';
+import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport } from '../src/eval/routing-eval.js';
 import { Router } from '../src/routing/router.js';
 import { complexityScore } from '../src/routing/signals/complexity.js';
 import { UpstreamRegistry } from '../src/upstream/registry.js';

@@ -67,7 +67,7 @@ program
   .helpOption(false)
   .argument('[args...]', 'see `switchyard cache-eval --help`')
   .action(async (args: string[]) => {
-    const { main } = await import('../cache/eval-main.js');
+    const { main } = await import('../eval/cache-eval-main.js');
     process.exitCode = await main(args);
   });
 
