@@ -42,6 +42,8 @@ const modelSchema = z
     knn: knnSchema,
     /** Target p(ok) that reached 95% of all-strong quality on the labels, out of fold (a starting point for `routing.learned.target`). */
     target: z.number().min(0).max(1),
+    /** Mean of the seed vectors: subtracted (then renormalised) before a seed search, so the format every labelled prompt shares does not make them all look alike. */
+    center: z.array(z.number()).optional(),
     /** Where it came from, for people. */
     fit: z.record(z.string(), z.unknown()).default({}),
     /** Seed outcomes: `scores[i]` in 0..1 for vector i; `vectors` base64 of int8 values, `dim` per outcome, scaled by 1/127. */
@@ -60,8 +62,28 @@ export interface RouterModel {
   prior: PriorModel;
   knn: KnnSettings;
   target: number;
+  /** Mean seed vector (see the file field). */
+  center?: Float32Array;
   fit: Record<string, unknown>;
   seeds: { vector: Float32Array; score: number }[];
+}
+
+/**
+ * `v − center`, unit length (into `out` when given): the seed search space.
+ *
+ * @example
+ * const q = centered(embedding, model.center);
+ */
+export function centered(v: Float32Array, center: Float32Array, out = new Float32Array(v.length)): Float32Array {
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]! - center[i]!;
+    out[i] = x;
+    norm += x * x;
+  }
+  const s = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  for (let i = 0; i < v.length; i++) out[i]! *= s;
+  return out;
 }
 
 /** int8 codes of a unit vector (each component × 127, rounded). */
@@ -101,6 +123,7 @@ export function toModelFile(m: RouterModel): RouterModelFile {
     prior: m.prior,
     knn: m.knn,
     target: m.target,
+    ...(m.center ? { center: Array.from(m.center, (x) => Number(x.toFixed(6))) } : {}),
     fit: m.fit,
     outcomes: { scores: m.seeds.map((s) => Number(s.score.toFixed(4))), vectors: Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64') },
   };
@@ -136,7 +159,8 @@ export function parseRouterModel(text: string, source = 'model'): RouterModel {
   }
   const codes = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   const seeds = f.outcomes.scores.map((score, i) => ({ vector: dequantize(codes.subarray(i * f.dim, (i + 1) * f.dim)), score }));
-  return { embedder: f.embedder, dim: f.dim, tier: f.tier, prior: f.prior, knn: f.knn, target: f.target, fit: f.fit, seeds };
+  if (f.center && f.center.length !== f.dim) throw new ModelFileError(`${source}: center has ${f.center.length} dimensions, the model ${f.dim}`);
+  return { embedder: f.embedder, dim: f.dim, tier: f.tier, prior: f.prior, knn: f.knn, target: f.target, ...(f.center ? { center: Float32Array.from(f.center) } : {}), fit: f.fit, seeds };
 }
 
 /** Reads a model file. Throws {@link ModelFileError} with one clear line. */

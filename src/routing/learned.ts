@@ -12,7 +12,7 @@
  * per tenant or globally, bounded, oldest first out.
  */
 import type { RoutingLearnedConfig } from '../config/routing-learned.js';
-import type { PriorModel, RouterModel } from './learned-model.js';
+import { centered, type PriorModel, type RouterModel } from './learned-model.js';
 import { OutcomeIndex, type OutcomeMatch } from './outcome-index.js';
 
 /** The estimate for one tier. */
@@ -112,6 +112,8 @@ export class LearnedRouter {
   private ladder: string[] = [];
   private lower: string[] = [];
   private embedderId: string | undefined;
+  /** Reused buffer for the centred query (one decision at a time: route() is synchronous). */
+  private scratch = new Float32Array(0);
 
   constructor(
     private cfg: RoutingLearnedConfig,
@@ -134,7 +136,8 @@ export class LearnedRouter {
       this.seeds = undefined;
       if (model && model.seeds.length > 0) {
         const seeds = new OutcomeIndex({ maxOutcomes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY, now: () => 0 });
-        for (const s of model.seeds) seeds.add({ vector: s.vector, tier: GLOBAL, score: s.score, scope: GLOBAL, at: 0 });
+        for (const s of model.seeds) seeds.add({ vector: model.center ? centered(s.vector, model.center) : s.vector, tier: GLOBAL, score: s.score, scope: GLOBAL, at: 0 });
+        this.scratch = new Float32Array(model.dim);
         this.seeds = seeds;
       }
     }
@@ -218,7 +221,8 @@ export class LearnedRouter {
     if (v) {
       matches = this.online.search(this.scopeOf(input.tenant), tier, v, k.neighbours);
       if (tier === this.seedTier && this.seedsUsable(v)) {
-        const seeds = this.seeds!.search(GLOBAL, GLOBAL, v, k.neighbours);
+        const c = this.model!.center;
+        const seeds = this.seeds!.search(GLOBAL, GLOBAL, c ? centered(v, c, this.scratch) : v, k.neighbours);
         if (matches.length === 0) matches = seeds;
         else if (seeds.length > 0) matches = [...matches, ...seeds].sort((a, b) => b.similarity - a.similarity).slice(0, k.neighbours);
       }
