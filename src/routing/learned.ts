@@ -184,6 +184,12 @@ export class LearnedRouter {
     return this.cfg.scope === 'tenant' ? `t:${tenant ?? ''}` : GLOBAL;
   }
 
+  /** The ladder step whose p(ok) ranks requests (`classify`'s `score`): the model's tier, else the second-strongest. */
+  scoreStep(): number {
+    const i = this.lower.indexOf(this.seedTier);
+    return i >= 0 && i < this.lower.length - 1 ? i : Math.max(0, this.lower.length - 2);
+  }
+
   /** The target of a ladder step. */
   targetOf(step: number): number {
     const name = this.lower[step]!;
