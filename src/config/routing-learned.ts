@@ -50,11 +50,11 @@ export const routingLearnedSchema = z
     maxAgeHours: z.number().positive().default(24 * 30),
     /** Neighbours read per estimate (default: the model's, else 32). */
     neighbours: z.number().int().min(1).max(256).optional(),
-    /** Neighbours less similar than this (cosine) do not count (default: the model's, else 0.3). */
+    /** Neighbours less similar than this (cosine) do not count (default: the model's, else 0.5). */
     minSimilarity: z.number().min(-1).max(1).optional(),
-    /** Weight of a neighbour: exp((similarity − 1) / sharpness); smaller = the nearest count more (default: the model's, else 0.1). */
+    /** Weight of a neighbour: exp((similarity − 1) / sharpness); smaller = the nearest count more (default: the model's, else 0.2). */
     sharpness: z.number().positive().optional(),
-    /** Pseudo-neighbours the prior counts as: with little evidence the estimate stays near the prior (default: the model's, else 4). */
+    /** Pseudo-neighbours the prior counts as: with little evidence the estimate stays near the prior (default: the model's, else 2). */
     priorWeight: z.number().min(0).optional(),
     /** Default target: a tier whose p(ok) falls below it sends the request one step up (default: the model's fitted target for its tier, else 0.8). */
     target: unit.optional(),

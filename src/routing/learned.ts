@@ -197,14 +197,19 @@ export class LearnedRouter {
     return this.cfg.target ?? (this.model && name === this.seedTier ? this.model.target : 0.8);
   }
 
+  /**
+   * Neighbour settings: config, else the model's, else defaults for learning
+   * from live traffic alone (repeated requests sit close together, and a
+   * prior made from a threshold knows little, so neighbours count more).
+   */
   private knn() {
     const m = this.model?.knn;
     const c = this.cfg;
     return {
       neighbours: c.neighbours ?? m?.neighbours ?? 32,
-      sharpness: c.sharpness ?? m?.sharpness ?? 0.1,
-      priorWeight: c.priorWeight ?? m?.priorWeight ?? 4,
-      minSimilarity: c.minSimilarity ?? m?.minSimilarity ?? 0.3,
+      sharpness: c.sharpness ?? m?.sharpness ?? 0.2,
+      priorWeight: c.priorWeight ?? m?.priorWeight ?? 2,
+      minSimilarity: c.minSimilarity ?? m?.minSimilarity ?? 0.5,
     };
   }
 
