@@ -14,6 +14,7 @@
 import type { RoutingLearnedConfig } from '../config/routing-learned.js';
 import { centered, type PriorModel, type RouterModel } from './learned-model.js';
 import { OutcomeIndex, type OutcomeMatch } from './outcome-index.js';
+import type { StoredOutcome } from './outcome-store.js';
 
 /** The estimate for one tier. */
 export interface LearnedEstimate {
@@ -171,13 +172,20 @@ export class LearnedRouter {
 
   /**
    * Records an online outcome: `tier` (a cheaper tier) was good enough for
-   * the request embedded as `vector` with `score` in 0..1. Returns false
-   * when it cannot count (top tier, unknown tier, bad vector or score).
+   * the request embedded as `vector` with `score` in 0..1. Returns what was
+   * stored (to persist), or undefined when it cannot count (top tier,
+   * unknown tier, bad vector or score).
    */
-  record(o: { vector: Float32Array; tier: string; score: number; tenant?: string | undefined; at?: number }): boolean {
+  record(o: { vector: Float32Array; tier: string; score: number; tenant?: string | undefined; at?: number }): StoredOutcome | undefined {
     const step = this.lower.indexOf(o.tier.toLowerCase());
-    if (step < 0 || step >= this.lower.length - 1) return false;
-    return this.online.add({ vector: o.vector, tier: this.lower[step]!, score: o.score, scope: this.scopeOf(o.tenant), at: o.at ?? Date.now() });
+    if (step < 0 || step >= this.lower.length - 1) return undefined;
+    const stored: StoredOutcome = { vector: o.vector, tier: this.lower[step]!, score: o.score, scope: this.scopeOf(o.tenant), at: o.at ?? Date.now() };
+    return this.online.add(stored) ? stored : undefined;
+  }
+
+  /** Puts back an outcome read from the store (any tier, any scope; too old or malformed ones are dropped). */
+  restore(o: StoredOutcome): boolean {
+    return this.online.add(o);
   }
 
   private scopeOf(tenant: string | undefined): string {

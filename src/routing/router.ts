@@ -18,6 +18,7 @@ import { ModelFileError, readRouterModel, type RouterModel } from './learned-mod
 import { QualityModel, RecentDecisions, qualityKey, type QualityEstimate } from './learning.js';
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
+import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX, route as plainRoute, unknownModel, type RouteDecision, type RouteInput } from './policy.js';
 import { compileRules, computeSignals, estimateTokens, privacySignal, taskType, type PrototypeIndex, type RuleMatcher, type Signals, type TaskType } from './signals/index.js';
 import { chainFor, pickTier, tierDeployments } from './tiers.js';
@@ -79,6 +80,7 @@ export class Router {
   private prototypes: PrototypeIndex | undefined;
   private learned: LearnedRouter | undefined;
   private learnedModel: { path: string; model: RouterModel } | undefined;
+  private outcomes: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } | undefined;
   private embedderId: string | undefined;
   private readonly onError: (err: Error, op: string) => void;
   private readonly pollers: boolean;
@@ -135,12 +137,45 @@ export class Router {
     const l = r.learned;
     if (!l?.enabled) {
       this.learned = undefined;
+      this.closeOutcomes();
       return;
     }
     const ladder = this.ladder.map((t) => t.name);
     if (this.learned) this.learned.configure(l, ladder, model);
     else this.learned = new LearnedRouter(l, ladder, model);
     this.learned.setEmbedderId(this.embedderId);
+    const sig = JSON.stringify([l.store, l.redis, l.file]);
+    if (this.outcomes?.sig === sig) return;
+    this.closeOutcomes();
+    const store = openOutcomeStore(l, (err, op) => this.onError(err, `learned ${op}`));
+    const learned = this.learned;
+    const slot: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } = { sig, store, timer: undefined };
+    this.outcomes = slot;
+    const loaded = store.load().then((list) => {
+      for (const o of list) learned.restore(o);
+      if (l.store !== 'redis' || this.outcomes !== slot) return;
+      let busy = false;
+      slot.timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void store
+          .poll()
+          .then((more) => {
+            for (const o of more) learned.restore(o);
+          })
+          .finally(() => (busy = false));
+      }, l.redis.syncMs);
+      slot.timer.unref();
+    });
+    this.ready = Promise.all([this.ready, loaded]).then(() => undefined);
+  }
+
+  private closeOutcomes(): void {
+    const o = this.outcomes;
+    if (!o) return;
+    this.outcomes = undefined;
+    clearInterval(o.timer);
+    void o.store.close();
   }
 
   /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */
@@ -398,14 +433,22 @@ export class Router {
    */
   recordOutcome(embedding: Float32Array, tier: string, score: number, tenant: string | undefined, source: 'feedback' | 'shadow'): boolean {
     if (!this.learned || !this.learned.sources[source] || !(score >= 0 && score <= 1)) return false;
-    return this.learned.record({ vector: embedding, tier, score, tenant });
+    const stored = this.learned.record({ vector: embedding, tier, score, tenant });
+    if (stored) this.outcomes?.store.append(stored);
+    return stored !== undefined;
   }
 
-  /** Stops pollers and flushes the store. */
+  /** Stops pollers and flushes the stores. */
   async close(): Promise<void> {
     this.load.stop();
     await this.ready.catch(() => undefined);
     await this.store?.close();
+    const o = this.outcomes;
+    this.outcomes = undefined;
+    if (o) {
+      clearInterval(o.timer);
+      await o.store.close();
+    }
   }
 }
 
