@@ -101,10 +101,16 @@ describe('the learned estimate', () => {
     const up = l.choose({ embedding: near(v, 999), complexity: 0.5, tokens: 20, tenant: undefined }, 1, [0.25, 0.7]);
     expect(up.step).toBe(2);
     expect(up.why).toMatch(/^learned: p\(LOW ok\)=0\.25 from the prior < 0\.80, p\(MEDIUM ok\)=0\.\d\d from 20 neighbours < 0\.80 -> HIGH$/);
-    // LOW is good at them: from a complexity step of 2, the guard rail allows one step down only.
-    for (let i = 0; i < 40; i++) l.record({ vector: near(v, 200 + i), tier: 'LOW', score: 1 });
-    const down = l.choose({ embedding: near(v, 998), complexity: 0.9, tokens: 20, tenant: undefined }, 2, [0.25, 0.7]);
-    expect(down.step).toBe(1);
+    // Elsewhere LOW and MEDIUM are both good: from a complexity step of 2 the guard rail allows one step down only.
+    const w = unit(77);
+    for (let i = 0; i < 40; i++) {
+      l.record({ vector: near(w, 200 + i), tier: 'LOW', score: 1 });
+      l.record({ vector: near(w, 300 + i), tier: 'MEDIUM', score: 1 });
+    }
+    const q = { embedding: near(w, 998), complexity: 0.9, tokens: 20, tenant: undefined };
+    expect(l.choose(q, 2, [0.25, 0.7]).step).toBe(1);
+    l.configure(cfg({ target: 0.8, maxSteps: 2 }), ['LOW', 'MEDIUM', 'HIGH'], undefined);
+    expect(l.choose(q, 2, [0.25, 0.7]).step).toBe(0);
     // A top-tier or unknown-tier outcome is not evidence about a cheaper tier.
     expect(l.record({ vector: v, tier: 'HIGH', score: 1 })).toBeUndefined();
     expect(l.record({ vector: v, tier: 'NOPE', score: 1 })).toBeUndefined();
