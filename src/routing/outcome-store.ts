@@ -147,6 +147,7 @@ class RedisOutcomeStore implements OutcomeStore {
   private readonly own = new Set<string>();
   private pending: string[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly connectMs: number;
 
   constructor(
     url: string,
@@ -155,17 +156,31 @@ class RedisOutcomeStore implements OutcomeStore {
     timeoutMs: number,
     private readonly onError: OutcomeStoreErrorHandler,
   ) {
+    this.connectMs = Math.max(timeoutMs, 1_000);
     this.client = createClient({
       url,
       disableOfflineQueue: true,
       commandOptions: { timeout: timeoutMs },
-      socket: { connectTimeout: Math.max(timeoutMs, 1_000), reconnectStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 3_000) },
+      socket: { connectTimeout: this.connectMs, reconnectStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 3_000) },
     });
     this.client.on('error', (err: Error) => onError(err, 'redis'));
   }
 
+  /** Connects, within the connect deadline (the client goes on reconnecting in the background). */
   private async ready(): Promise<boolean> {
-    if (!this.client.isOpen) await this.client.connect();
+    if (!this.client.isOpen) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no connection within ${this.connectMs}ms`)), this.connectMs);
+      });
+      const connecting = this.client.connect();
+      connecting.catch(() => undefined);
+      try {
+        await Promise.race([connecting, deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     return this.client.isReady;
   }
 
