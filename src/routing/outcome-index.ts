@@ -159,7 +159,7 @@ export class OutcomeIndex {
 }
 
 function promote(flat: FlatIndex): HnswIndex {
-  const graph = HnswIndex.create(flat.dim, Math.max(1024, flat.size * 4), { m: 16, efConstruction: 100, efSearch: 64 });
+  const graph = HnswIndex.create(flat.dim, Math.max(1024, flat.size * 4), { m: 16, efConstruction: 64, efSearch: 64 });
   for (const [label, vec] of flat.entries()) graph.add(label, vec);
   return graph;
 }

@@ -319,8 +319,9 @@ export class Router {
     const tierName = first && tier && !base.includes(first) ? this.modelTier.get(first.model.name) : tier?.name;
     const task = signals?.task.type ?? (this.quality && input.id ? taskType(req, input.embedding, this.prototypes).type : undefined);
     const learnTier = tierName ?? (first ? this.modelTier.get(first.model.name) : undefined);
+    // A private (local-only) request never becomes a stored outcome: its embedding is not kept for feedback.
     if ((this.quality || this.learned) && input.id && task && learnTier) {
-      this.recent.remember(input.id, { task, tier: learnTier, ...(input.embedding && this.learned ? { embedding: input.embedding } : {}), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) });
+      this.recent.remember(input.id, { task, tier: learnTier, ...(input.embedding && this.learned && !localWhy ? { embedding: input.embedding } : {}), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) });
     }
     return {
       requested,

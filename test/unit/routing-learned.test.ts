@@ -231,4 +231,17 @@ routing:
     void router.close();
     void reg.close();
   });
+
+  it('a private (local-only) request never becomes an outcome, even with feedback', () => {
+    const c = parseConfig(yaml('{ target: 0.6 }').replace('baseUrl: "http://127.0.0.1:9/v1",', 'baseUrl: "http://127.0.0.1:9/v1", local: true,'), {});
+    const reg = new UpstreamRegistry(c, {});
+    const router = new Router(c, reg, { pollers: false });
+    const req = { operation: 'chat' as const, protocol: 'openai' as const, model: 'switchyard/auto', messages: [{ role: 'user' as const, content: 'mail jane.doe@example.com the plan' }], stream: false, extra: {} };
+    const d = router.route({ req, id: 'p1', embedding: unit(9) });
+    expect(d.localOnly).toBe(true);
+    expect(router.feedback('p1', 1)).toMatchObject({ learned: false });
+    expect(router.learnedRouter!.size).toBe(0);
+    void router.close();
+    void reg.close();
+  });
 });
