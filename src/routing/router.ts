@@ -151,8 +151,13 @@ export class Router {
     const learned = this.learned;
     const slot: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } = { sig, store, timer: undefined };
     this.outcomes = slot;
-    const loaded = store.load().then((list) => {
-      for (const o of list) learned.restore(o);
+    const loaded = store.load().then(async (list) => {
+      // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
+      for (let i = 0; i < list.length; i += 256) {
+        if (this.outcomes !== slot) return;
+        for (const o of list.slice(i, i + 256)) learned.restore(o);
+        if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
+      }
       if (l.store !== 'redis' || this.outcomes !== slot) return;
       let busy = false;
       slot.timer = setInterval(() => {
