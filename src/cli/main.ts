@@ -13,6 +13,15 @@ function exitOnConfigError(e: unknown): never {
   throw e;
 }
 
+/** A config, model or label file problem: one line (the config's issues listed) and exit code 2. */
+function exitOnUsageError(cmd: string, e: unknown): never {
+  if (e instanceof Error && ['ModelFileError', 'LabelFileError', 'SwitchyardError'].includes(e.name)) {
+    process.stderr.write(`switchyard ${cmd}: ${e.message}\n`);
+    process.exit(2);
+  }
+  exitOnConfigError(e);
+}
+
 const program = new Command();
 program.name('switchyard').description('LLM traffic router: cache, route, fall back, observe');
 
@@ -67,7 +76,7 @@ program
   .helpOption(false)
   .argument('[args...]', 'see `switchyard cache-eval --help`')
   .action(async (args: string[]) => {
-    const { main } = await import('../cache/eval-main.js');
+    const { main } = await import('../eval/cache-eval-main.js');
     process.exitCode = await main(args);
   });
 
@@ -105,14 +114,32 @@ program
   .description('route prompts offline: one JSON decision (tier, model, signals, scores, reason) per input line; no upstream is called')
   .requiredOption('-i, --in <file>', 'JSON lines: {"prompt": "..."} or an OpenAI chat body per line ("-" for stdin)')
   .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
-  .action(async (o: { in: string; config?: string }) => {
-    const { classifyStream, openInput } = await import('../routing/classify.js');
+  .option('-m, --model <file>', 'router model from `switchyard route-fit` (learned routing; prompts are embedded)')
+  .action(async (o: { in: string; config?: string; model?: string }) => {
+    const { classifyStream, openInput } = await import('../eval/classify.js');
     const { defaultConfig, loadConfigFile } = await import('../config/load.js');
     try {
       const cfg = o.config ? loadConfigFile(o.config) : defaultConfig();
-      await classifyStream(cfg, openInput(o.in), (line) => process.stdout.write(line));
+      await classifyStream(cfg, openInput(o.in), (line) => process.stdout.write(line), o.model ? { model: o.model } : {});
     } catch (e) {
-      exitOnConfigError(e);
+      exitOnUsageError('classify', e);
+    }
+  });
+
+program
+  .command('route-fit')
+  .description('fit the learned router from a labelled JSON-lines file (see docs/routing-learned.md) and write a model file')
+  .requiredOption('-l, --labels <file>', 'JSON lines: {"prompt", "weak_correct", "strong_correct"} or {"prompt", "ok"}')
+  .requiredOption('-o, --out <file>', 'model file to write (JSON)')
+  .option('-c, --config <file>', 'YAML config file: its cache.semantic.embedding embeds the prompts', process.env.SWITCHYARD_CONFIG)
+  .option('-t, --tier <name>', "the cheaper tier the labels' weak side stands for (default: the ladder's second-strongest)")
+  .option('--embeddings <file>', 'cache of prompt embeddings (reused across runs)')
+  .action(async (o: { labels: string; out: string; config?: string; tier?: string; embeddings?: string }) => {
+    const { routeFit } = await import('../eval/route-fit-main.js');
+    try {
+      process.exitCode = await routeFit(o);
+    } catch (e) {
+      exitOnUsageError('route-fit', e);
     }
   });
 

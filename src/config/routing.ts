@@ -26,12 +26,14 @@
  *   load: { maxInFlight: { local: 4 }, maxQueue: 8, sidecars: [{ upstream: local }] }
  *   ab: { key: tenant, tiers: { HIGH: { claude-sonnet-4-5: 3, gpt-4o: 1 } } }
  *   learning: { store: redis, guardRail: 0.1 }
+ *   learned: { model: ./router-model.json, scope: tenant }   # see docs/routing-learned.md
  * ```
  */
 import { z } from 'zod';
 import { SENSITIVE_KINDS, type SensitiveKind } from '../routing/signals/privacy.js';
 import { TASK_TYPES, type TaskType } from '../routing/signals/task.js';
 import { redisConnectionShape } from './redis.js';
+import { routingLearnedSchema } from './routing-learned.js';
 import { routingRulesSchema } from './routing-rules.js';
 
 /** A `ruleTiers` target that keeps the request on local upstreams instead of naming a tier. */
@@ -148,6 +150,8 @@ export const routingSchema = z
     load: routingLoadSchema.default(routingLoadSchema.parse({})),
     ab: routingAbSchema.default(routingAbSchema.parse({})),
     learning: routingLearningSchema.default(routingLearningSchema.parse({})),
+    /** The outcome-trained router (`src/routing/learned.ts`); absent: complexity thresholds only. */
+    learned: routingLearnedSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -109,6 +109,7 @@ export class Switchyard {
         : undefined);
     // Task prototypes are embedded once, by the cache's embedder, in the background; until then tasks come from keywords.
     const embedder = this.cache?.embedder;
+    this.router.setEmbedderId(embedder?.id);
     if (embedder) {
       buildPrototypeIndex(embedder).then(
         (p) => this.router.setPrototypes(p),

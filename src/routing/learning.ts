@@ -124,6 +124,9 @@ export class QualityModel {
 export interface RecentDecision {
   task: string;
   tier: string;
+  /** The request's embedding, kept for the learned router (a reference to the cache's vector, not a copy). */
+  embedding?: Float32Array;
+  tenant?: string;
 }
 
 /**

@@ -13,9 +13,12 @@ import type { Operation } from '../protocol/canonical.js';
 import type { Deployment, UpstreamRegistry } from '../upstream/registry.js';
 import { applyAb } from './ab.js';
 import { NO_FIT, SATURATED, UNUSABLE, explainChoice, orderByConstraints, type Judge, type Ordered } from './constraints.js';
+import { LearnedRouter, type LearnedChoice } from './learned.js';
+import { ModelFileError, readRouterModel, type RouterModel } from './learned-model.js';
 import { QualityModel, RecentDecisions, qualityKey, type QualityEstimate } from './learning.js';
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
+import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX, route as plainRoute, unknownModel, type RouteDecision, type RouteInput } from './policy.js';
 import { compileRules, computeSignals, estimateTokens, privacySignal, taskType, type PrototypeIndex, type RuleMatcher, type Signals, type TaskType } from './signals/index.js';
 import { chainFor, pickTier, tierDeployments } from './tiers.js';
@@ -40,6 +43,8 @@ export interface FeedbackResult {
   quality: QualityEstimate;
   /** Thresholds for the task now in effect (configured + learned). */
   thresholds: number[];
+  /** Whether the verdict became an outcome of the learned router (`routing.learned`). */
+  learned: boolean;
 }
 
 /** The SLA header: the most time-to-first-token (streams) or latency (others) the caller accepts. */
@@ -73,6 +78,10 @@ export class Router {
   private storeSig = '';
   private recent = new RecentDecisions(10_000);
   private prototypes: PrototypeIndex | undefined;
+  private learned: LearnedRouter | undefined;
+  private learnedModel: { path: string; model: RouterModel } | undefined;
+  private outcomes: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } | undefined;
+  private embedderId: string | undefined;
   private readonly onError: (err: Error, op: string) => void;
   private readonly pollers: boolean;
 
@@ -91,6 +100,7 @@ export class Router {
   reload(cfg: SwitchyardConfig): void {
     const issues = routingIssues(cfg);
     if (issues.length > 0) throw new ConfigError(issues);
+    const model = this.loadModel(cfg);
     const r = cfg.routing;
     this.cfg = cfg;
     this.load.stop();
@@ -105,6 +115,83 @@ export class Router {
     this.hasLocalOnlyRule = Object.values(r.ruleTiers).includes(LOCAL_ONLY);
     if (this.pollers) this.load.start(r.load, cfg);
     this.configureLearning(r);
+    this.configureLearned(r, model);
+  }
+
+  /** Reads `routing.learned.model` (again only when the path changed); a bad file is a config error. */
+  private loadModel(cfg: SwitchyardConfig): RouterModel | undefined {
+    const l = cfg.routing?.learned;
+    if (!l?.enabled || !l.model) return undefined;
+    if (this.learnedModel?.path === l.model) return this.learnedModel.model;
+    try {
+      const model = readRouterModel(l.model);
+      this.learnedModel = { path: l.model, model };
+      return model;
+    } catch (e) {
+      if (e instanceof ModelFileError) throw new ConfigError([{ path: 'routing.learned.model', message: e.message }]);
+      throw e;
+    }
+  }
+
+  private configureLearned(r: RoutingConfig, model: RouterModel | undefined): void {
+    const l = r.learned;
+    if (!l?.enabled) {
+      this.learned = undefined;
+      this.closeOutcomes();
+      return;
+    }
+    const ladder = this.ladder.map((t) => t.name);
+    if (this.learned) this.learned.configure(l, ladder, model);
+    else this.learned = new LearnedRouter(l, ladder, model);
+    this.learned.setEmbedderId(this.embedderId);
+    const sig = JSON.stringify([l.store, l.redis, l.file]);
+    if (this.outcomes?.sig === sig) return;
+    this.closeOutcomes();
+    const store = openOutcomeStore(l, (err, op) => this.onError(err, `learned ${op}`));
+    const learned = this.learned;
+    const slot: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } = { sig, store, timer: undefined };
+    this.outcomes = slot;
+    const loaded = store.load().then(async (list) => {
+      // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
+      for (let i = 0; i < list.length; i += 256) {
+        if (this.outcomes !== slot) return;
+        for (const o of list.slice(i, i + 256)) learned.restore(o);
+        if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
+      }
+      if (l.store !== 'redis' || this.outcomes !== slot) return;
+      let busy = false;
+      slot.timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void store
+          .poll()
+          .then((more) => {
+            for (const o of more) learned.restore(o);
+          })
+          .finally(() => (busy = false));
+      }, l.redis.syncMs);
+      slot.timer.unref();
+    });
+    this.ready = Promise.all([this.ready, loaded]).then(() => undefined);
+  }
+
+  private closeOutcomes(): void {
+    const o = this.outcomes;
+    if (!o) return;
+    this.outcomes = undefined;
+    clearInterval(o.timer);
+    void o.store.close();
+  }
+
+  /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */
+  setEmbedderId(id: string | undefined): void {
+    this.embedderId = id;
+    this.learned?.setEmbedderId(id);
+  }
+
+  /** The outcome-trained router, when `routing.learned` is on. */
+  get learnedRouter(): LearnedRouter | undefined {
+    return this.learned;
   }
 
   private configureLearning(r: RoutingConfig): void {
@@ -158,6 +245,7 @@ export class Router {
     const requested = req.model || AUTO_MODEL;
     const notes: string[] = [];
     let signals: Signals | undefined;
+    let learnedChoice: LearnedChoice | undefined;
     let tier: TierConfig | undefined;
     let step = -1;
     let cheapest = false;
@@ -170,7 +258,14 @@ export class Router {
       const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
       tier = pick.tier;
       step = pick.step;
-      notes.push(`auto: ${pick.why}`, `task ${signals.task.type}`);
+      notes.push(`auto: ${pick.why}`);
+      if (this.learned && pick.byComplexity && step >= 0) {
+        learnedChoice = this.learned.choose({ embedding: input.embedding, complexity: signals.complexity, tokens: signals.tokens, tenant: input.tenant }, step, this.thresholdsFor(signals.task.type));
+        step = learnedChoice.step;
+        tier = this.ladder[step]!;
+        notes.push(learnedChoice.why);
+      }
+      notes.push(`task ${signals.task.type}`);
       if (soft) {
         cheapest = true;
         if (step > 0) {
@@ -229,7 +324,10 @@ export class Router {
     const tierName = first && tier && !base.includes(first) ? this.modelTier.get(first.model.name) : tier?.name;
     const task = signals?.task.type ?? (this.quality && input.id ? taskType(req, input.embedding, this.prototypes).type : undefined);
     const learnTier = tierName ?? (first ? this.modelTier.get(first.model.name) : undefined);
-    if (this.quality && input.id && task && learnTier) this.recent.remember(input.id, { task, tier: learnTier });
+    // A private (local-only) request never becomes a stored outcome: its embedding is not kept for feedback.
+    if ((this.quality || this.learned) && input.id && task && learnTier) {
+      this.recent.remember(input.id, { task, tier: learnTier, ...(input.embedding && this.learned && !localWhy ? { embedding: input.embedding } : {}), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) });
+    }
     return {
       requested,
       ...(tierName ? { tier: pinned !== undefined && tierName === tier?.name ? pinned : tierName } : {}),
@@ -237,6 +335,7 @@ export class Router {
       reason: headerSafe(notes.join('; ')),
       ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type) } : task ? { task } : {}),
       ...(localWhy ? { localOnly: true } : {}),
+      ...(learnedChoice ? { learned: learnedChoice } : {}),
     };
   }
 
@@ -320,19 +419,42 @@ export class Router {
 
   /** Feedback on a recent request (`x-switchyard-request-id`); each request counts once. */
   feedback(requestId: string, score: number): FeedbackResult {
-    if (!this.quality) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true`');
+    if (!this.quality && !this.learned) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true` or `learned`');
     if (!(score >= 0 && score <= 1)) throw new SwitchyardError('invalid_request', '`score` must be a number from 0 to 1', { param: 'score' });
     const d = this.recent.take(requestId);
     if (!d) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently, a cache hit, or already rated`, { param: 'request_id' });
-    const quality = this.recordQuality(d.task, d.tier, score);
-    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task) };
+    const quality = this.quality ? this.recordQuality(d.task, d.tier, score) : { mean: score, n: 0 };
+    const learned = d.embedding ? this.recordOutcome(d.embedding, d.tier, score, d.tenant, 'feedback') : false;
+    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
   }
 
-  /** Stops pollers and flushes the store. */
+  /**
+   * An outcome for the learned router: `tier` (a cheaper ladder tier) was
+   * good enough (`score` 1) or not (0) for the request embedded as
+   * `embedding`. Returns whether it was stored (false: learned routing off,
+   * that source turned off, the top tier, or an unknown tier).
+   *
+   * @example
+   * router.recordOutcome(ctx.embedding, 'MEDIUM', 1, ctx.tenant, 'shadow'); // a shadow test agreed
+   */
+  recordOutcome(embedding: Float32Array, tier: string, score: number, tenant: string | undefined, source: 'feedback' | 'shadow'): boolean {
+    if (!this.learned || !this.learned.sources[source] || !(score >= 0 && score <= 1)) return false;
+    const stored = this.learned.record({ vector: embedding, tier, score, tenant });
+    if (stored) this.outcomes?.store.append(stored);
+    return stored !== undefined;
+  }
+
+  /** Stops pollers and flushes the stores. */
   async close(): Promise<void> {
     this.load.stop();
     await this.ready.catch(() => undefined);
     await this.store?.close();
+    const o = this.outcomes;
+    this.outcomes = undefined;
+    if (o) {
+      clearInterval(o.timer);
+      await o.store.close();
+    }
   }
 }
 
