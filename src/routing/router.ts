@@ -72,6 +72,8 @@ export class Router {
   private store: QualityStore | undefined;
   private storeSig = '';
   private recent = new RecentDecisions(10_000);
+  /** `learning.scope: tenant`: each tenant's own estimate from its own feedback, bounded, least recently updated dropped. */
+  private readonly tenantQuality = new Map<string, QualityModel>();
   private prototypes: PrototypeIndex | undefined;
   private readonly onError: (err: Error, op: string) => void;
   private readonly pollers: boolean;
@@ -117,6 +119,8 @@ export class Router {
     this.recent.resize(l.recentRequests);
     if (this.quality) this.quality.configure(l, ladder);
     else this.quality = new QualityModel(l, ladder);
+    if (l.scope === 'global') this.tenantQuality.clear();
+    for (const m of this.tenantQuality.values()) m.configure(l, ladder);
     const sig = JSON.stringify([l.store, l.redis, l.file]);
     if (sig === this.storeSig && this.store) return;
     const old = this.store;
@@ -143,10 +147,15 @@ export class Router {
   }
 
   /** The complexity thresholds in effect for a task: configured, plus the learned shift. */
-  thresholdsFor(task: string): number[] {
+  thresholdsFor(task: string, tenant?: string): number[] {
     const th = this.cfg.routing?.taskThresholds[task as TaskType] ?? this.cfg.routing?.thresholds ?? [];
-    const s = this.quality?.shiftsFor(task);
+    const s = this.qualityFor(tenant)?.shiftsFor(task);
     return th.map((t, i) => Number((t + (s?.[i] ?? 0)).toFixed(4)));
+  }
+
+  /** The estimate that routes a tenant's traffic: its own (tenant scope, once it rated something), else the shared one. */
+  private qualityFor(tenant: string | undefined): QualityModel | undefined {
+    return (tenant !== undefined ? this.tenantQuality.get(tenant) : undefined) ?? this.quality;
   }
 
   /** Routes one request. Throws `SwitchyardError` (404 unknown model, 503 nothing local for a private request). */
@@ -167,7 +176,7 @@ export class Router {
     if (requested.toLowerCase() === AUTO_MODEL) {
       signals = this.signals(input);
       const taskTh = r.taskThresholds[signals.task.type];
-      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
+      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.qualityFor(input.tenant)?.shiftsFor(signals.task.type));
       tier = pick.tier;
       step = pick.step;
       notes.push(`auto: ${pick.why}`, `task ${signals.task.type}`);
@@ -229,13 +238,13 @@ export class Router {
     const tierName = first && tier && !base.includes(first) ? this.modelTier.get(first.model.name) : tier?.name;
     const task = signals?.task.type ?? (this.quality && input.id ? taskType(req, input.embedding, this.prototypes).type : undefined);
     const learnTier = tierName ?? (first ? this.modelTier.get(first.model.name) : undefined);
-    if (this.quality && input.id && task && learnTier) this.recent.remember(input.id, { task, tier: learnTier });
+    if (this.quality && input.id && task && learnTier) this.recent.remember(input.id, { task, tier: learnTier, ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) });
     return {
       requested,
       ...(tierName ? { tier: pinned !== undefined && tierName === tier?.name ? pinned : tierName } : {}),
       candidates: out.list,
       reason: headerSafe(notes.join('; ')),
-      ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type) } : task ? { task } : {}),
+      ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type, input.tenant) } : task ? { task } : {}),
       ...(localWhy ? { localOnly: true } : {}),
     };
   }
@@ -318,14 +327,45 @@ export class Router {
     return this.quality.estimate(task, tier);
   }
 
-  /** Feedback on a recent request (`x-switchyard-request-id`); each request counts once. */
-  feedback(requestId: string, score: number): FeedbackResult {
-    if (!this.quality) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true`');
+  /**
+   * Feedback on a recent request (`x-switchyard-request-id`); each request
+   * counts once. Only the tenant that made the request may rate it (another
+   * tenant's id is "unknown", and stays rateable by its owner), or an admin.
+   * Under `learning.scope: tenant` a tenant's score moves only its own
+   * estimate; the shared one moves only for admin feedback (or shadow tests).
+   * Under `global`, tenant feedback is refused (403).
+   */
+  feedback(requestId: string, score: number, by: { tenant?: string; admin?: boolean } = { admin: true }): FeedbackResult {
+    const l = this.cfg.routing?.learning;
+    if (!this.quality || !l) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true`');
     if (!(score >= 0 && score <= 1)) throw new SwitchyardError('invalid_request', '`score` must be a number from 0 to 1', { param: 'score' });
-    const d = this.recent.take(requestId);
-    if (!d) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently, a cache hit, or already rated`, { param: 'request_id' });
-    const quality = this.recordQuality(d.task, d.tier, score);
-    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task) };
+    const seen = this.recent.peek(requestId);
+    const mine = seen !== undefined && (by.admin === true || (by.tenant !== undefined && seen.tenant === by.tenant));
+    if (!mine) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently for this caller, a cache hit, or already rated`, { param: 'request_id' });
+    if (!by.admin && l.scope === 'global') {
+      throw new SwitchyardError('permission_denied', 'routing.learning.scope is global: only admin feedback (with the admin token) moves routing');
+    }
+    const d = this.recent.take(requestId)!;
+    if (by.admin || by.tenant === undefined) {
+      const quality = this.recordQuality(d.task, d.tier, score);
+      return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task) };
+    }
+    const own = this.ownModel(by.tenant, l);
+    own.update(d.task, d.tier, score);
+    return { request_id: requestId, task: d.task, tier: d.tier, score, quality: own.estimate(d.task, d.tier), thresholds: this.thresholdsFor(d.task, by.tenant) };
+  }
+
+  private ownModel(tenant: string, l: NonNullable<RoutingConfig['learning']>): QualityModel {
+    let m = this.tenantQuality.get(tenant);
+    if (m) this.tenantQuality.delete(tenant);
+    else {
+      // Starts from the shared estimate, so a tenant's first score does not forget what everyone learned.
+      m = new QualityModel(l, this.ladder.map((t) => t.name.toLowerCase()));
+      m.merge(this.quality!.all());
+    }
+    this.tenantQuality.set(tenant, m);
+    while (this.tenantQuality.size > l.maxTenants) this.tenantQuality.delete(this.tenantQuality.keys().next().value!);
+    return m;
   }
 
   /** Stops pollers and flushes the store. */

@@ -54,7 +54,15 @@ export class StreamProcessor {
   private observer: ResponseObserver | undefined;
   private replyHeaders: Record<string, string> = {};
 
-  constructor(private readonly sy: Switchyard) {}
+  /**
+   * @param peer The address of the Envoy talking to us (from the gRPC peer):
+   *   header-mode identity trusts the headers Envoy forwards after its own
+   *   filters (jwt_authn, the identity-header strip) only from it.
+   */
+  constructor(
+    private readonly sy: Switchyard,
+    private readonly peer?: string,
+  ) {}
 
   /** The current phase. */
   get state(): Phase {
@@ -110,7 +118,7 @@ export class StreamProcessor {
       this.phase = 'done';
       return passHeaders();
     }
-    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY }), 'request_headers');
+    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY, peer: this.peer }), 'request_headers');
     this.phase = 'request_body';
     return continueToBody();
   }
@@ -120,7 +128,7 @@ export class StreamProcessor {
     if (b.body && b.body.length > 0) this.bodyParts.push(Buffer.from(b.body));
     const body = this.bodyParts.length === 1 ? this.bodyParts[0]! : Buffer.concat(this.bodyParts);
     this.bodyParts = [];
-    return this.answer(await this.sy.decide({ ...this.head!, body }), 'request_body');
+    return this.answer(await this.sy.decide({ ...this.head!, body, peer: this.peer }), 'request_body');
   }
 
   private answer(outcome: Outcome, kind: 'request_headers' | 'request_body'): ProcessingResponse {

@@ -8,6 +8,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Switchyard } from '../../core/pipeline.js';
 import type { Logger } from '../../observability/logger.js';
 import { StreamProcessor } from './processor.js';
+import { grpcPeerAddress } from '../../identity/trusted-proxy.js';
 import { EXT_PROC_SERVICE, processMethod } from './protos.js';
 import type { ProcessingRequest, ProcessingResponse } from './wire.js';
 
@@ -53,7 +54,7 @@ export function createExtProcServer(opts: ExtProcServerOptions): ExtProcServer {
 
   const process = (call: ProcessCall): void => {
     active++;
-    const p = new StreamProcessor(sy);
+    const p = new StreamProcessor(sy, grpcPeerAddress(call.getPeer()));
     let chain: Promise<void> = Promise.resolve();
     let over = false;
     const finish = () => {
