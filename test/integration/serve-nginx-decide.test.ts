@@ -8,7 +8,7 @@ let up: FakeProvider;
 let gw: RunningServer;
 beforeAll(async () => {
   up = await startFakeOpenAI();
-  gw = await startGateway(`upstreams:\n${upstreamYaml('primary', up.url, 'primary-model')}`);
+  gw = await startGateway(`auth: { nginx: { enabled: true } }\nupstreams:\n${upstreamYaml('primary', up.url, 'primary-model')}`);
 });
 afterAll(async () => {
   await gw.close();
