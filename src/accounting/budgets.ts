@@ -64,9 +64,12 @@ export function budgetIdentity(cfg: BudgetsConfig, ctx: RequestContext, headers:
       // Client-chosen: only meaningful under a tenant, so one tenant's users never share another's budget.
       id = ctx.req.user ? `${ctx.tenant}/${ctx.req.user}` : undefined;
       break;
-    case 'header':
-      id = header(headers, cfg.header!);
+    case 'header': {
+      // Trusted as is only from the authenticating proxy; a client's own header only subdivides its tenant.
+      const v = header(headers, cfg.header!);
+      id = v === undefined ? undefined : who.source === 'proxy' ? v : `${ctx.tenant}/${v}`;
       break;
+    }
   }
   return id ? boundedId(id) : undefined;
 }

@@ -66,8 +66,9 @@ export const budgetsSchema = z
      * virtual key's id `key:<id>`, else the credential digest `k:<hex>`), the
      * team (keys or proxy header), the end user within its tenant
      * (`<tenant>/<user>`: OpenAI `user`, Anthropic `metadata.user_id`) or the
-     * value of `header`. A virtual key with its own `budget` always counts
-     * against itself.
+     * value of `header` (as is when a trusted proxy set it, `auth.mode:
+     * header`; otherwise `<tenant>/<value>`). A virtual key with its own
+     * `budget` always counts against itself.
      */
     by: z.enum(['tenant', 'api-key', 'team', 'user', 'header']).default('tenant'),
     header: z.string().toLowerCase().optional(),

@@ -30,9 +30,12 @@ afterAll(async () => {
   await oa.close();
 });
 
-async function gateway(store: 'redis' | 'memory', limits: string, sub: string): Promise<RunningServer> {
+// Header mode: the tenant header is trusted because these requests come from a trusted peer (loopback here, a proxy in production).
+const HEADER_AUTH = 'auth: { mode: header, header: { tenantHeader: x-tenant, trustedProxies: [127.0.0.1/32, "::1/128"] } }';
+
+async function gateway(store: 'redis' | 'memory', limits: string, sub: string, auth = HEADER_AUTH): Promise<RunningServer> {
   const gw = await startGateway(`
-server: { tenantHeader: x-tenant }
+${auth}
 upstreams:
   - name: oa
     kind: openai-compatible
@@ -110,11 +113,14 @@ describe('rate limits shared by replicas', () => {
   });
 
   it('limits anonymous callers as one tenant and leaves unlisted tenants alone when only tenants are listed', async () => {
-    const gw = await gateway('redis', '{ tenants: { anonymous: { requestsPerMinute: 2 } } }', 'anon:');
+    // auth.mode none: callers without a credential share `anonymous`; a credential is its own tenant.
+    const gw = await gateway('redis', '{ tenants: { anonymous: { requestsPerMinute: 2 } } }', 'anon:', 'auth: { mode: none }');
     await awayFromMinuteEdge();
     const anon = await Promise.all(Array.from({ length: 5 }, () => ask(gw, undefined)));
     expect(anon.filter((r) => r.status === 200)).toHaveLength(2);
-    const named = await Promise.all(Array.from({ length: 5 }, () => ask(gw, 'free')));
+    const named = await Promise.all(
+      Array.from({ length: 5 }, () => postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer free' })),
+    );
     expect(named.every((r) => r.status === 200)).toBe(true);
   });
 });

@@ -19,6 +19,8 @@ describe('budget identity', () => {
     expect(budgetIdentity(cfg({ by: 'team' }), ctx, headers)).toBe('t:research');
     expect(budgetIdentity(cfg({ by: 'user' }), ctx, headers)).toBe('t:acme/user-42');
     expect(budgetIdentity(cfg({ by: 'header', header: 'X-Team' }), ctx, headers)).toBe('research');
+    // A header the client set itself only subdivides its own tenant.
+    expect(budgetIdentity(cfg({ by: 'header', header: 'X-Team' }), keyed, headers)).toBe('k:0123456789abcdef01234567/research');
   });
 
   it('hashes long identities whole, never truncating them, so two never share a budget', () => {
