@@ -132,7 +132,8 @@ export class Accounting {
     const a = cfg.accounting;
     const budgets = budgetsActive(a.budgets);
     const rates = rateLimitsActive(a.rateLimits);
-    const key = a.store === 'redis' && (budgets || rates) ? JSON.stringify(a.redis) : 'memory';
+    // Virtual keys may carry their own budgets and limits: in keys mode the configured store is always used.
+    const key = a.store === 'redis' && (budgets || rates || cfg.auth.mode === 'keys') ? JSON.stringify(a.redis) : 'memory';
     let store = this.st?.store;
     if (!store || key !== this.storeKey) {
       store = key === 'memory' ? this.memoryStore() : new RedisAccountingStore(a.redis, (e) => this.warn('accounting redis error', e));
