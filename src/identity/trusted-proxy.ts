@@ -18,10 +18,15 @@ export function normalizeAddress(addr: string | undefined): string | undefined {
   return isIP(a) ? a : undefined;
 }
 
-/** A gRPC peer string (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`) → its address. */
+/**
+ * A gRPC peer string → its address: `127.0.0.1:5000` and `[::1]:5000` (what
+ * @grpc/grpc-js reports), or the `ipv4:`/`ipv6:`-prefixed forms of gRPC core.
+ * A Unix socket peer has no address (trust it by shared secret).
+ */
 export function grpcPeerAddress(peer: string | undefined): string | undefined {
   if (!peer) return undefined;
-  const m = /^ipv4:([0-9.]+):\d+$/.exec(peer) ?? /^ipv6:\[([^\]]+)\]:\d+$/.exec(peer);
+  const p = peer.replace(/^ipv[46]:/, '');
+  const m = /^([0-9.]+):\d+$/.exec(p) ?? /^\[([^\]]+)\]:\d+$/.exec(p);
   return normalizeAddress(m?.[1]);
 }
 

@@ -189,3 +189,14 @@ describe('admin gate', () => {
     for (const h of ['forwarded', 'x-forwarded-for', 'x-real-ip']) expect(a.allows({ peer: '127.0.0.1', headers: { [h]: '203.0.113.9' } })).toBe(false);
   });
 });
+
+describe('gRPC peers', () => {
+  it('reads the address Envoy connects from, in grpc-js and gRPC core spellings', async () => {
+    const { grpcPeerAddress } = await import('../../src/identity/trusted-proxy.js');
+    expect(grpcPeerAddress('127.0.0.1:49832')).toBe('127.0.0.1');
+    expect(grpcPeerAddress('[::1]:5000')).toBe('::1');
+    expect(grpcPeerAddress('ipv4:10.0.0.7:5000')).toBe('10.0.0.7');
+    expect(grpcPeerAddress('ipv6:[::ffff:10.0.0.7]:5000')).toBe('10.0.0.7');
+    expect(grpcPeerAddress('unix:/run/envoy.sock')).toBeUndefined();
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Identity on the Envoy face, where a proxy names the tenant
+ * (`auth.mode: header`): the ext_proc processor trusts the tenant header only
+ * from its trusted peer (the Envoy talking gRPC to it, by address) holding
+ * the shared secret Envoy adds. Driven by the FakeEnvoy gRPC client with
+ * Envoy's own protos and a real upstream fake.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
+import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
+import { startExtProcHarness, type ExtProcHarness } from '../fixtures/envoy-setup.js';
+
+const SECRET = 'envoy-shared-secret-for-tests';
+let oa: FakeProvider;
+let ant: FakeProvider;
+beforeAll(async () => {
+  oa = await startFakeOpenAI();
+  ant = await startFakeAnthropic();
+});
+afterAll(async () => {
+  await oa.close();
+  await ant.close();
+});
+
+const yaml = (trusted: string) => `
+upstreams:
+  - { name: oa, kind: openai-compatible, baseUrl: ${oa.url}, models: [{ name: m }] }
+  - { name: ant, kind: anthropic, baseUrl: ${ant.url}, apiKeyEnv: ENVOY_ID_ANT_KEY, models: [{ name: claude-test }] }
+cache: { semantic: { enabled: false } }
+auth:
+  mode: header
+  header: { trustedProxies: ${trusted}, sharedSecretEnv: ENVOY_ID_SECRET }
+`;
+const env = { ENVOY_ID_SECRET: SECRET, ENVOY_ID_ANT_KEY: 'sk-ant-envoy' };
+const body = (q: string) => JSON.stringify({ model: 'm', messages: [{ role: 'user', content: q }] });
+const tenantOf = (t: string, extra: Record<string, string> = {}) => ({ 'content-type': 'application/json', 'x-switchyard-tenant': t, 'x-switchyard-proxy-secret': SECRET, ...extra });
+
+describe('ext_proc with auth.mode header (Envoy as the trusted peer)', () => {
+  let h: ExtProcHarness;
+  beforeAll(async () => {
+    h = await startExtProcHarness(yaml('[127.0.0.1/32, "::1/128"]'), { oa: new URL(oa.url).origin, ant: new URL(ant.url).origin }, { env });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('partitions the cache by the tenant Envoy names: globex never gets acme’s answer', async () => {
+    const q = body('acme secret plans');
+    const a = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: q });
+    expect(a.status).toBe(200);
+    expect(a.immediate).toBe(false);
+    h.switchyard.cache && (await waitForStore(h));
+    const g = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('globex'), body: q });
+    expect(g.immediate).toBe(false);
+    expect(g.headers['x-switchyard-cache']).toBe('miss');
+    const again = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: q });
+    expect(again.immediate).toBe(true);
+    expect(again.headers['x-switchyard-cache']).toBe('hit-exact');
+  });
+
+  it('answers 401 in the caller’s protocol when the secret is missing or wrong, before any upstream call', async () => {
+    const calls = oa.requests.length + ant.requests.length;
+    const noSecret = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', 'x-switchyard-tenant': 'acme' }, body: body('x') });
+    expect(noSecret.immediate).toBe(true);
+    expect(noSecret.status).toBe(401);
+    expect(JSON.parse(noSecret.body).error.type).toBe('authentication_error');
+    const wrong = await h.envoy.request({
+      method: 'POST',
+      path: '/v1/messages',
+      headers: tenantOf('acme', { 'x-switchyard-proxy-secret': 'guess' }),
+      body: JSON.stringify({ model: 'claude-test', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(wrong.body)).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const noTenant = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', 'x-switchyard-proxy-secret': SECRET }, body: body('x') });
+    expect(noTenant.status).toBe(401);
+    expect(oa.requests.length + ant.requests.length).toBe(calls);
+  });
+});
+
+describe('ext_proc from a peer outside trustedProxies', () => {
+  it('refuses the tenant header even with the right secret', async () => {
+    const h = await startExtProcHarness(yaml('[10.0.0.0/8]'), { oa: new URL(oa.url).origin }, { env });
+    try {
+      const r = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: body('x') });
+      expect(r.immediate).toBe(true);
+      expect(r.status).toBe(401);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+async function waitForStore(h: ExtProcHarness): Promise<void> {
+  for (let i = 0; i < 300 && h.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+}
