@@ -77,7 +77,8 @@ export const SETTLE_LUA = `
 local est, actual = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = {0, 0, 0, 0}
 local function settle(held, now, endsAt, slot)
-  if redis.call('EXISTS', held) == 1 then redis.call('HINCRBY', held, 'reserved', -est) end
+  -- est 0 (a free model, a correction): Lua's -0 is the string "-0", which HINCRBY refuses.
+  if est ~= 0 and redis.call('EXISTS', held) == 1 then redis.call('HINCRBY', held, 'reserved', -est) end
   if actual ~= 0 then
     redis.call('HINCRBY', now, 'spent', actual)
     redis.call('PEXPIREAT', now, endsAt)

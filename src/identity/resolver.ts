@@ -175,6 +175,12 @@ export class IdentityResolver {
     });
   }
 
+  /** The virtual keys (`keys` mode), without their digests; [] in other modes. */
+  async listKeys(): Promise<Omit<VirtualKey, 'hash'>[]> {
+    if (!this.store) return [];
+    return (await this.store.list()).map(({ hash: _hash, ...rest }) => rest);
+  }
+
   /** Forget cached key records (after a local revoke/rotate). */
   invalidate(id?: string): void {
     if (id === undefined) this.cache.clear();

@@ -6,6 +6,7 @@
  *
  *   GET    /switchyard/cache/stats                  cache counters
  *   DELETE /switchyard/cache?tenant=T[&model=M]     purge a tenant's (or one model group's) entries
+ *   GET    /switchyard/keys                         virtual keys (never the key or its digest)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Switchyard } from '../../core/pipeline.js';
@@ -42,6 +43,16 @@ export const adminRoutes = new Map<string, AdminHandler>([
       const model = url.searchParams.get('model');
       const deleted = await sy.cache.purge({ tenant, ...(model ? { modelGroup: model } : {}) });
       sendJson(res, 200, { deleted });
+    },
+  ],
+  [
+    'GET /switchyard/keys',
+    async (sy, _req, res) => {
+      try {
+        sendJson(res, 200, { mode: sy.identity.mode, keys: await sy.identity.listKeys() });
+      } catch (e) {
+        adminError(res, 503, 'auth_unavailable', `the key store did not answer: ${(e as Error).message}`);
+      }
     },
   ],
 ]);
