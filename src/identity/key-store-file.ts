@@ -14,18 +14,20 @@ const fileSchema = z.object({ keys: z.array(virtualKeySchema) }).strict();
 export class FileKeyStore implements KeyStore {
   readonly kind = 'file' as const;
   private byId = new Map<string, VirtualKey>();
-  private mtime = -1;
+  /** mtime, inode and size of the file last read: a rename-replaced file always differs in inode. */
+  private mtime = '';
 
   constructor(private readonly path: string) {}
 
   private load(): Map<string, VirtualKey> {
-    let m: number;
+    let m: string;
     try {
-      m = statSync(this.path).mtimeMs;
+      const st = statSync(this.path);
+      m = `${st.mtimeMs}:${st.ino}:${st.size}`;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         this.byId = new Map();
-        this.mtime = -1;
+        this.mtime = '';
         return this.byId;
       }
       throw e;
@@ -50,7 +52,7 @@ export class FileKeyStore implements KeyStore {
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ keys: [...map.values()] }, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, this.path);
-    this.mtime = -1;
+    this.mtime = '';
   }
 
   async put(key: VirtualKey): Promise<void> {
