@@ -187,6 +187,24 @@ describe.each(FACES)('auth.mode keys through %s', (name) => {
   });
 });
 
+describe('a key’s own rate limit', () => {
+  it('holds whatever tenant or key-id headers are sent, and leaves other keys alone', async () => {
+    const limited = newKey(PEPPER);
+    const yaml = `${upstreams()}\ncache: { enabled: false }\nauth:\n  mode: keys\n  keys:\n    entries:\n${entry(limited, 'acme', ', rateLimit: { requestsPerMinute: 3 }')}\n${entry(bob, 'globex')}\n`;
+    face = await startFace('serve', yaml, env);
+    const url = `${face.url}/v1/chat/completions`;
+    // Keep the burst inside one minute window.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 5_000) await new Promise((r) => setTimeout(r, left + 50));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => postJson(url, chat(`rl ${i}`), { authorization: `Bearer ${limited.key}`, 'x-switchyard-tenant': `t${i}`, 'x-switchyard-key-id': `k${i}` })),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(3);
+    expect(results.filter((r) => r.status === 429 && r.json.error.code === 'rate_limited')).toHaveLength(5);
+    expect((await postJson(url, chat('other key'), { authorization: `Bearer ${bob.key}` })).status).toBe(200);
+  });
+});
+
 describe('auth.mode keys with the keys in Redis', () => {
   it('accepts a key stored in Redis and refuses it as soon as it is revoked (cacheTtlMs 0)', async () => {
     const prefix = `sy-idtest-${RUN}:keys:`;

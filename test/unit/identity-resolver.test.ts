@@ -200,3 +200,10 @@ describe('gRPC peers', () => {
     expect(grpcPeerAddress('unix:/run/envoy.sock')).toBeUndefined();
   });
 });
+
+describe('config', () => {
+  it('refuses the removed server.tenantHeader with a message saying what replaced it', async () => {
+    const { parseConfig } = await import('../../src/config/load.js');
+    expect(() => parseConfig('server: { tenantHeader: x-team }\n', {})).toThrow(/server\.tenantHeader was removed.*auth\.mode: header/s);
+  });
+});
