@@ -67,6 +67,8 @@ export class IdentityResolver {
   private readonly pepper: string;
   private readonly trust: ProxyTrust | undefined;
   private readonly cache = new Map<string, Cached>();
+  /** Keys already checked (HMAC is the costly step): presented key → identity, with when it was checked and until when it is valid. */
+  private readonly verified = new Map<string, { identity: Identity; at: number; until: number }>();
 
   constructor(
     private readonly cfg: AuthConfig,
@@ -143,6 +145,8 @@ export class IdentityResolver {
     const id = keyIdOf(c.value);
     if (!id) throw invalidKey(undefined);
     const now = Date.now();
+    const seen = this.verified.get(c.value);
+    if (seen && now < seen.until && (this.store instanceof ConfigKeyStore || now - seen.at < this.cfg.keys.cacheTtlMs)) return seen.identity;
     if (this.store instanceof ConfigKeyStore) return this.verify(c.value, id, { rec: this.store.getSync(id), at: now }, now);
     const hit = this.cache.get(id);
     if (hit && now - hit.at < this.cfg.keys.cacheTtlMs) return this.verify(c.value, id, hit, now);
@@ -165,14 +169,20 @@ export class IdentityResolver {
     const rec = entry.rec;
     if (!rec || !keyMatches(key, rec.hash, this.pepper)) throw invalidKey(id);
     if (rec.disabled) throw new SwitchyardError('authentication_error', `API key ${id} is disabled`);
-    if (rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= now) throw new SwitchyardError('authentication_error', `API key ${id} expired at ${rec.expiresAt}`);
-    return (entry.identity ??= {
+    const until = rec.expiresAt !== undefined ? Date.parse(rec.expiresAt) : Number.POSITIVE_INFINITY;
+    if (until <= now) throw new SwitchyardError('authentication_error', `API key ${id} expired at ${rec.expiresAt}`);
+    const identity = (entry.identity ??= {
       tenant: namedTenant(rec.tenant),
       keyId: id,
       source: 'key',
       key: rec,
       ...(rec.team ? { team: namedTenant(rec.team) } : {}),
     });
+    if (this.store instanceof ConfigKeyStore || this.cfg.keys.cacheTtlMs > 0) {
+      if (this.verified.size >= MAX_CACHED) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(key, { identity, at: entry.at, until });
+    }
+    return identity;
   }
 
   /** The virtual keys (`keys` mode), without their digests; [] in other modes. */
@@ -185,6 +195,7 @@ export class IdentityResolver {
   invalidate(id?: string): void {
     if (id === undefined) this.cache.clear();
     else this.cache.delete(id);
+    this.verified.clear();
   }
 
   async close(): Promise<void> {
