@@ -122,10 +122,15 @@ export class Switchyard {
 
   /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
   reload(config: SwitchyardConfig): void {
-    this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
-    this.router.reload(config); // throws on dangling routing names, before anything changes
     const sig = JSON.stringify(config.auth);
     const ids = sig === this.idsSig ? undefined : this.newResolver(config); // throws (ConfigError) before anything changes
+    try {
+      this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
+      this.router.reload(config); // throws on dangling routing names, before anything changes
+    } catch (e) {
+      void ids?.close();
+      throw e;
+    }
     this.registry.apply(config);
     this.cfg = config;
     if (ids) {

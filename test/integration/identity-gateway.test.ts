@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newKey } from '../../src/identity/key-format.js';
+import { parseConfig } from '../../src/config/load.js';
 import { RedisKeyStore } from '../../src/identity/key-store-redis.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
@@ -184,6 +185,22 @@ describe.each(FACES)('auth.mode keys through %s', (name) => {
     const tier = await postJson(`${face.url}/v1/chat/completions`, chat('x', { model: 'switchyard/small' }), { authorization: `Bearer ${narrow.key}` });
     expect(tier.status).toBe(200);
     expect(tier.headers.get('x-switchyard-model')).toBe('mini');
+  });
+});
+
+describe('reloading auth', () => {
+  it('takes a new key list at once, and keeps the last good one when the new auth cannot start', async () => {
+    const fresh = newKey(PEPPER);
+    face = await startFace('serve', keysYaml(), env);
+    const url = `${face.url}/v1/chat/completions`;
+    expect((await postJson(url, chat('reload'), { authorization: `Bearer ${fresh.key}` })).status).toBe(401);
+    face.switchyard.reload(parseConfig(`${keysYaml()}${entry(fresh, 'newco')}\n`, env));
+    expect((await postJson(url, chat('reload'), { authorization: `Bearer ${fresh.key}` })).status).toBe(200);
+    // Header mode needing a secret that is not set: refused, the keys config stays.
+    const broken = parseConfig(`${upstreams()}\nauth: { mode: header, header: { sharedSecretEnv: UNSET_SECRET_VAR } }\n`, env);
+    expect(() => face!.switchyard.reload(broken)).toThrow(/UNSET_SECRET_VAR/);
+    expect((await postJson(url, chat('reload'), { authorization: `Bearer ${fresh.key}` })).status).toBe(200);
+    expect(face.switchyard.config.auth.mode).toBe('keys');
   });
 });
 
