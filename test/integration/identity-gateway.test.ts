@@ -106,6 +106,19 @@ describe.each(FACES)('auth.mode none through %s', (name) => {
   });
 });
 
+describe('the semantic cache', () => {
+  it('never serves a paraphrase across tenants (keys mode, spoofed tenant header)', async () => {
+    face = await startFace('serve', keysYaml('{ semantic: { enabled: true } }'), env);
+    const url = `${face.url}/v1/chat/completions`;
+    await postJson(url, chat('How do I reverse a list in Python?'), { authorization: `Bearer ${alice.key}` });
+    for (let i = 0; i < 500 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const other = await postJson(url, chat('How can I reverse a list in Python?'), { authorization: `Bearer ${bob.key}`, 'x-switchyard-tenant': 'acme' });
+    expect(other.headers.get('x-switchyard-cache')).toBe('miss');
+    const same = await postJson(url, chat('How can I reverse a list in Python?'), { authorization: `Bearer ${alice.key}` });
+    expect(same.headers.get('x-switchyard-cache')).toBe('hit-semantic');
+  });
+});
+
 describe('auth.mode none with the cache in Redis', () => {
   it('gives a spoofed tenant header no hit across two gateways sharing the store', async () => {
     const cache = `{ store: redis, redis: { keyPrefix: "sy-idtest-${RUN}:cache:" }, semantic: { enabled: false } }`;
