@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { startExtProcHarness, type ExtProcHarness } from '../fixtures/envoy-setup.js';
+import { newKey } from '../../src/identity/key-format.js';
 
 const SECRET = 'envoy-shared-secret-for-tests';
 let oa: FakeProvider;
@@ -85,6 +86,38 @@ describe('ext_proc from a peer outside trustedProxies', () => {
       const r = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: body('x') });
       expect(r.immediate).toBe(true);
       expect(r.status).toBe(401);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('ext_proc with auth.mode keys', () => {
+  it('resolves the key Envoy forwards, and never passes the client’s key on to the upstream', async () => {
+    const pepper = 'envoy-keys-pepper-0123456789';
+    const k = newKey(pepper);
+    const h = await startExtProcHarness(
+      `
+upstreams:
+  - { name: oa, kind: openai-compatible, baseUrl: ${oa.url}, models: [{ name: m }] }
+cache: { enabled: false }
+auth: { mode: keys, keys: { entries: [{ id: ${k.id}, hash: ${k.hash}, tenant: acme }] } }
+`,
+      { oa: new URL(oa.url).origin },
+      { env: { SWITCHYARD_KEY_PEPPER: pepper } },
+    );
+    try {
+      const creds: Record<string, string>[] = [{ authorization: `Bearer ${k.key}` }, { 'x-api-key': k.key }, { 'api-key': k.key }];
+      for (const cred of creds) {
+        const r = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...cred }, body: body('keyed') });
+        expect(r.status).toBe(200);
+        expect(r.immediate).toBe(false);
+        expect(JSON.stringify(r.upstream!.headers)).not.toContain(k.key);
+        expect(JSON.stringify(oa.requests.at(-1)!.headers)).not.toContain(k.key);
+      }
+      const bad = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer sy-unknown00.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }, body: body('keyed') });
+      expect(bad.status).toBe(401);
+      expect(bad.immediate).toBe(true);
     } finally {
       await h.close();
     }

@@ -55,6 +55,9 @@ function rewrittenBody(outcome: ForwardOutcome, spec: UpstreamRequestSpec): stri
   return body;
 }
 
+/** Headers a client authenticates to Switchyard with. */
+const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key'] as const;
+
 /**
  * Chooses the deployment for Envoy and the mutations that send the request
  * there. `clientPath` is the request's `:path` (query kept).
@@ -73,10 +76,13 @@ export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath:
   const headers: Record<string, string> = { ...decisionHeaders(ctx), [ROUTING_HEADER]: deployment.upstream.name };
   // The upstream's credentials (from its apiKeyEnv) and configured headers: Switchyard holds the keys, Envoy does not.
   for (const [k, v] of Object.entries(spec.headers)) if (!NOT_FORWARDED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
+  // The client's credential (a Switchyard key, or whatever it presented) is Switchyard's, never the upstream's:
+  // Envoy would forward it as is, so it goes unless the upstream's own credential replaced it (as serve never sends it).
+  const remove = CLIENT_CREDENTIALS.filter((h) => headers[h] === undefined);
   const q = clientPath.indexOf('?');
   const path = q === -1 ? clientPath : clientPath.slice(0, q);
   if (spec.path !== path) headers[':path'] = spec.path + (q === -1 ? '' : clientPath.slice(q));
   const body = rewrittenBody(outcome, spec);
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-  return { type: 'forward', outcome: restricted, deployment, mutation: { headers, ...(body !== undefined ? { body } : {}) } };
+  return { type: 'forward', outcome: restricted, deployment, mutation: { headers, remove, ...(body !== undefined ? { body } : {}) } };
 }

@@ -76,6 +76,8 @@ export interface ForwardMutation {
   headers: Record<string, string>;
   /** The rewritten body, when it differs from the client's. */
   body?: string;
+  /** Headers to remove from the upstream request: the client's own credentials (never the upstream's). */
+  remove?: string[];
 }
 
 /**
@@ -86,7 +88,7 @@ export interface ForwardMutation {
  */
 export function forwardRequest(m: ForwardMutation, kind: 'request_headers' | 'request_body' = 'request_body'): ProcessingResponse {
   const response: CommonResponse = {
-    header_mutation: { set_headers: setHeaders(m.headers) },
+    header_mutation: { set_headers: setHeaders(m.headers), ...(m.remove && m.remove.length > 0 ? { remove_headers: m.remove } : {}) },
     clear_route_cache: true,
   };
   if (kind === 'request_headers') return { request_headers: { response }, mode_override: responseBodyMode('NONE') };
