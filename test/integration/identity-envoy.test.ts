@@ -54,6 +54,9 @@ describe('ext_proc with auth.mode header (Envoy as the trusted peer)', () => {
     const g = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('globex'), body: q });
     expect(g.immediate).toBe(false);
     expect(g.headers['x-switchyard-cache']).toBe('miss');
+    // What the proxy told Switchyard stays with Switchyard: the secret and the tenant never reach the upstream.
+    expect(JSON.stringify(a.upstream!.headers)).not.toContain(SECRET);
+    expect(a.upstream!.headers['x-switchyard-tenant']).toBeUndefined();
     const again = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: q });
     expect(again.immediate).toBe(true);
     expect(again.headers['x-switchyard-cache']).toBe('hit-exact');

@@ -78,7 +78,9 @@ export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath:
   for (const [k, v] of Object.entries(spec.headers)) if (!NOT_FORWARDED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
   // The client's credential (a Switchyard key, or whatever it presented) is Switchyard's, never the upstream's:
   // Envoy would forward it as is, so it goes unless the upstream's own credential replaced it (as serve never sends it).
-  const remove = CLIENT_CREDENTIALS.filter((h) => headers[h] === undefined);
+  // Likewise the identity headers and shared secret the authenticating proxy added for Switchyard (header mode).
+  const a = sy.config.auth.header;
+  const remove = [...CLIENT_CREDENTIALS, a.sharedSecretHeader, a.tenantHeader, a.teamHeader, 'x-switchyard-key-id'].filter((h) => headers[h] === undefined);
   const q = clientPath.indexOf('?');
   const path = q === -1 ? clientPath : clientPath.slice(0, q);
   if (spec.path !== path) headers[':path'] = spec.path + (q === -1 ? '' : clientPath.slice(q));
