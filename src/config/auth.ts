@@ -13,6 +13,7 @@
  *     redis: { url: redis://127.0.0.1:6379 }
  * ```
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const usd = z.number().nonnegative();
@@ -24,7 +25,17 @@ const headerName = z
   .toLowerCase();
 
 /** An IPv4 or IPv6 address with an optional prefix length (`10.0.0.0/8`, `::1`, `fd00::/8`). */
-const cidr = z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'an IP address or CIDR block, e.g. 10.0.0.0/8');
+const cidr = z.string().refine(
+  (v) => {
+    const [addr, bits, extra] = v.split('/');
+    const family = isIP(addr ?? '');
+    if (family === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    const n = Number(bits);
+    return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+  },
+  { message: 'an IP address or CIDR block, e.g. 10.0.0.0/8 or fd00::/8' },
+);
 
 /** Per-key spending caps (USD per UTC day / month). */
 export const keyBudgetSchema = z.object({ dailyUsd: usd.optional(), monthlyUsd: usd.optional() }).strict();

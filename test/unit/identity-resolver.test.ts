@@ -207,3 +207,12 @@ describe('config', () => {
     expect(() => parseConfig('server: { tenantHeader: x-team }\n', {})).toThrow(/server\.tenantHeader was removed.*auth\.mode: header/s);
   });
 });
+
+describe('trusted proxy blocks', () => {
+  it('are checked at load: a bad address or prefix is a config error, not a runtime surprise', () => {
+    for (const bad of ['999.1.1.1', '10.0.0.0/33', 'fd00::/129', 'localhost', '10.0.0.0/8/8']) {
+      expect(() => auth({ mode: 'header', header: { trustedProxies: [bad] } }), bad).toThrow(/CIDR/);
+    }
+    expect(() => auth({ mode: 'header', header: { trustedProxies: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1'] } })).not.toThrow();
+  });
+});
