@@ -153,7 +153,9 @@ export class Switchyard {
       const r = this.ids.resolve(inc);
       who = r instanceof Promise ? await r : r;
     } catch (e) {
-      return errorOutcome(toSwitchyardError(e), protocolForPath(inc.path), undefined);
+      const err = toSwitchyardError(e);
+      this.noteAuthFailure(err, inc.peer);
+      return errorOutcome(err, protocolForPath(inc.path), undefined);
     }
     if (!ep) return this.listModels();
     try {
@@ -196,6 +198,19 @@ export class Switchyard {
       if (ctx) return this.reject(ctx, e);
       return errorOutcome(toSwitchyardError(e), protocolForPath(inc.path), undefined);
     }
+  }
+
+  private authFailures = 0;
+  private authLoggedAt = 0;
+
+  /** Refused identities are logged (code, peer, count; never the credential), at most once per 10 s. */
+  private noteAuthFailure(err: SwitchyardError, peer: string | undefined): void {
+    this.authFailures++;
+    const now = Date.now();
+    if (now - this.authLoggedAt < 10_000) return;
+    this.authLoggedAt = now;
+    this.log?.warn({ code: err.code, status: err.status, peer, refusedSinceLastLog: this.authFailures }, 'request refused: identity not proven');
+    this.authFailures = 0;
   }
 
   /**

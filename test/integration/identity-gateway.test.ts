@@ -287,6 +287,8 @@ describe('keys never reach a log', () => {
     // The accepted request's decision was logged (with its tenant), so there was something to leak.
     expect(all).toContain('"msg":"decision"');
     expect(all).toContain('t:acme');
+    // So were the refusals, by code, without the key.
+    expect(all).toContain('identity not proven');
     for (const k of [alice, expired, narrow]) {
       expect(all).not.toContain(k.key);
       expect(all).not.toContain(k.key.split('.')[1]!);
