@@ -1,5 +1,5 @@
 /**
- * `switchyard keys create|list|revoke|rotate`: Switchyard-issued virtual keys
+ * `switchyard keys create|list|revoke|rotate|disable|enable`: Switchyard-issued virtual keys
  * in the store the config names (`auth.keys.store`: file or redis; `--file`
  * or `--redis` override it). The plaintext key is printed once, by `create`
  * and `rotate`; stores keep only its peppered digest, and `list` never shows
@@ -184,6 +184,20 @@ export function keysRotate(o: KeysCommon & { id: string }): Promise<number> {
       const { key, hash } = newKey(pepperOf(cfg, o.env ?? process.env), o.id);
       await store.put({ ...old, hash });
       out(o.json ? `${JSON.stringify({ key, id: o.id })}\n` : `key: ${key}\nid: ${o.id}\n(the old key no longer works; the new one is shown once)\n`);
+      return 0;
+    }),
+  );
+}
+
+/** Sets or clears a key's disabled flag (a disabled key gets 401 but keeps its id, budget and limits). */
+export function keysSetDisabled(o: KeysCommon & { id: string; disabled: boolean }): Promise<number> {
+  return run(o, () =>
+    withStore(o, async (store) => {
+      const out = o.out ?? ((t: string) => process.stdout.write(t));
+      const old = await store.get(o.id);
+      if (!old) throw new UsageError(`no key with id "${o.id}"`);
+      await store.put({ ...old, disabled: o.disabled });
+      out(o.json ? `${JSON.stringify({ id: o.id, disabled: o.disabled })}\n` : `${o.disabled ? 'disabled' : 'enabled'} ${o.id}\n`);
       return 0;
     }),
   );

@@ -169,4 +169,11 @@ keysOpts(keys.command('rotate').description('new secret for the same key id; the
   process.exitCode = await keysRotate({ ...(o as Parameters<typeof keysRotate>[0]), id });
 });
 
+for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  keysOpts(keys.command(name).description(disabled ? 'refuse a key (401) but keep it' : 'accept a disabled key again').argument('<id>', 'key id')).action(async (id: string, o) => {
+    const { keysSetDisabled } = await import('./keys.js');
+    process.exitCode = await keysSetDisabled({ ...(o as Parameters<typeof keysSetDisabled>[0]), id, disabled });
+  });
+}
+
 await program.parseAsync(process.argv);

@@ -89,6 +89,12 @@ describe('keys in a file store, shared with a running gateway', () => {
     expect((await ask(key)).status).toBe(401);
     expect((await ask(next)).status).toBe(200);
 
+    expect((await cli(['disable', id, '-c', config])).code).toBe(0);
+    expect((await ask(next)).status).toBe(401);
+    expect((await cli(['list', '-c', config])).stdout).toMatch(/ci bot\tdisabled/);
+    expect((await cli(['enable', id, '-c', config])).code).toBe(0);
+    expect((await ask(next)).status).toBe(200);
+
     expect((await cli(['revoke', id, '-c', config])).code).toBe(0);
     const revoked = await ask(next);
     expect(revoked.status).toBe(401);
