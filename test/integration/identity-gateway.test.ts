@@ -106,6 +106,23 @@ describe.each(FACES)('auth.mode none through %s', (name) => {
   });
 });
 
+describe.each(FACES)('auth.mode header through %s', (name) => {
+  it('takes the tenant only with the proxy’s secret; without it, a client naming a tenant gets 401', async () => {
+    const yaml = `${upstreams()}\ncache: { semantic: { enabled: false } }\nauth: { mode: header, header: { trustedProxies: [127.0.0.1/32, "::1/128"], sharedSecretEnv: ID_PROXY_SECRET } }\n`;
+    face = await startFace(name, yaml, { ...env, ID_PROXY_SECRET: 'proxy-secret-xyz' });
+    const url = `${face.url}/v1/chat/completions`;
+    const proxied = (t: string) => ({ 'x-switchyard-tenant': t, 'x-switchyard-proxy-secret': 'proxy-secret-xyz' });
+    expect((await postJson(url, chat('header q'), proxied('acme'))).headers.get('x-switchyard-cache')).toBe('miss');
+    const spoof = await postJson(url, chat('header q'), { 'x-switchyard-tenant': 'acme' });
+    expect(spoof.status).toBe(401);
+    expect(spoof.json.error.type).toBe('authentication_error');
+    expect((await postJson(url, chat('header q'), { 'x-switchyard-tenant': 'acme', 'x-switchyard-proxy-secret': 'proxy-secret-xy' })).status).toBe(401);
+    for (let i = 0; i < 300 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await postJson(url, chat('header q'), proxied('globex'))).headers.get('x-switchyard-cache')).toBe('miss');
+    expect((await postJson(url, chat('header q'), proxied('acme'))).headers.get('x-switchyard-cache')).toBe('hit-exact');
+  });
+});
+
 describe('the semantic cache', () => {
   it('never serves a paraphrase across tenants (keys mode, spoofed tenant header)', async () => {
     face = await startFace('serve', keysYaml('{ semantic: { enabled: true } }'), env);
