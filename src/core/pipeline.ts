@@ -26,7 +26,8 @@ import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, toCanonical, type IncomingRequest } from './parse.js';
-import { IdentityResolver, type Identity, type IdentityInput } from '../identity/index.js';
+import type { Identity, IdentityInput, IdentityResolver } from '../identity/index.js';
+import { IdentityGate } from '../identity/identity-gate.js';
 import { FeedbackGate, type FeedbackSource } from '../identity/feedback-gate.js';
 import { checkModelAllowed, filterAllowed } from '../identity/allowed.js';
 import { relayStream, type StreamEnd } from './stream.js';
@@ -72,19 +73,13 @@ export class Switchyard {
   readonly observability: Observability;
   /** Shadow degradation tests (`shadow` config): fed by `observe`, runs in the background. */
   readonly shadow: ShadowTester;
-  private ids: IdentityResolver;
-  private idsSig: string;
-  private readonly env: NodeJS.ProcessEnv;
-  private readonly log: Logger | undefined;
+  private readonly gate: IdentityGate;
   private readonly feedbackGate = new FeedbackGate();
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
-    this.env = opts.env ?? process.env;
-    this.log = opts.logger;
     // Built before anything opens a connection: a keys mode without a pepper is a ConfigError.
-    this.ids = this.newResolver(config);
-    this.idsSig = JSON.stringify(config.auth);
+    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger);
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
@@ -113,32 +108,22 @@ export class Switchyard {
 
   /** Resolves requests to identities (auth modes) and checks the admin token; see docs/security.md. */
   get identity(): IdentityResolver {
-    return this.ids;
-  }
-
-  private newResolver(cfg: SwitchyardConfig): IdentityResolver {
-    return new IdentityResolver(cfg.auth, this.env, { onError: (e) => this.log?.warn({ reason: e.message }, 'key store degraded') });
+    return this.gate.resolver;
   }
 
   /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
   reload(config: SwitchyardConfig): void {
-    const sig = JSON.stringify(config.auth);
-    const ids = sig === this.idsSig ? undefined : this.newResolver(config); // throws (ConfigError) before anything changes
+    const ids = this.gate.prepare(config); // throws (ConfigError) before anything changes
     try {
       this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
       this.router.reload(config); // throws on dangling routing names, before anything changes
     } catch (e) {
-      void ids?.close();
+      ids?.discard();
       throw e;
     }
     this.registry.apply(config);
     this.cfg = config;
-    if (ids) {
-      const old = this.ids;
-      this.ids = ids;
-      this.idsSig = sig;
-      void old.close();
-    }
+    ids?.commit();
   }
 
   /** Parse → cache → route. Never throws: failures become `respond` outcomes. */
@@ -150,11 +135,11 @@ export class Switchyard {
     let who: Identity;
     try {
       // Identity first: nothing (not even the body) is looked at for a caller who did not prove who it is.
-      const r = this.ids.resolve(inc);
+      const r = this.gate.resolver.resolve(inc);
       who = r instanceof Promise ? await r : r;
     } catch (e) {
       const err = toSwitchyardError(e);
-      this.noteAuthFailure(err, inc.peer);
+      this.gate.noteRefusal(err, inc.peer);
       return errorOutcome(err, protocolForPath(inc.path), undefined);
     }
     if (!ep) return this.listModels();
@@ -198,19 +183,6 @@ export class Switchyard {
       if (ctx) return this.reject(ctx, e);
       return errorOutcome(toSwitchyardError(e), protocolForPath(inc.path), undefined);
     }
-  }
-
-  private authFailures = 0;
-  private authLoggedAt = 0;
-
-  /** Refused identities are logged (code, peer, count; never the credential), at most once per 10 s. */
-  private noteAuthFailure(err: SwitchyardError, peer: string | undefined): void {
-    this.authFailures++;
-    const now = Date.now();
-    if (now - this.authLoggedAt < 10_000) return;
-    this.authLoggedAt = now;
-    this.log?.warn({ code: err.code, status: err.status, peer, refusedSinceLastLog: this.authFailures }, 'request refused: identity not proven');
-    this.authFailures = 0;
   }
 
   /**
@@ -467,7 +439,7 @@ export class Switchyard {
   async feedback(method: string, body: unknown, from: IdentityInput): Promise<RespondOutcome> {
     let by: FeedbackSource;
     try {
-      by = await this.feedbackGate.check(this.ids, from, this.cfg.auth.feedbackPerMinute);
+      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute);
     } catch (e) {
       return errorOutcome(toSwitchyardError(e), 'openai', undefined);
     }
@@ -481,7 +453,7 @@ export class Switchyard {
     await this.cache?.close();
     await this.observability.close();
     await this.accounting.close();
-    await this.ids.close();
+    await this.gate.close();
   }
 }
 
