@@ -76,7 +76,7 @@ export function budgetIdentity(cfg: BudgetsConfig, ctx: RequestContext, headers:
 
 /** The caps of an identity, or undefined when none applies; `keyCaps` (a virtual key's own budget) wins. */
 export function capsFor(cfg: BudgetsConfig, id: string, keyCaps?: { dailyUsd?: number | undefined; monthlyUsd?: number | undefined; softRatio?: number | undefined }): BudgetCaps | undefined {
-  const own = keyCaps ?? cfg.limits[id];
+  const own = (keyCaps && (keyCaps.dailyUsd !== undefined || keyCaps.monthlyUsd !== undefined) ? keyCaps : undefined) ?? cfg.limits[id];
   const c = own ?? cfg.default;
   if (c.dailyUsd === undefined && c.monthlyUsd === undefined) return undefined;
   return {

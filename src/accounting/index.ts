@@ -160,7 +160,7 @@ export class Accounting {
     const key = ctx.identity.key;
     const plan = (key?.rateLimit ? keyLimits(key.id, key.rateLimit) : undefined) ?? (st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined);
     const id = st.budgets || key?.budget ? budgetIdentity(a.budgets, ctx, headers) : undefined;
-    const caps = id !== undefined ? capsFor(a.budgets, id, key?.budget) : undefined;
+    const caps = id !== undefined ? capsFor(a.budgets, id, key?.budget && id === `key:${key.id}` ? key.budget : undefined) : undefined;
     if (!plan && !caps) return undefined;
     return this.reserve(ctx, st, plan, caps);
   }

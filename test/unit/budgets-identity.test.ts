@@ -68,3 +68,15 @@ describe('periods', () => {
     expect(p).toEqual({ day: '20251231', month: '202512', dayEndsAt: Date.UTC(2026, 0, 1), monthEndsAt: Date.UTC(2026, 0, 1) });
   });
 });
+
+describe('a virtual key without caps of its own', () => {
+  it('leaves the configured caps in force', () => {
+    const k = { tenant: 't:acme', identity: { tenant: 't:acme', source: 'key', keyId: 'abc123def456', key: { id: 'abc123def456', budget: {} } }, req: {} } as unknown as RequestContext;
+    const c = cfg({ by: 'tenant', limits: { 't:acme': { dailyUsd: 3 } } });
+    const id = budgetIdentity(c, k, {})!;
+    expect(id).toBe('t:acme');
+    expect(capsFor(c, id, undefined)).toMatchObject({ dayNano: toNano(3), named: true });
+    const byKey = cfg({ by: 'api-key', limits: { 'key:abc123def456': { dailyUsd: 2 } } });
+    expect(capsFor(byKey, budgetIdentity(byKey, k, {})!, {})).toMatchObject({ dayNano: toNano(2) });
+  });
+});
