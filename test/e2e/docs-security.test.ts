@@ -45,5 +45,5 @@ describe('docs/security.md', () => {
     const keys = out.stdout.match(/sy-[a-z0-9]{12}\.[A-Za-z0-9_-]{43}/g) ?? [];
     expect(keys).toHaveLength(1);
     expect(out.stdout).toMatch(/acme\t-\tci bot\tactive/);
-  });
+  }, 60_000);
 });

@@ -4,6 +4,7 @@
  * a Redis store. The plaintext key is printed once, by create and rotate;
  * list never shows a key or its digest; a revoked key gets 401; a rotated
  * key's old secret gets 401 and the new one works with the same budget id.
+ * Each CLI call is a node process start: generous timeouts for a busy machine.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -102,7 +103,7 @@ describe('keys in a file store, shared with a running gateway', () => {
     const again = await cli(['revoke', id, '-c', config]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/no key with id/);
-  });
+  }, 180_000);
 
   it('refuses to run without the pepper, and rejects bad flags, with exit code 2 and one line', async () => {
     const noPepper = await cli(['create', '-c', config, '--tenant', 'acme'], { ...env, SWITCHYARD_KEY_PEPPER: '' });
@@ -111,7 +112,7 @@ describe('keys in a file store, shared with a running gateway', () => {
     const bad = await cli(['create', '-c', config, '--tenant', 'acme', '--daily-usd', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--daily-usd/);
-  });
+  }, 60_000);
 });
 
 describe('keys in Redis', () => {
@@ -129,5 +130,5 @@ describe('keys in Redis', () => {
     expect(list.stdout).not.toContain(out.key.split('.')[1]);
     expect((await cli(['revoke', out.id, '--redis', 'redis://127.0.0.1:6379', '--prefix', prefix])).code).toBe(0);
     expect(await redis.exists(`${prefix}{${out.id}}`)).toBe(0);
-  });
+  }, 60_000);
 });

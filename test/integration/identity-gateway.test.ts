@@ -133,7 +133,7 @@ describe('the semantic cache', () => {
     expect(other.headers.get('x-switchyard-cache')).toBe('miss');
     const same = await postJson(url, chat('How can I reverse a list in Python?'), { authorization: `Bearer ${alice.key}` });
     expect(same.headers.get('x-switchyard-cache')).toBe('hit-semantic');
-  });
+  }, 90_000); // loads the real embedder
 });
 
 describe('auth.mode none with the cache in Redis', () => {
