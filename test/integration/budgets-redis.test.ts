@@ -28,7 +28,8 @@ const PER_REQUEST = 99 * 1000 / 1e6;
 
 beforeAll(async () => {
   await redis.connect();
-  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 300, answer: ANSWER } });
+  // Slow enough that no answer settles (releasing its reservation) before the last request of a burst is admitted on a busy machine.
+  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 1500, answer: ANSWER } });
   ant = await startFakeAnthropic({ behavior: { kind: 'ok', answer: ANSWER } });
 });
 afterEach(async () => {

@@ -84,8 +84,12 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
   it('counts prompt + max_tokens against tokens per minute, then corrects to the real usage', async () => {
     const gw = await gateway(store, '{ default: { tokensPerMinute: 1000 } }', `${store}-tpm:`);
     await awayFromMinuteEdge();
-    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000.
-    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 })));
+    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000. The upstream answers slowly enough
+    // that no early answer corrects the counter (to its real ≈ 10 tokens) before the last of the burst is admitted.
+    oa.setBehavior({ kind: 'slow-first-token', ms: 1500, answer: 'short' });
+    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 }))).finally(() =>
+      oa.setBehavior({ kind: 'slow-first-token', ms: 100, answer: 'short' }),
+    );
     expect(burst.filter((r) => r.status === 200)).toHaveLength(9);
     expect(burst.find((r) => r.status === 429)!.json.error.message).toMatch(/1000 tokens per minute/);
     await gw.switchyard.accounting.flush();
