@@ -189,7 +189,12 @@ export class Switchyard {
         if (hit) return hit;
       }
       const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
-      if (who.key) decision.candidates = filterAllowed(who.key, decision.candidates, this.cfg);
+      if (who.key) {
+        const before = decision.candidates[0];
+        const virtual = (req.model || AUTO_MODEL).toLowerCase().startsWith(VIRTUAL_PREFIX);
+        decision.candidates = filterAllowed(who.key, decision.candidates, this.cfg, virtual ? (m) => this.registry.deployment(m) : undefined);
+        if (decision.candidates[0] !== before) decision.reason = `${decision.reason}; key allows ${decision.candidates[0]!.model.name}`;
+      }
       ctx.route = decision;
       if (decision.candidates.length === 0 || !decision.candidates[0]!.usable()) {
         throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));

@@ -216,6 +216,20 @@ describe.each(FACES)('auth.mode keys through %s', (name) => {
     expect(tier.status).toBe(200);
     expect(tier.headers.get('x-switchyard-model')).toBe('mini');
   });
+
+  it('serves a tier-restricted key’s switchyard/auto from its own tier, and refuses a named model outside it', async () => {
+    const tiered = newKey(PEPPER);
+    const yaml = keysYaml().replace('tiers:\n  - { name: small, models: [mini] }', 'tiers:\n  - { name: big, models: [primary-model] }\n  - { name: small, models: [mini] }') + `${entry(tiered, 'acme', ', tiers: [small]')}\n`;
+    face = await startFace(name, yaml, env);
+    const url = `${face.url}/v1/chat/completions`;
+    const auto = await postJson(url, chat('x', { model: 'switchyard/auto' }), { authorization: `Bearer ${tiered.key}` });
+    expect(auto.status).toBe(200);
+    expect(auto.headers.get('x-switchyard-model')).toBe('mini');
+    expect(auto.headers.get('x-switchyard-route')).toContain('key allows mini');
+    const named = await postJson(url, chat('x', { model: 'primary-model' }), { authorization: `Bearer ${tiered.key}` });
+    expect(named.status).toBe(403);
+    expect(named.json.error.code).toBe('model_not_allowed');
+  });
 });
 
 describe('reloading auth', () => {
