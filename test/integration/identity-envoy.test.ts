@@ -10,6 +10,22 @@ import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { startExtProcHarness, type ExtProcHarness } from '../fixtures/envoy-setup.js';
 import { newKey } from '../../src/identity/key-format.js';
+import { envoyYamlFor } from '../fixtures/envoy-model.js';
+
+const IDENTITY_HEADERS = ['x-switchyard-tenant', 'x-switchyard-team', 'x-switchyard-key-id', 'x-switchyard-proxy-secret'];
+/**
+ * The shipped envoy.yaml with an authenticating filter in front of ext_proc: the
+ * identity headers reach the processor as that filter (jwt_authn with
+ * claim_to_headers, say) set them. The fake Envoy has no such filter, so the
+ * request's own identity headers stand for what it set: the early strip of them
+ * is left out, everything else is as shipped.
+ */
+const authenticatingEnvoy = (upstreams: string[]) =>
+  envoyYamlFor(upstreams, (cfg) => {
+    for (const ext of cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.early_header_mutation_extensions ?? []) {
+      ext.typed_config.mutations = ext.typed_config.mutations.filter((m: { remove?: string }) => !IDENTITY_HEADERS.includes(String(m.remove)));
+    }
+  });
 
 const SECRET = 'envoy-shared-secret-for-tests';
 let oa: FakeProvider;
@@ -39,7 +55,7 @@ const tenantOf = (t: string, extra: Record<string, string> = {}) => ({ 'content-
 describe('ext_proc with auth.mode header (Envoy as the trusted peer)', () => {
   let h: ExtProcHarness;
   beforeAll(async () => {
-    h = await startExtProcHarness(yaml('[127.0.0.1/32, "::1/128"]'), { oa: new URL(oa.url).origin, ant: new URL(ant.url).origin }, { env });
+    h = await startExtProcHarness(yaml('[127.0.0.1/32, "::1/128"]'), { oa: new URL(oa.url).origin, ant: new URL(ant.url).origin }, { env, envoyConfig: authenticatingEnvoy(['oa', 'ant']) });
   });
   afterAll(async () => {
     await h.close();
@@ -84,11 +100,28 @@ describe('ext_proc with auth.mode header (Envoy as the trusted peer)', () => {
 
 describe('ext_proc from a peer outside trustedProxies', () => {
   it('refuses the tenant header even with the right secret', async () => {
-    const h = await startExtProcHarness(yaml('[10.0.0.0/8]'), { oa: new URL(oa.url).origin }, { env });
+    const h = await startExtProcHarness(yaml('[10.0.0.0/8]'), { oa: new URL(oa.url).origin }, { env, envoyConfig: authenticatingEnvoy(['oa']) });
     try {
       const r = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: body('x') });
       expect(r.immediate).toBe(true);
       expect(r.status).toBe(401);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('the shipped envoy.yaml in front of header mode', () => {
+  it('drops a client’s own tenant and secret headers before ext_proc sees them: 401, whatever the client names', async () => {
+    const h = await startExtProcHarness(yaml('[127.0.0.1/32, "::1/128"]'), { oa: new URL(oa.url).origin }, { env });
+    try {
+      const r = await h.envoy.request({ method: 'POST', path: '/v1/chat/completions', headers: tenantOf('acme'), body: body('spoof') });
+      expect(r.status).toBe(401);
+      expect(r.immediate).toBe(true);
+      const seen = (r.sent[0]!.request_headers!.headers!.headers ?? []).map((x) => x.key.toLowerCase());
+      expect(seen).toContain(':path');
+      expect(seen).not.toContain('x-switchyard-tenant');
+      expect(seen).not.toContain('x-switchyard-proxy-secret');
     } finally {
       await h.close();
     }
