@@ -23,7 +23,7 @@ import type { CanonicalEmbeddingResponse, CanonicalResponse } from '../protocol/
 import { estimateTokens } from '../routing/signals/length.js';
 import { budgetIdentity, budgetsActive, capsFor, fromNano, periodsAt, standing, toNano, type BudgetCaps, type BudgetTotals, type Periods } from './budgets.js';
 import { PriceBook, costOf } from './pricing.js';
-import { limitsFor, rateLimitsActive, retryAfterSeconds, windowAt, type RateLimitPlan } from './rate-limits.js';
+import { keyLimits, limitsFor, rateLimitsActive, retryAfterSeconds, windowAt, type RateLimitPlan } from './rate-limits.js';
 import type { AccountingStore, AdmitInput, AdmitResult } from './store.js';
 import { MemoryAccountingStore } from './store-memory.js';
 import { RedisAccountingStore } from './store-redis.js';
@@ -74,6 +74,19 @@ interface Reservation {
   tokens: number;
 }
 
+/** A charge made from an estimate that a later usage report may correct. */
+interface Correction {
+  at: number;
+  store: AccountingStore;
+  caps: BudgetCaps;
+  periods: Periods;
+  model: string | undefined;
+  /** nano-USD charged so far. */
+  charged: number;
+}
+
+const MAX_CORRECTIONS = 100_000;
+
 interface State {
   cfg: SwitchyardConfig;
   book: PriceBook;
@@ -97,6 +110,7 @@ export class Accounting {
   /** Admitted, not yet settled: request id → admission time (swept like reservations). */
   private readonly open = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
+  private readonly corrections = new Map<string, Correction>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly remainingById = new Map<string, BudgetRemaining>();
   private readonly sweeper: NodeJS.Timeout;
@@ -131,7 +145,8 @@ export class Accounting {
     const a = cfg.accounting;
     const budgets = budgetsActive(a.budgets);
     const rates = rateLimitsActive(a.rateLimits);
-    const key = a.store === 'redis' && (budgets || rates) ? JSON.stringify(a.redis) : 'memory';
+    // Virtual keys may carry their own budgets and limits: in keys mode the configured store is always used.
+    const key = a.store === 'redis' && (budgets || rates || cfg.auth.mode === 'keys') ? JSON.stringify(a.redis) : 'memory';
     let store = this.st?.store;
     if (!store || key !== this.storeKey) {
       store = key === 'memory' ? this.memoryStore() : new RedisAccountingStore(a.redis, (e) => this.warn('accounting redis error', e));
@@ -153,11 +168,12 @@ export class Accounting {
   admit(ctx: RequestContext, headers: HeaderBag): Promise<void> | undefined {
     this.open.set(ctx.id, Date.now());
     const st = this.state();
-    if (!st.budgets && !st.rates) return undefined;
+    if (!st.budgets && !st.rates && !ctx.identity.key?.budget && !ctx.identity.key?.rateLimit) return undefined;
     const a = st.cfg.accounting;
-    const plan = st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined;
-    const id = st.budgets ? budgetIdentity(a.budgets, ctx, headers) : undefined;
-    const caps = id !== undefined ? capsFor(a.budgets, id) : undefined;
+    const key = ctx.identity.key;
+    const plan = (key?.rateLimit ? keyLimits(key.id, key.rateLimit) : undefined) ?? (st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined);
+    const id = st.budgets || key?.budget ? budgetIdentity(a.budgets, ctx, headers) : undefined;
+    const caps = id !== undefined ? capsFor(a.budgets, id, key?.budget && id === `key:${key.id}` ? key.budget : undefined) : undefined;
     if (!plan && !caps) return undefined;
     return this.reserve(ctx, st, plan, caps);
   }
@@ -253,6 +269,42 @@ export class Accounting {
     );
   }
 
+  /**
+   * The usage to charge for a request whose answer Switchyard will not see
+   * (a proxy carries it out): the prompt estimate plus `max_tokens`, or
+   * `defaultOutputTokens` when the request sets none.
+   */
+  estimateUsage(ctx: RequestContext): ObservedUsage {
+    const inputTokens = estimateTokens(ctx.req);
+    const outputTokens = ctx.operation === 'embedding' ? 0 : (ctx.req.maxTokens ?? this.state().cfg.accounting.budgets.defaultOutputTokens);
+    return { inputTokens, outputTokens, estimated: true };
+  }
+
+  /**
+   * Corrects the charge of a request settled from an estimate (`ctx.correctable`)
+   * with the usage its proxy reports. Once per request; false when unknown,
+   * already corrected or too old.
+   */
+  correct(id: string, usage: { inputTokens: number; outputTokens: number }): boolean {
+    const c = this.corrections.get(id);
+    if (!c) return false;
+    this.corrections.delete(id);
+    const actual = toNano(this.state().book.cost(c.model, usage));
+    const delta = actual - c.charged;
+    if (delta === 0) return true;
+    const p = c.store
+      .settle({ budget: { caps: c.caps, admitted: c.periods, now: periodsAt(Date.now()), estimate: 0, actual: delta } })
+      .then(
+        (totals) => {
+          if (totals) this.noteRemaining(c.caps, totals);
+        },
+        (e: unknown) => this.warn('accounting usage correction failed', e),
+      )
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    return true;
+  }
+
   /** Reported usage, or an estimate from the request and the (partial) answer. */
   usage(ctx: RequestContext, response: CanonicalResponse | CanonicalEmbeddingResponse | undefined): ObservedUsage | undefined {
     return usageOf(ctx.req, response);
@@ -280,6 +332,10 @@ export class Accounting {
     const res = this.reservations.get(ctx.id);
     if (res) {
       this.reservations.delete(ctx.id);
+      if (ctx.correctable && res.caps && res.periods) {
+        if (this.corrections.size >= MAX_CORRECTIONS) this.corrections.delete(this.corrections.keys().next().value!);
+        this.corrections.set(ctx.id, { at: Date.now(), store: res.store, caps: res.caps, periods: res.periods, model: ctx.model, charged: toNano(cost) });
+      }
       const tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
       this.release(res, toNano(cost), res.tokens > 0 ? tokens - res.tokens : 0);
     }
@@ -330,6 +386,7 @@ export class Accounting {
     if (!cfg) return;
     const cutoff = Date.now() - cfg.accounting.budgets.reservationTtlMs;
     for (const [id, at] of this.open) if (at <= cutoff) this.open.delete(id);
+    for (const [id, c] of this.corrections) if (c.at <= cutoff) this.corrections.delete(id);
     for (const [id, res] of this.reservations) {
       if (res.at > cutoff) continue;
       this.reservations.delete(id);

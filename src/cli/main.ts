@@ -160,4 +160,47 @@ shadow
     }
   });
 
+const keys = program.command('keys').description('Switchyard-issued virtual keys (auth.mode: keys) in a file or Redis store');
+const keysOpts = (c: Command) =>
+  c
+    .option('-c, --config <file>', 'YAML config file (its auth.keys is read)', process.env.SWITCHYARD_CONFIG)
+    .option('--file <path>', 'use this JSON key file as the store')
+    .option('--redis <url>', 'use this Redis as the store')
+    .option('--prefix <prefix>', 'Redis key prefix (default auth.keys.redis.keyPrefix)')
+    .option('--json', 'print JSON');
+keysOpts(keys.command('create').description('create a key; the key is printed once'))
+  .requiredOption('--tenant <name>', 'the tenant the key acts as')
+  .option('--team <name>', 'team (budgets by: team)')
+  .option('--name <label>', 'a label for people')
+  .option('--models <list>', 'comma-separated models the key may request (incl. switchyard/auto)')
+  .option('--tiers <list>', 'comma-separated tiers the key may be routed to')
+  .option('--expires <when>', 'a duration from now (30d, 12h) or an ISO date-time')
+  .option('--daily-usd <usd>', 'hard daily cap for this key')
+  .option('--monthly-usd <usd>', 'hard monthly cap for this key')
+  .option('--rpm <n>', 'requests per minute for this key')
+  .option('--tpm <n>', 'tokens per minute for this key')
+  .action(async (o) => {
+    const { keysCreate } = await import('./keys.js');
+    process.exitCode = await keysCreate(o as Parameters<typeof keysCreate>[0]);
+  });
+keysOpts(keys.command('list').description('list keys (never the key or its digest)')).action(async (o) => {
+  const { keysList } = await import('./keys.js');
+  process.exitCode = await keysList(o as Parameters<typeof keysList>[0]);
+});
+keysOpts(keys.command('revoke').description('delete a key: requests with it get 401').argument('<id>', 'key id')).action(async (id: string, o) => {
+  const { keysRevoke } = await import('./keys.js');
+  process.exitCode = await keysRevoke({ ...(o as Parameters<typeof keysRevoke>[0]), id });
+});
+keysOpts(keys.command('rotate').description('new secret for the same key id; the old key stops working').argument('<id>', 'key id')).action(async (id: string, o) => {
+  const { keysRotate } = await import('./keys.js');
+  process.exitCode = await keysRotate({ ...(o as Parameters<typeof keysRotate>[0]), id });
+});
+
+for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  keysOpts(keys.command(name).description(disabled ? 'refuse a key (401) but keep it' : 'accept a disabled key again').argument('<id>', 'key id')).action(async (id: string, o) => {
+    const { keysSetDisabled } = await import('./keys.js');
+    process.exitCode = await keysSetDisabled({ ...(o as Parameters<typeof keysSetDisabled>[0]), id, disabled });
+  });
+}
+
 await program.parseAsync(process.argv);

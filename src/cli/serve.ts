@@ -57,14 +57,15 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const target = cfg.proxy.target;
   const proxy = target ? httpProxy.createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
-  const nginxDecide = createNginxDecideHandler(sy);
+  const nginxDecide = createNginxDecideHandler(sy, { env });
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     // /livez, /readyz, /healthz
     if (handleHealthRequest(sy, req, res)) return;
     // /metrics, /switchyard/{events,stats,dashboard}
     if (handleObservabilityRequest(sy, req, res)) return;
-    // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md).
+    // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md);
+    // off unless auth.nginx.enabled, and then only for the trusted proxy (it passes every other request on).
     const handle = url.startsWith(DECIDE_PREFIX) ? nginxDecide(req, res) : handleNodeRequest(sy, req, res);
     handle.then(
       (handled) => {

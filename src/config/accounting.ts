@@ -62,11 +62,15 @@ export const budgetCapSchema = z
 export const budgetsSchema = z
   .object({
     /**
-     * Whom a budget belongs to: the request's tenant, the caller's API key
-     * (its digest `k:<hex>`), the end user (OpenAI `user`, Anthropic
-     * `metadata.user_id`) or the value of `header`.
+     * Whom a budget belongs to: the resolved tenant, the caller's key (a
+     * virtual key's id `key:<id>`, else the credential digest `k:<hex>`), the
+     * team (keys or proxy header), the end user within its tenant
+     * (`<tenant>/<user>`: OpenAI `user`, Anthropic `metadata.user_id`) or the
+     * value of `header` (as is when a trusted proxy set it, `auth.mode:
+     * header`; otherwise `<tenant>/<value>`). A virtual key with its own
+     * `budget` always counts against itself.
      */
-    by: z.enum(['tenant', 'api-key', 'user', 'header']).default('tenant'),
+    by: z.enum(['tenant', 'api-key', 'team', 'user', 'header']).default('tenant'),
     header: z.string().toLowerCase().optional(),
     /** Fraction of a cap past which spend is `soft` (the router downgrades). */
     softRatio: z.number().min(0).max(1).default(0.8),

@@ -17,6 +17,8 @@ export const metricsConfigSchema = z
   .object({
     /** Path of the Prometheus endpoint on `serve` (and the Express face when it opts in). */
     path: z.string().startsWith('/').default('/metrics'),
+    /** Serve metrics without the admin token (a scraper on an open network); default: admin only (docs/security.md). */
+    public: z.boolean().default(false),
     /** Node's default process metrics (CPU, memory, event loop, GC). */
     processMetrics: z.boolean().default(true),
     /**

@@ -126,6 +126,14 @@ export const routingLearningSchema = z
     maxEvidence: z.number().positive().default(500),
     /** Recent request ids remembered for feedback (oldest dropped first). */
     recentRequests: z.number().int().positive().default(10_000),
+    /**
+     * Whose routing client feedback moves. `tenant`: a tenant's feedback moves only its own
+     * thresholds (kept in memory, on top of the shared estimate). `global`: the shared estimate,
+     * which only admin feedback (the admin token) and shadow tests may move.
+     */
+    scope: z.enum(['tenant', 'global']).default('tenant'),
+    /** Tenants with their own learned estimate kept (least recently updated dropped first); `tenant` scope. */
+    maxTenants: z.number().int().positive().default(1_000),
   })
   .strict();
 

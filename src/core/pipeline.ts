@@ -25,7 +25,11 @@ import { Accounting } from '../accounting/index.js';
 import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
-import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
+import { cacheControl, checkContentType, parseJsonBody, toCanonical, type IncomingRequest } from './parse.js';
+import type { Identity, IdentityInput, IdentityResolver } from '../identity/index.js';
+import { IdentityGate } from '../identity/identity-gate.js';
+import { FeedbackGate, type FeedbackSource } from '../identity/feedback-gate.js';
+import { checkModelAllowed, filterAllowed } from '../identity/allowed.js';
 import { Readiness } from './readiness.js';
 import { relayStream, type StreamEnd } from './stream.js';
 import { openContinuation, segmentFor } from './resume.js';
@@ -89,10 +93,14 @@ export class Switchyard {
   /** Named readiness checks behind `/readyz`; `upstreams` is built in, others may be added. */
   readonly readiness = new Readiness();
   private readonly log: Logger | undefined;
+  private readonly gate: IdentityGate;
+  private readonly feedbackGate = new FeedbackGate();
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
     this.log = opts.logger;
+    // Built before anything opens a connection: a keys mode without a pepper is a ConfigError.
+    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger);
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
@@ -122,12 +130,24 @@ export class Switchyard {
     return this.cfg;
   }
 
+  /** Resolves requests to identities (auth modes) and checks the admin token; see docs/security.md. */
+  get identity(): IdentityResolver {
+    return this.gate.resolver;
+  }
+
   /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
   reload(config: SwitchyardConfig): void {
-    this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
-    this.router.reload(config); // throws on dangling routing names, before anything changes
+    const ids = this.gate.prepare(config); // throws (ConfigError) before anything changes
+    try {
+      this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
+      this.router.reload(config); // throws on dangling routing names, before anything changes
+    } catch (e) {
+      ids?.discard();
+      throw e;
+    }
     this.registry.apply(config);
     this.cfg = config;
+    ids?.commit();
     this.syncRedisCheck(config);
   }
 
@@ -146,16 +166,26 @@ export class Switchyard {
   /** Parse → cache → route. Never throws: failures become `respond` outcomes. */
   async decide(inc: IncomingRequest): Promise<Outcome> {
     const ep = endpointFor(inc.path);
-    if (!ep) {
-      if (inc.method === 'GET' && (inc.path === '/v1/models' || inc.path.startsWith('/v1/models?'))) return this.listModels();
-      return { type: 'pass' };
-    }
+    const listing = !ep && inc.method === 'GET' && (inc.path === '/v1/models' || inc.path.startsWith('/v1/models?'));
+    if (!ep && !listing) return { type: 'pass' };
     let ctx: RequestContext | undefined;
+    let who: Identity;
+    try {
+      // Identity first: nothing (not even the body) is looked at for a caller who did not prove who it is.
+      const r = this.gate.resolver.resolve(inc);
+      who = r instanceof Promise ? await r : r;
+    } catch (e) {
+      const err = toSwitchyardError(e);
+      this.gate.noteRefusal(err, inc.peer);
+      return errorOutcome(err, protocolForPath(inc.path), undefined);
+    }
+    if (!ep) return this.listModels();
     try {
       if (inc.method !== 'POST') throw new SwitchyardError('method_not_allowed', `${inc.method} is not allowed on ${inc.path}; use POST`);
       checkContentType(inc.headers);
       const raw = parseJsonBody(inc.body, this.cfg.server.bodyLimitBytes);
       const req = toCanonical(ep, raw);
+      if (who.key) checkModelAllowed(who.key, req.model);
       ctx = {
         id: randomUUID(),
         startedAt: performance.now(),
@@ -165,7 +195,8 @@ export class Switchyard {
         raw,
         // The client's bytes, for the byte-preserving model rewrite (a parsed body, e.g. after express.json(), has lost them).
         rawBytes: Buffer.isBuffer(inc.body) ? inc.body : typeof inc.body === 'string' ? Buffer.from(inc.body, 'utf8') : undefined,
-        tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
+        tenant: who.tenant,
+        identity: who,
         cacheControl: cacheControl(inc.headers),
         cache: 'off',
         attempts: [],
@@ -177,6 +208,12 @@ export class Switchyard {
         if (hit) return hit;
       }
       const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
+      if (who.key) {
+        const before = decision.candidates[0];
+        const virtual = (req.model || AUTO_MODEL).toLowerCase().startsWith(VIRTUAL_PREFIX);
+        decision.candidates = filterAllowed(who.key, decision.candidates, this.cfg, virtual ? (m) => this.registry.deployment(m) : undefined);
+        if (decision.candidates[0] !== before) decision.reason = `${decision.reason}; key allows ${decision.candidates[0]!.model.name}`;
+      }
       ctx.route = decision;
       if (decision.candidates.length === 0 || !decision.candidates[0]!.usable()) {
         throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));
@@ -446,6 +483,23 @@ export class Switchyard {
     return ctx.cacheTicket !== undefined || this.accounting.holdsReservation(ctx.id) || this.cfg.shadow.enabled;
   }
 
+  /**
+   * A forward a proxy carries out itself and does not report through
+   * `observe` (the nginx redirect): settles accounting now with an estimate
+   * of the answer's usage, so no reservation outlives the decision. With
+   * `correctable`, {@link reportUsage} may later correct the charge.
+   */
+  handOff(outcome: ForwardOutcome, correctable = false): void {
+    const ctx = outcome.ctx;
+    if (correctable) ctx.correctable = true;
+    this.emit(ctx, 200, false, undefined, this.accounting.estimateUsage(ctx));
+  }
+
+  /** Usage a proxy reports for a handed-off request; false when the id is unknown, too old or already reported. */
+  reportUsage(requestId: string, usage: { inputTokens: number; outputTokens: number }): boolean {
+    return this.accounting.correct(requestId, usage);
+  }
+
   /** `GET /v1/models`: configured models and the virtual ones. */
   listModels(): RespondOutcome {
     const created = 0;
@@ -494,9 +548,19 @@ export class Switchyard {
     return redisHealth();
   }
 
-  /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */
-  feedback(method: string, body: unknown): RespondOutcome {
-    return feedbackOutcome(this.router, method, body);
+  /**
+   * `POST /switchyard/feedback {request_id, score}`: a verdict on a routed
+   * answer, fed to the router's learning. Accepted only from the tenant that
+   * made the request or an admin (the admin token), rate limited per tenant.
+   */
+  async feedback(method: string, body: unknown, from: IdentityInput): Promise<RespondOutcome> {
+    let by: FeedbackSource;
+    try {
+      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute);
+    } catch (e) {
+      return errorOutcome(toSwitchyardError(e), 'openai', undefined);
+    }
+    return feedbackOutcome(this.router, method, body, by);
   }
 
   async close(): Promise<void> {
@@ -506,6 +570,7 @@ export class Switchyard {
     await this.cache?.close();
     await this.observability.close();
     await this.accounting.close();
+    await this.gate.close();
   }
 }
 

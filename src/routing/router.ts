@@ -77,6 +77,8 @@ export class Router {
   private store: QualityStore | undefined;
   private storeSig = '';
   private recent = new RecentDecisions(10_000);
+  /** `learning.scope: tenant`: each tenant's own estimate from its own feedback, bounded, least recently updated dropped. */
+  private readonly tenantQuality = new Map<string, QualityModel>();
   private prototypes: PrototypeIndex | undefined;
   private learned: LearnedRouter | undefined;
   private learnedModel: { path: string; model: RouterModel } | undefined;
@@ -204,6 +206,8 @@ export class Router {
     this.recent.resize(l.recentRequests);
     if (this.quality) this.quality.configure(l, ladder);
     else this.quality = new QualityModel(l, ladder);
+    if (l.scope === 'global') this.tenantQuality.clear();
+    for (const m of this.tenantQuality.values()) m.configure(l, ladder);
     const sig = JSON.stringify([l.store, l.redis, l.file]);
     if (sig === this.storeSig && this.store) return;
     const old = this.store;
@@ -230,10 +234,15 @@ export class Router {
   }
 
   /** The complexity thresholds in effect for a task: configured, plus the learned shift. */
-  thresholdsFor(task: string): number[] {
+  thresholdsFor(task: string, tenant?: string): number[] {
     const th = this.cfg.routing?.taskThresholds[task as TaskType] ?? this.cfg.routing?.thresholds ?? [];
-    const s = this.quality?.shiftsFor(task);
+    const s = this.qualityFor(tenant)?.shiftsFor(task);
     return th.map((t, i) => Number((t + (s?.[i] ?? 0)).toFixed(4)));
+  }
+
+  /** The estimate that routes a tenant's traffic: its own (tenant scope, once it rated something), else the shared one. */
+  private qualityFor(tenant: string | undefined): QualityModel | undefined {
+    return (tenant !== undefined ? this.tenantQuality.get(tenant) : undefined) ?? this.quality;
   }
 
   /** Routes one request. Throws `SwitchyardError` (404 unknown model, 503 nothing local for a private request). */
@@ -255,7 +264,7 @@ export class Router {
     if (requested.toLowerCase() === AUTO_MODEL) {
       signals = this.signals(input);
       const taskTh = r.taskThresholds[signals.task.type];
-      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
+      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.qualityFor(input.tenant)?.shiftsFor(signals.task.type));
       tier = pick.tier;
       step = pick.step;
       notes.push(`auto: ${pick.why}`);
@@ -333,7 +342,7 @@ export class Router {
       ...(tierName ? { tier: pinned !== undefined && tierName === tier?.name ? pinned : tierName } : {}),
       candidates: out.list,
       reason: headerSafe(notes.join('; ')),
-      ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type) } : task ? { task } : {}),
+      ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type, input.tenant) } : task ? { task } : {}),
       ...(localWhy ? { localOnly: true } : {}),
       ...(learnedChoice ? { learned: learnedChoice } : {}),
     };
@@ -417,15 +426,52 @@ export class Router {
     return this.quality.estimate(task, tier);
   }
 
-  /** Feedback on a recent request (`x-switchyard-request-id`); each request counts once. */
-  feedback(requestId: string, score: number): FeedbackResult {
-    if (!this.quality && !this.learned) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true` or `learned`');
+  /**
+   * Feedback on a recent request (`x-switchyard-request-id`); each request
+   * counts once. Only the tenant that made the request may rate it (another
+   * tenant's id is "unknown", and stays rateable by its owner), or an admin.
+   * Under `learning.scope: tenant` a tenant's score moves only its own
+   * estimate; the shared one moves only for admin feedback (or shadow tests).
+   * Under `global`, tenant feedback is refused (403). The learned router
+   * (`routing.learned`) takes a tenant's verdict only when it learns per
+   * tenant; with a global scope only admin verdicts become outcomes.
+   */
+  feedback(requestId: string, score: number, by: { tenant?: string; admin?: boolean } = { admin: true }): FeedbackResult {
+    const l = this.cfg.routing?.learning;
+    const useQuality = this.quality !== undefined && l !== undefined;
+    if (!useQuality && !this.learned) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true` or `learned`');
     if (!(score >= 0 && score <= 1)) throw new SwitchyardError('invalid_request', '`score` must be a number from 0 to 1', { param: 'score' });
-    const d = this.recent.take(requestId);
-    if (!d) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently, a cache hit, or already rated`, { param: 'request_id' });
-    const quality = this.quality ? this.recordQuality(d.task, d.tier, score) : { mean: score, n: 0 };
-    const learned = d.embedding ? this.recordOutcome(d.embedding, d.tier, score, d.tenant, 'feedback') : false;
-    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
+    const seen = this.recent.peek(requestId);
+    const mine = seen !== undefined && (by.admin === true || (by.tenant !== undefined && seen.tenant === by.tenant));
+    if (!mine) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently for this caller, a cache hit, or already rated`, { param: 'request_id' });
+    const learnedScope = this.cfg.routing?.learned?.scope ?? 'global';
+    const tenantMovesLearned = this.learned !== undefined && learnedScope === 'tenant';
+    if (!by.admin && (useQuality ? l!.scope === 'global' : !tenantMovesLearned)) {
+      throw new SwitchyardError('permission_denied', 'routing learning is global: only admin feedback (with the admin token) moves routing');
+    }
+    const d = this.recent.take(requestId)!;
+    const learned = d.embedding && (by.admin || tenantMovesLearned) ? this.recordOutcome(d.embedding, d.tier, score, d.tenant, 'feedback') : false;
+    if (!useQuality) return { request_id: requestId, task: d.task, tier: d.tier, score, quality: { mean: score, n: 0 }, thresholds: this.thresholdsFor(d.task), learned };
+    if (by.admin || by.tenant === undefined) {
+      const quality = this.recordQuality(d.task, d.tier, score);
+      return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
+    }
+    const own = this.ownModel(by.tenant, l!);
+    own.update(d.task, d.tier, score);
+    return { request_id: requestId, task: d.task, tier: d.tier, score, quality: own.estimate(d.task, d.tier), thresholds: this.thresholdsFor(d.task, by.tenant), learned };
+  }
+
+  private ownModel(tenant: string, l: NonNullable<RoutingConfig['learning']>): QualityModel {
+    let m = this.tenantQuality.get(tenant);
+    if (m) this.tenantQuality.delete(tenant);
+    else {
+      // Starts from the shared estimate, so a tenant's first score does not forget what everyone learned.
+      m = new QualityModel(l, this.ladder.map((t) => t.name.toLowerCase()));
+      m.merge(this.quality!.all());
+    }
+    this.tenantQuality.set(tenant, m);
+    while (this.tenantQuality.size > l.maxTenants) this.tenantQuality.delete(this.tenantQuality.keys().next().value!);
+    return m;
   }
 
   /**

@@ -29,7 +29,8 @@ const PER_REQUEST = 99 * 1000 / 1e6;
 
 beforeAll(async () => {
   await redis.connect();
-  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 300, answer: ANSWER } });
+  // Slow enough that no answer settles (releasing its reservation) before the last request of a burst is admitted on a busy machine.
+  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 1500, answer: ANSWER } });
   ant = await startFakeAnthropic({ behavior: { kind: 'ok', answer: ANSWER } });
 });
 afterEach(async () => {
@@ -57,6 +58,8 @@ upstreams:
     apiKeyEnv: BUDGET_TEST_ANTHROPIC_KEY
     models: [{ name: claude-pricey, inputPricePer1M: 1, outputPricePer1M: 1000 }]
 cache: { enabled: false }
+# The team header is trusted as a budget identity only from a trusted proxy (loopback here).
+auth: { mode: header, header: { tenantHeader: x-tenant, trustedProxies: [127.0.0.1/32, "::1/128"] } }
 accounting:
   store: ${store}
   redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
@@ -71,7 +74,7 @@ async function gateway(yaml: string): Promise<RunningServer> {
 }
 
 const ask = (gw: RunningServer, team: string, model = 'pricey') =>
-  postJson(`${gw.url}/v1/chat/completions`, { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': team });
+  postJson(`${gw.url}/v1/chat/completions`, { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': team, 'x-team': team });
 
 describe.each(['redis', 'memory'] as const)('budgets in %s', (store) => {
   it('lets a concurrent burst overshoot the daily cap by at most one in-flight estimate, then refuses with 429', async () => {
@@ -150,7 +153,7 @@ describe('standing', () => {
     expect(o.status).toBe(429);
     expect(o.headers.get('x-switchyard-error')).toBe('budget_exceeded');
     expect(o.json.error.message).toMatch(/daily budget of \$0 is spent/);
-    const a = await postJson(`${gw.url}/v1/messages`, { model: 'claude-pricey', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': 'zero' });
+    const a = await postJson(`${gw.url}/v1/messages`, { model: 'claude-pricey', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'zero', 'x-team': 'zero' });
     expect(a.status).toBe(429);
     expect(a.json).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
     expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -158,9 +161,9 @@ describe('standing', () => {
 
   it('does not budget requests without the identity header, and counts streamed spend', async () => {
     const gw = await gateway(config('memory', '{ by: header, header: x-team, default: { dailyUsd: 0.15 } }'));
-    const anon = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    const anon = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'anon' });
     expect(anon.status).toBe(200);
-    const s = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': 'streamer' });
+    const s = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'streamer', 'x-team': 'streamer' });
     expect(s.status).toBe(200);
     await gw.switchyard.accounting.flush();
     // The stream's ≈ $0.099 leaves ≈ $0.05: one more is admitted, then the cap is reached.

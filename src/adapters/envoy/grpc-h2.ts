@@ -21,6 +21,8 @@ export interface GrpcCall {
   /** Ends the call with a status (OK by default). */
   end(status?: number, message?: string): void;
   readonly ended: boolean;
+  /** The TCP peer's address (the Envoy calling), undefined over a Unix socket. */
+  readonly peer: string | undefined;
 }
 
 /** Handles one call: called per incoming message, on the client's half-close, and once when the call is over. */
@@ -81,6 +83,9 @@ export function createGrpcServer(routes: GrpcRoutes, maxMessageBytes: number): {
     const call: GrpcCall = {
       get ended() {
         return ended;
+      },
+      get peer() {
+        return stream.session?.socket?.remoteAddress;
       },
       write(msg) {
         if (ended || stream.destroyed) return;

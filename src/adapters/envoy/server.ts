@@ -14,6 +14,7 @@ import { extProcCodec } from './codec.js';
 import { createGrpcServer, GrpcStatus, type GrpcCall, type GrpcHandler } from './grpc-h2.js';
 import { StreamProcessor } from './processor.js';
 import { EXT_PROC_SERVICE } from './protos.js';
+import { normalizeAddress } from '../../identity/trusted-proxy.js';
 
 const require = createRequire(import.meta.url);
 
@@ -73,7 +74,8 @@ export function createExtProcServer(opts: ExtProcServerOptions): ExtProcServer {
 
   const process = (call: GrpcCall): GrpcHandler => {
     active++;
-    const p = new StreamProcessor(sy);
+    // The peer is the Envoy calling: header-mode identity trusts what it forwards only by this address (or the shared secret).
+    const p = new StreamProcessor(sy, normalizeAddress(call.peer));
     let chain: Promise<void> = Promise.resolve();
     let over = false;
     const finish = () => {
