@@ -10,6 +10,7 @@ import { accountingSchema } from './accounting.js';
 import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 import { shadowSchema } from './shadow.js';
+import { serverLimitsShape } from './server-limits.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -109,6 +110,8 @@ export const serverSchema = z
     tenantHeader: z.string().toLowerCase().default('x-switchyard-tenant'),
     /** Graceful shutdown: how long in-flight requests may finish. */
     shutdownGraceMs: z.number().int().min(0).default(10_000),
+    /** Slow-client and connection limits (server-limits.ts). */
+    ...serverLimitsShape,
   })
   .strict();
 
