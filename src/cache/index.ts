@@ -5,7 +5,7 @@
  * or embedder degrades to a miss and is counted in `stats().errors`.
  */
 import type { CacheConfig } from '../config/cache.js';
-import { createEmbedder, type Embedder } from '../embedding/index.js';
+import { createEmbedder, EmbedderBusyError, type Embedder } from '../embedding/index.js';
 import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.js';
 import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 import { MemoryExactStore } from './stores/memory.js';
@@ -19,7 +19,8 @@ import { RedisVectorStore } from './vector/redis.js';
 export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
 export { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 
-export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+/** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
+export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass';
 
 /** What the core knows about a request when it looks it up. */
 export interface CacheLookupInput {
@@ -65,6 +66,8 @@ export interface CacheStats {
   hitsExact: number;
   hitsSemantic: number;
   misses: number;
+  /** Misses whose semantic stage was skipped: the embedder's queue was full (also counted in `misses`). */
+  missesEmbedderBusy: number;
   bypass: number;
   stores: number;
   errors: number;
@@ -100,6 +103,8 @@ export interface ResponseCacheDeps {
 }
 
 const EMBEDDER_RETRY_MS = 30_000;
+/** The embedder refused a text because its queue was full. */
+const BUSY = Symbol('embedder-busy');
 
 /** Whether a URL points at this host. */
 function isLoopbackUrl(url: string): boolean {
@@ -116,7 +121,7 @@ export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean)
 }
 
 class Cache implements ResponseCache {
-  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, bypass: 0, stores: 0, errors: 0 };
+  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, missesEmbedderBusy: 0, bypass: 0, stores: 0, errors: 0 };
   private readonly redis: CacheRedisClient | undefined;
   private readonly exact: ExactStore;
   private readonly vectors: VectorStore | undefined;
@@ -212,6 +217,11 @@ class Cache implements ResponseCache {
 
     if (text !== undefined) {
       const embedding = await this.embed(text);
+      if (embedding === BUSY) {
+        this.counters.misses++;
+        this.counters.missesEmbedderBusy++;
+        return { result: 'miss-embedder-busy', ticket };
+      }
       if (embedding !== undefined) {
         ticket.embedding = embedding;
         const hit = await this.semanticHit(partition, text, embedding, route?.threshold ?? this.cfg.semantic.threshold);
@@ -237,7 +247,7 @@ class Cache implements ResponseCache {
     }
     if (ticket.text !== undefined && this.vectors !== undefined) {
       const embedding = ticket.embedding ?? (await this.embed(ticket.text));
-      if (embedding !== undefined) {
+      if (embedding !== undefined && embedding !== BUSY) {
         try {
           await this.restored;
           const expiresAt = Date.now() + ticket.ttlSeconds * 1000;
@@ -311,8 +321,11 @@ class Cache implements ResponseCache {
     });
   }
 
-  /** One embedding, or `undefined` (counted) when the embedder fails: the lookup goes on exact-only. */
-  private async embed(text: string): Promise<Float32Array | undefined> {
+  /**
+   * One embedding; `undefined` (counted) when the embedder fails, {@link BUSY} when its queue is
+   * full (not an error: the lookup goes on exact-only, the answer is stored exact-only).
+   */
+  private async embed(text: string): Promise<Float32Array | typeof BUSY | undefined> {
     try {
       if (this.embedderRetryAt !== 0) {
         if (Date.now() < this.embedderRetryAt) return undefined;
@@ -323,6 +336,7 @@ class Cache implements ResponseCache {
       const [vec] = await this.embedder!.embed([text]);
       return vec;
     } catch (err) {
+      if (err instanceof EmbedderBusyError) return BUSY;
       if (this.embedderRetryAt === 0) this.report(err, 'embed');
       return undefined;
     }

@@ -21,6 +21,11 @@ export const embeddingBatchSchema = z
     maxBatch: z.number().int().min(1).max(2048).default(32),
     /** Longest wait for more texts before a partial batch is sent. */
     maxWaitMs: z.number().min(0).max(1000).default(2),
+    /**
+     * Most texts waiting for or in a model call (batched embedders, `maxBatch` > 1). When full, a
+     * cache lookup skips its semantic stage (`x-switchyard-cache: miss-embedder-busy`) instead of waiting.
+     */
+    maxQueue: z.number().int().min(1).default(64),
   })
   .strict();
 

@@ -4,7 +4,8 @@ import type { AttemptRecord } from '../upstream/fallback.js';
 import type { RouteDecision } from '../routing/policy.js';
 import type { CacheTicket } from '../cache/index.js';
 
-export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass' | 'off';
+/** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
+export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass' | 'off';
 
 export interface CacheControl {
   /** Skip the lookup (may still store). */

@@ -2,8 +2,24 @@
  * Micro-batching: concurrent `embed` calls that arrive within a short window
  * are merged into one call of the wrapped embedder, because a model embeds a
  * batch of 32 far faster than 32 single texts.
+ *
+ * The queue is bounded: past `maxQueue` texts waiting or being embedded, a
+ * call fails at once with {@link EmbedderBusyError} instead of waiting behind
+ * the others (the semantic cache then skips its lookup; see src/cache).
  */
 import type { Embedder } from './embedder.js';
+
+/**
+ * Thrown (as a rejection, at once) by {@link BatchingEmbedder.embed} when its
+ * queue is full: the caller should go on without the embedding.
+ */
+export class EmbedderBusyError extends Error {
+  readonly code = 'embedder_busy';
+  constructor(queued: number, maxQueue: number) {
+    super(`embedder busy: ${queued} texts queued (maxQueue ${maxQueue})`);
+    this.name = 'EmbedderBusyError';
+  }
+}
 
 /** Options for {@link BatchingEmbedder}. */
 export interface BatchOptions {
@@ -11,6 +27,11 @@ export interface BatchOptions {
   maxBatch?: number;
   /** Longest wait for more texts after the first one arrives. Default 2 ms. */
   maxWaitMs?: number;
+  /**
+   * Most texts waiting or being embedded; a call that would go past it is
+   * refused with {@link EmbedderBusyError}. A call alone may bring more. Default unbounded.
+   */
+  maxQueue?: number;
 }
 
 interface Waiter {
@@ -33,6 +54,9 @@ interface Waiter {
 export class BatchingEmbedder implements Embedder {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
+  readonly maxQueue: number;
+  /** Texts accepted and not yet answered (waiting or in an inner call). */
+  private outstanding = 0;
   private pending: Waiter[] = [];
   private pendingTexts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -43,8 +67,15 @@ export class BatchingEmbedder implements Embedder {
   ) {
     this.maxBatch = opts.maxBatch ?? 32;
     this.maxWaitMs = opts.maxWaitMs ?? 2;
+    this.maxQueue = opts.maxQueue ?? Infinity;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new Error('BatchingEmbedder: maxBatch must be a positive integer');
     if (!(this.maxWaitMs >= 0)) throw new Error('BatchingEmbedder: maxWaitMs must be >= 0');
+    if (!(this.maxQueue >= 1)) throw new Error('BatchingEmbedder: maxQueue must be >= 1');
+  }
+
+  /** Texts waiting or being embedded now. */
+  get queued(): number {
+    return this.outstanding;
   }
 
   get id(): string {
@@ -61,8 +92,23 @@ export class BatchingEmbedder implements Embedder {
 
   embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return Promise.resolve([]);
+    if (this.outstanding > 0 && this.outstanding + texts.length > this.maxQueue) {
+      return Promise.reject(new EmbedderBusyError(this.outstanding, this.maxQueue));
+    }
+    this.outstanding += texts.length;
     return new Promise<Float32Array[]>((resolve, reject) => {
-      this.pending.push({ texts, resolve, reject });
+      const n = texts.length;
+      this.pending.push({
+        texts,
+        resolve: (v) => {
+          this.outstanding -= n;
+          resolve(v);
+        },
+        reject: (e) => {
+          this.outstanding -= n;
+          reject(e);
+        },
+      });
       for (const t of texts) this.pendingTexts.add(t);
       if (this.pendingTexts.size >= this.maxBatch) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);

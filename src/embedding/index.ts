@@ -9,7 +9,7 @@ import { TransformersEmbedder } from './transformers.js';
 import { UseLiteEmbedder } from './use-lite.js';
 
 export type { Embedder } from './embedder.js';
-export { BatchingEmbedder, type BatchOptions } from './batcher.js';
+export { BatchingEmbedder, EmbedderBusyError, type BatchOptions } from './batcher.js';
 export { OpenAICompatibleEmbedder, type OpenAICompatibleEmbedderOptions } from './openai-compatible.js';
 export { TransformersEmbedder, type TransformersEmbedderOptions } from './transformers.js';
 export { UseLiteEmbedder, type UseLiteOptions } from './use-lite.js';
