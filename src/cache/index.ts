@@ -72,6 +72,10 @@ export interface CacheStats {
   stores: number;
   errors: number;
   entries: number;
+  /** Entries of the in-process semantic index (0 with Redis or when semantic is off). */
+  semanticEntries: number;
+  /** Its approximate bytes (bounded by `cache.semantic.maxBytes`). */
+  semanticBytes: number;
 }
 
 /** The cache facade. */
@@ -160,7 +164,7 @@ class Cache implements ResponseCache {
       } else if (sem.vectorStore === 'redis') {
         this.vectors = new RedisVectorStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName });
       } else {
-        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
+        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, maxBytes: sem.maxBytes, embedderId: this.embedder.id });
         this.vectors = mem;
         if (sem.snapshotPath !== undefined) {
           const path = sem.snapshotPath;
@@ -251,7 +255,10 @@ class Cache implements ResponseCache {
         try {
           await this.restored;
           const expiresAt = Date.now() + ticket.ttlSeconds * 1000;
-          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text: ticket.text, response, expiresAt });
+          // The prompt text is kept only where it is read: by the verifier, or when configured.
+          const sem = this.cfg.semantic;
+          const text = sem.verifier || sem.keepPromptText ? ticket.text : '';
+          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text, response, expiresAt });
           stored = true;
         } catch (err) {
           this.report(err, 'vector-add');
@@ -269,7 +276,8 @@ class Cache implements ResponseCache {
   }
 
   stats(): CacheStats {
-    return { ...this.counters, entries: this.exact.size() };
+    const mem = this.vectors instanceof MemoryVectorStore ? this.vectors : undefined;
+    return { ...this.counters, entries: this.exact.size(), semanticEntries: mem?.size() ?? 0, semanticBytes: mem?.byteSize ?? 0 };
   }
 
   async close(): Promise<void> {
