@@ -224,7 +224,8 @@ class Cache implements ResponseCache {
       if (embedding === BUSY) {
         this.counters.misses++;
         this.counters.missesEmbedderBusy++;
-        return { result: 'miss-embedder-busy', ticket };
+        // Stored exact-only: embedding it at store time would load the busy embedder again.
+        return { result: 'miss-embedder-busy', ticket: { partition, key: ticket.key, ttlSeconds: ticket.ttlSeconds } };
       }
       if (embedding !== undefined) {
         ticket.embedding = embedding;

@@ -26,6 +26,11 @@ export const embeddingBatchSchema = z
      * cache lookup skips its semantic stage (`x-switchyard-cache: miss-embedder-busy`) instead of waiting.
      */
     maxQueue: z.number().int().min(1).default(64),
+    /**
+     * Also full when the texts queued, at the measured time per text, would take longer than this:
+     * the wait a lookup may add before it goes on without the semantic stage.
+     */
+    maxQueueWaitMs: z.number().positive().default(200),
   })
   .strict();
 

@@ -15,8 +15,8 @@ import type { Embedder } from './embedder.js';
  */
 export class EmbedderBusyError extends Error {
   readonly code = 'embedder_busy';
-  constructor(queued: number, maxQueue: number) {
-    super(`embedder busy: ${queued} texts queued (maxQueue ${maxQueue})`);
+  constructor(queued: number, maxQueue: number, expectedWaitMs: number) {
+    super(`embedder busy: ${queued} texts queued (maxQueue ${maxQueue}, expected wait ${Math.round(expectedWaitMs)} ms)`);
     this.name = 'EmbedderBusyError';
   }
 }
@@ -32,6 +32,11 @@ export interface BatchOptions {
    * refused with {@link EmbedderBusyError}. A call alone may bring more. Default unbounded.
    */
   maxQueue?: number;
+  /**
+   * Longest expected wait: a call is refused when the texts ahead of it and its own, at the
+   * measured time per text (a moving average of the inner calls), would take longer. Default unbounded.
+   */
+  maxQueueWaitMs?: number;
 }
 
 interface Waiter {
@@ -55,8 +60,11 @@ export class BatchingEmbedder implements Embedder {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   readonly maxQueue: number;
+  readonly maxQueueWaitMs: number;
   /** Texts accepted and not yet answered (waiting or in an inner call). */
   private outstanding = 0;
+  /** Moving average of inner-call time per text, ms (0 until measured). */
+  private msPerText = 0;
   private pending: Waiter[] = [];
   private pendingTexts = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -68,9 +76,16 @@ export class BatchingEmbedder implements Embedder {
     this.maxBatch = opts.maxBatch ?? 32;
     this.maxWaitMs = opts.maxWaitMs ?? 2;
     this.maxQueue = opts.maxQueue ?? Infinity;
+    this.maxQueueWaitMs = opts.maxQueueWaitMs ?? Infinity;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new Error('BatchingEmbedder: maxBatch must be a positive integer');
     if (!(this.maxWaitMs >= 0)) throw new Error('BatchingEmbedder: maxWaitMs must be >= 0');
     if (!(this.maxQueue >= 1)) throw new Error('BatchingEmbedder: maxQueue must be >= 1');
+    if (!(this.maxQueueWaitMs > 0)) throw new Error('BatchingEmbedder: maxQueueWaitMs must be > 0');
+  }
+
+  /** Expected time to embed `n` more texts behind the queue, ms (0 until an inner call was timed). */
+  expectedWaitMs(n = 1): number {
+    return (this.outstanding + n) * this.msPerText;
   }
 
   /** Texts waiting or being embedded now. */
@@ -92,8 +107,8 @@ export class BatchingEmbedder implements Embedder {
 
   embed(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return Promise.resolve([]);
-    if (this.outstanding > 0 && this.outstanding + texts.length > this.maxQueue) {
-      return Promise.reject(new EmbedderBusyError(this.outstanding, this.maxQueue));
+    if (this.outstanding > 0 && (this.outstanding + texts.length > this.maxQueue || this.expectedWaitMs(texts.length) > this.maxQueueWaitMs)) {
+      return Promise.reject(new EmbedderBusyError(this.outstanding, this.maxQueue, this.expectedWaitMs(texts.length)));
     }
     this.outstanding += texts.length;
     return new Promise<Float32Array[]>((resolve, reject) => {
@@ -136,7 +151,10 @@ export class BatchingEmbedder implements Embedder {
       // A single caller may bring more than maxBatch texts: chunk, one inner call at a time.
       for (let i = 0; i < unique.length; i += this.maxBatch) {
         const chunk = unique.slice(i, i + this.maxBatch);
+        const t0 = performance.now();
         const vectors = await this.inner.embed(chunk);
+        const per = (performance.now() - t0) / chunk.length;
+        this.msPerText = this.msPerText === 0 ? per : 0.8 * this.msPerText + 0.2 * per;
         if (vectors.length !== chunk.length) {
           throw new Error(`${this.inner.id}: embedder returned ${vectors.length} vectors for ${chunk.length} texts`);
         }

@@ -138,4 +138,22 @@ describe('BatchingEmbedder queue bound', () => {
     const b = new BatchingEmbedder(new FakeEmbedder(), { maxBatch: 4, maxWaitMs: 1, maxQueue: 2 });
     expect(await b.embed(['a', 'b', 'c', 'd', 'e'])).toHaveLength(5);
   });
+
+  it('refuses when the queued texts would take longer than maxQueueWaitMs at the measured time per text', async () => {
+    const inner = new GatedEmbedder();
+    const b = new BatchingEmbedder(inner, { maxBatch: 4, maxWaitMs: 1, maxQueue: 100, maxQueueWaitMs: 60 });
+    // Time one inner call: it is released no sooner than 50 ms after it starts, so a text costs >= 50 ms.
+    const timed = b.embed(['a']);
+    await vi.waitFor(() => expect(inner.calls).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 50));
+    inner.release();
+    await timed;
+    expect(b.expectedWaitMs(1)).toBeGreaterThanOrEqual(50);
+    // Alone, a call is always accepted; behind one text, two texts' worth (>= 100 ms) is over 60 ms.
+    const alone = b.embed(['b']);
+    await expect(b.embed(['c'])).rejects.toBeInstanceOf(EmbedderBusyError);
+    await vi.waitFor(() => expect(inner.calls).toHaveLength(2));
+    inner.release();
+    expect(await alone).toHaveLength(1);
+  });
 });
