@@ -39,6 +39,9 @@ export interface SoakWindow {
   /** End of the window, seconds since the start. */
   t: number;
   rssMiB: number;
+  /** V8 heap in use and memory outside it (ArrayBuffers, WASM, native), from the gateway's /metrics, MiB. */
+  heapMiB: number;
+  externalMiB: number;
   /** Gateway CPU use over the window (100 = one core). */
   cpuPct: number;
   sent: number;
@@ -166,12 +169,16 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
 
     const closeWindow = async (now: number) => {
       const stats = (await (await fetch(`${gw.url}/switchyard/cache/stats`)).json()) as { entries?: number; semanticEntries?: number; semanticBytes?: number };
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      const gauge = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
       const cpu1 = cpuMs(pid);
       const lat = w.lat.sort((a, b) => a - b);
       // Requests sent in this window that are still in flight are counted when they complete (in the next row's figures they are not).
       const row: SoakWindow = {
         t: Math.round((now - start) / 1000),
         rssMiB: rssMiB(pid),
+        heapMiB: gauge('nodejs_heap_size_used_bytes'),
+        externalMiB: gauge('nodejs_external_memory_bytes'),
         cpuPct: ((cpu1 - cpu0) / (windowSeconds * 1000)) * 100,
         sent: w.sent,
         ok: w.ok,
@@ -188,7 +195,7 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
       windows.push(row);
       const c = row.cache;
       log(
-        `t=${String(row.t).padStart(4)}s rss ${row.rssMiB.toFixed(1)} MiB cpu ${row.cpuPct.toFixed(0)}% | sent ${row.sent} ok ${row.ok} non2xx ${row.non2xx} err ${row.errors} | ` +
+        `t=${String(row.t).padStart(4)}s rss ${row.rssMiB.toFixed(1)} MiB heap ${row.heapMiB.toFixed(1)} MiB external ${row.externalMiB.toFixed(1)} MiB cpu ${row.cpuPct.toFixed(0)}% | sent ${row.sent} ok ${row.ok} non2xx ${row.non2xx} err ${row.errors} | ` +
           `p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms | cache exact ${c['hit-exact'] ?? 0} semantic ${c['hit-semantic'] ?? 0} miss ${c.miss ?? 0} busy ${c['miss-embedder-busy'] ?? 0} | ` +
           `semantic ${row.semanticEntries} entries ${row.semanticMiB.toFixed(1)} MiB, exact ${row.exactEntries}`,
       );
@@ -268,13 +275,13 @@ export function soakMarkdown(r: SoakResult): string {
     `RSS after warm-up ${r.rssAfterWarmupMiB.toFixed(1)} MiB, at the end ${r.rssEndMiB.toFixed(1)} MiB (max after warm-up ${r.rssMaxAfterWarmupMiB.toFixed(1)} MiB); ` +
       `window p99 after warm-up: median ${r.p99MedianMs.toFixed(1)} ms, worst ${r.p99MaxMs.toFixed(1)} ms.`,
     '',
-    '| t (s) | RSS MiB | CPU % | sent | ok | non-2xx | errors | p50 ms | p99 ms | exact hits | semantic hits | misses | embedder busy | semantic entries | semantic MiB | exact entries |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| t (s) | RSS MiB | heap MiB | external MiB | CPU % | sent | ok | non-2xx | errors | p50 ms | p99 ms | exact hits | semantic hits | misses | embedder busy | semantic entries | semantic MiB | exact entries |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const w of r.windows) {
     const c = w.cache;
     lines.push(
-      `| ${w.t} | ${w.rssMiB.toFixed(1)} | ${w.cpuPct.toFixed(0)} | ${w.sent} | ${w.ok} | ${w.non2xx} | ${w.errors} | ${w.p50.toFixed(1)} | ${w.p99.toFixed(1)} | ${c['hit-exact'] ?? 0} | ${c['hit-semantic'] ?? 0} | ${c.miss ?? 0} | ${c['miss-embedder-busy'] ?? 0} | ${w.semanticEntries} | ${w.semanticMiB.toFixed(1)} | ${w.exactEntries} |`,
+      `| ${w.t} | ${w.rssMiB.toFixed(1)} | ${w.heapMiB.toFixed(1)} | ${w.externalMiB.toFixed(1)} | ${w.cpuPct.toFixed(0)} | ${w.sent} | ${w.ok} | ${w.non2xx} | ${w.errors} | ${w.p50.toFixed(1)} | ${w.p99.toFixed(1)} | ${c['hit-exact'] ?? 0} | ${c['hit-semantic'] ?? 0} | ${c.miss ?? 0} | ${c['miss-embedder-busy'] ?? 0} | ${w.semanticEntries} | ${w.semanticMiB.toFixed(1)} | ${w.exactEntries} |`,
     );
   }
   return lines.join('\n');
