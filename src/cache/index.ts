@@ -157,7 +157,7 @@ class Cache implements ResponseCache {
         : new MemoryExactStore({ maxBytes: cfg.memory.maxBytes, maxEntries: cfg.memory.maxEntries });
     this.restored = Promise.resolve();
     if (sem.enabled) {
-      this.embedder = deps.embedder ?? createEmbedder(sem.embedding);
+      this.embedder = deps.embedder ?? createEmbedder(sem.embedding, { boundQueue: true });
       this.startEmbedder();
       if (deps.vectorStore !== undefined) {
         this.vectors = deps.vectorStore;

@@ -26,6 +26,7 @@ export const embeddingBatchSchema = z
      * cache lookup skips its semantic stage (`x-switchyard-cache: miss-embedder-busy`) instead of waiting.
      */
     maxQueue: z.number().int().min(1).default(64),
+    // (Both queue bounds apply to the cache's embedder on the request path; offline evaluations queue freely.)
     /**
      * Also full when the texts queued, at the measured time per text, would take longer than this:
      * the wait a lookup may add before it goes on without the semantic stage.

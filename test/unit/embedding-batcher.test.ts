@@ -157,3 +157,16 @@ describe('BatchingEmbedder queue bound', () => {
     expect(await alone).toHaveLength(1);
   });
 });
+
+describe('createEmbedder queue bound', () => {
+  it('bounds the queue only when asked (the cache does; offline evaluations queue freely)', async () => {
+    const { createEmbedder } = await import('../../src/embedding/index.js');
+    const cfg = { kind: 'openai-compatible' as const, baseUrl: 'http://127.0.0.1:9/v1', model: 'm', batch: { maxQueue: 3 } };
+    const bounded = createEmbedder(cfg, { boundQueue: true }) as BatchingEmbedder;
+    const free = createEmbedder(cfg) as BatchingEmbedder;
+    expect(bounded.maxQueue).toBe(3);
+    expect(bounded.maxQueueWaitMs).toBe(200);
+    expect(free.maxQueue).toBe(Infinity);
+    expect(free.maxQueueWaitMs).toBe(Infinity);
+  });
+});
