@@ -173,7 +173,7 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
       const gauge = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20;
       const cpu1 = cpuMs(pid);
       const lat = w.lat.sort((a, b) => a - b);
-      // Requests sent in this window that are still in flight are counted when they complete (in the next row's figures they are not).
+      // A row counts the answers to its window's requests that completed before it closed; the totals count every answer.
       const row: SoakWindow = {
         t: Math.round((now - start) / 1000),
         rssMiB: rssMiB(pid),
@@ -206,19 +206,24 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
       const { body, key } = makeRequest(i, rand);
       const win = w;
       win.sent++;
+      totals.sent++;
       const p = (async () => {
         try {
           const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
           for await (const _ of res.body) void _;
           const cache = String(res.headers['x-switchyard-cache'] ?? 'none');
           win.cache[cache] = (win.cache[cache] ?? 0) + 1;
-          if (res.statusCode >= 300) win.non2xx++;
-          else {
+          if (res.statusCode >= 300) {
+            win.non2xx++;
+            totals.non2xx++;
+          } else {
+            totals.ok++;
             win.ok++;
             win.lat.push(performance.now() - due);
           }
         } catch {
           win.errors++;
+          totals.errors++;
         }
       })();
       pending.add(p);
@@ -243,12 +248,6 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
     await gw.stop();
     totals.upstreamFaults = up.counts.faults;
     await up.close();
-  }
-  for (const r of windows) {
-    totals.sent += r.sent;
-    totals.ok += r.ok;
-    totals.non2xx += r.non2xx;
-    totals.errors += r.errors;
   }
   const after = windows.filter((r) => r.t > warmupSeconds);
   const steady = after.length > 0 ? after : windows;
