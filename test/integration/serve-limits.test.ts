@@ -21,13 +21,13 @@ function client(port: number): RawClient {
 }
 
 /**
- * A socket that got one `/healthz` answer. Retries while the server still
+ * A socket that got one `/livez` answer. Retries while the server still
  * counts sockets of an earlier test (their close reaches it asynchronously).
  */
 async function servedClient(port: number): Promise<RawClient> {
   for (;;) {
     const c = client(port);
-    c.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    c.socket.write('GET /livez HTTP/1.1\r\nhost: x\r\n\r\n');
     const ok = await waitFor(c, '"status":"ok"').then(
       () => true,
       () => false,
@@ -97,7 +97,7 @@ ${upstreamYaml('fake', fake.url, 'gpt-4o-mini')}`);
 
   it('closes an idle keep-alive socket after keepAliveTimeoutMs', async () => {
     const c = client(gw.port);
-    c.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    c.socket.write('GET /livez HTTP/1.1\r\nhost: x\r\n\r\n');
     await waitFor(c, '"status":"ok"');
     expect(c.received()).toMatch(/keep-alive/i);
     await c.closed; // nothing more is sent: the server ends the idle socket
@@ -130,12 +130,12 @@ describe('serve: connection and per-socket request caps', () => {
     const a = client(gw.port);
     const b = client(gw.port);
     // Both are accepted: each gets an answer and stays open (keep-alive).
-    a.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
-    b.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    a.socket.write('GET /livez HTTP/1.1\r\nhost: x\r\n\r\n');
+    b.socket.write('GET /livez HTTP/1.1\r\nhost: x\r\n\r\n');
     await Promise.all([waitFor(a, '"status":"ok"'), waitFor(b, '"status":"ok"')]);
 
     const c = client(gw.port);
-    c.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    c.socket.write('GET /livez HTTP/1.1\r\nhost: x\r\n\r\n');
     await c.closed;
     expect(c.received()).toBe('');
 
@@ -149,7 +149,7 @@ describe('serve: connection and per-socket request caps', () => {
   it('closes a keep-alive socket after maxRequestsPerSocket requests', async () => {
     const c = await servedClient(gw.port);
     expect(c.received()).not.toMatch(/connection: close/i);
-    c.socket.write('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    c.socket.write('GET /livez HTTP/1.1\r\nhost: x\r\n\r\n');
     await c.closed;
     const text = c.received();
     expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
