@@ -218,6 +218,11 @@ export class Accounting {
     return usageOf(ctx.req, response);
   }
 
+  /** Whether a request holds a reservation (a budget or token rate limit settles with its real usage). */
+  holdsReservation(id: string): boolean {
+    return this.reservations.has(id);
+  }
+
   /** Cost and savings of a finished request; releases its reservation and counts its spend. */
   settle(ctx: RequestContext, usage: ObservedUsage | undefined): Settlement {
     this.open.delete(ctx.id);

@@ -11,6 +11,7 @@ import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 import { shadowSchema } from './shadow.js';
 import { serverLimitsShape } from './server-limits.js';
+import { envoySchema } from './envoy.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -186,6 +187,8 @@ export const configSchema = z
     routing: routingSchema.optional(),
     /** Shadow degradation tests: a sample of answers also sent to a cheaper tier and scored (off by default). */
     shadow: shadowSchema.default(shadowSchema.parse({})),
+    /** The Envoy face (ext_proc): buffer limits. */
+    envoy: envoySchema.default(envoySchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {

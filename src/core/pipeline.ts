@@ -145,7 +145,8 @@ export class Switchyard {
         operation: ep.operation,
         req,
         raw,
-        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : undefined,
+        // The client's bytes, for the byte-preserving model rewrite (a parsed body, e.g. after express.json(), has lost them).
+        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : typeof inc.body === 'string' ? Buffer.from(inc.body, 'utf8') : undefined,
         tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
         cacheControl: cacheControl(inc.headers),
         cache: 'off',
@@ -373,10 +374,14 @@ export class Switchyard {
     this.events.emit('decision', rec);
   }
 
-  /** The upstream request for a candidate (Envoy rewrites the body with it when the model changes). */
-  upstreamRequest(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!): UpstreamRequestSpec {
+  /**
+   * The upstream request for a candidate (Envoy rewrites the body with it when
+   * the model changes). `proxied`: a proxy relays the answer unfiltered, so
+   * nothing the client did not ask for is requested.
+   */
+  upstreamRequest(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!, proxied = false): UpstreamRequestSpec {
     const ctx = outcome.ctx;
-    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel });
+    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel, proxied });
   }
 
   /**
@@ -398,7 +403,18 @@ export class Switchyard {
         ...(a.response ? { response: a.response } : {}),
         ...(a.error ? { error: a.error } : {}),
       });
-    });
+    }, this.cfg.envoy.bufferedResponseMaxBytes);
+  }
+
+  /**
+   * Whether the answer's body has anything to teach for this request: a cache
+   * write, the exact token usage a budget or rate limit settles with, or a
+   * shadow sample. When not, a proxy face need not send it (the status alone
+   * feeds the breaker; usage is estimated).
+   */
+  wantsAnswerBody(ctx: RequestContext): boolean {
+    if (ctx.operation === 'embedding') return false;
+    return ctx.cacheTicket !== undefined || this.accounting.holdsReservation(ctx.id) || this.cfg.shadow.enabled;
   }
 
   /** `GET /v1/models`: configured models and the virtual ones. */
