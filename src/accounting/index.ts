@@ -3,8 +3,9 @@
  *
  * - `admit` (after parsing, before the cache and routing): rate limits and
  *   budgets. Reserves the request's estimated cost (prompt estimate +
- *   `max_tokens` or `defaultOutputTokens`, at the highest price any of its
- *   candidates could cost) atomically with the checks, so concurrent
+ *   `min(max_tokens, the largest output of its candidates)` or their default
+ *   output estimate, times `n`, at the highest price any of its candidates
+ *   could cost) atomically with the checks, so concurrent
  *   requests cannot overshoot a cap by more than the in-flight estimates.
  *   Throws 429 `rate_limited` (with Retry-After) or `budget_exceeded`; puts
  *   the budget standing on `ctx.budget` (`soft`: the router downgrades — one
@@ -27,6 +28,14 @@ import type { AccountingStore, AdmitInput, AdmitResult } from './store.js';
 import { MemoryAccountingStore } from './store-memory.js';
 import { RedisAccountingStore } from './store-redis.js';
 import { usageOf, type ObservedUsage } from './usage.js';
+import { OutputBook } from './output-estimate.js';
+
+/** `n` (or `best_of`) answers are written and billed: the reservation covers each. */
+function choicesOf(extra: Record<string, unknown>): number {
+  const n = typeof extra.n === 'number' ? extra.n : 1;
+  const best = typeof extra.best_of === 'number' ? extra.best_of : 1;
+  return Math.max(1, n, best);
+}
 
 export { PriceBook, PRICES_AS_OF, BUILTIN_PRICES, builtinPrice, costOf, type ModelPrice, type TokenUsage } from './pricing.js';
 export type { BudgetStanding } from './budgets.js';
@@ -65,6 +74,7 @@ interface Reservation {
 interface State {
   cfg: SwitchyardConfig;
   book: PriceBook;
+  outputs: OutputBook;
   budgets: boolean;
   rates: boolean;
   store: AccountingStore;
@@ -125,7 +135,7 @@ export class Accounting {
       this.stores.push(store);
       this.storeKey = key;
     }
-    this.st = { cfg, book: new PriceBook(cfg), budgets, rates, store };
+    this.st = { cfg, book: new PriceBook(cfg), outputs: new OutputBook(cfg), budgets, rates, store };
     return this.st;
   }
 
@@ -150,12 +160,12 @@ export class Accounting {
   }
 
   private async reserve(ctx: RequestContext, st: State, plan: RateLimitPlan | undefined, caps: BudgetCaps | undefined): Promise<void> {
-    const a = st.cfg.accounting;
-
     const now = Date.now();
     const inputTokens = estimateTokens(ctx.req);
-    const outputTokens = ctx.operation === 'embedding' ? 0 : (ctx.req.maxTokens ?? a.budgets.defaultOutputTokens);
-    const estimate = caps ? toNano(costOf(st.book.ceiling(ctx.req.model || 'switchyard/auto'), { inputTokens, outputTokens })) : 0;
+    const requested = ctx.req.model || 'switchyard/auto';
+    // min(max_tokens, the largest output a candidate can write), or the candidates' default estimate.
+    const outputTokens = ctx.operation === 'embedding' ? 0 : st.outputs.reserve(requested, ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    const estimate = caps ? toNano(costOf(st.book.ceiling(requested), { inputTokens, outputTokens })) : 0;
     const window = windowAt(now);
     const periods = periodsAt(now);
     const input: AdmitInput = {
@@ -186,6 +196,24 @@ export class Accounting {
       ...(caps ? { caps, periods } : {}),
       ...(plan ? { plan } : {}),
     });
+  }
+
+  /**
+   * The usage charged for a request its client abandoned while the upstream
+   * call was under way, before any answer came back. A non-streaming call:
+   * the prompt estimate plus the completion tokens its reservation assumed
+   * (`min(max_tokens, largest output)` or the default estimate, times `n`):
+   * a non-streamed upstream goes on generating, and nothing of the answer
+   * tells how much. A stream before its first event: the prompt estimate,
+   * as for any abandoned stream (closing it stops the generation).
+   *
+   * @example
+   * sy.accounting.abandoned(ctx); // { inputTokens: 120, outputTokens: 1024, estimated: true }
+   */
+  abandoned(ctx: RequestContext): ObservedUsage {
+    const st = this.state();
+    const outputTokens = ctx.operation === 'embedding' || ctx.req.stream ? 0 : st.outputs.reserve(ctx.req.model || 'switchyard/auto', ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    return { inputTokens: estimateTokens(ctx.req), outputTokens, estimated: true };
   }
 
   private rejection(

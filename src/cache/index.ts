@@ -17,7 +17,7 @@ import { MemoryVectorStore } from './vector/memory.js';
 import { RedisVectorStore } from './vector/redis.js';
 
 export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
-export { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+export { exactKey, partitionOf, partitionPrefix, questionText, splitQuestion, type Partition } from './key.js';
 
 /** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
 export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass';
@@ -116,12 +116,25 @@ function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
 }
 
-/** Whether an answer is complete and may be replayed to someone else. */
+/**
+ * Whether an answer is complete and may be replayed to someone else: it
+ * ended with a known `stop` (or a tool-call turn when `cacheToolCalls`),
+ * never `length`, a content filter, an error or a missing/unknown finish,
+ * and it is the only choice (an `n > 1` answer is stored whole or not at
+ * all, and the canonical form holds one choice: not at all).
+ */
 export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean): boolean {
-  if (response.finishReason === 'error' || response.finishReason === 'content_filter') return false;
+  if (response.finishReason !== 'stop' && response.finishReason !== 'tool_calls') return false;
+  if (response.finishUnknown || (response.choices ?? 1) > 1) return false;
   const calls = response.toolCalls !== undefined && response.toolCalls.length > 0;
   if ((calls || response.finishReason === 'tool_calls') && !cacheToolCalls) return false;
   return calls || response.text.length > 0;
+}
+
+/** `n > 1` (or `best_of > 1`): several answers, which one stored choice cannot replay. */
+function asksManyChoices(req: CanonicalRequest): boolean {
+  const { n, best_of: bestOf } = req.extra;
+  return (typeof n === 'number' && n > 1) || (typeof bestOf === 'number' && bestOf > 1);
 }
 
 class Cache implements ResponseCache {
@@ -202,10 +215,11 @@ class Cache implements ResponseCache {
     const { req, tenant, modelGroup } = input;
     const route = this.cfg.routes?.[input.route as keyof NonNullable<CacheConfig['routes']>];
     const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
-    if (!enabled || input.noStore || req.operation === 'embedding') return this.bypass();
-    const partition = partitionOf({ tenant, modelGroup, req });
+    if (!enabled || input.noStore || req.operation === 'embedding' || asksManyChoices(req)) return this.bypass();
+    const questionChars = this.cfg.semantic.questionChars;
+    const partition = partitionOf({ tenant, modelGroup, req, questionChars });
     const semantic = this.vectors !== undefined && input.semantic !== false && (route?.semantic ?? true);
-    const text = semantic ? questionText(req) : undefined;
+    const text = semantic ? questionText(req, questionChars) : undefined;
     const ticket: CacheTicket = { partition, key: exactKey(req, partition), ttlSeconds: route?.ttlSeconds ?? this.cfg.ttlSeconds, text };
     if (input.noCache) return this.bypass(ticket);
 

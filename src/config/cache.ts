@@ -17,6 +17,7 @@
  * ```
  */
 import { z } from 'zod';
+import { DEFAULT_QUESTION_CHARS } from '../cache/key.js';
 import { DEFAULT_SIMILARITY_THRESHOLD } from '../cache/verify.js';
 import { embeddingSchema } from './embedding.js';
 
@@ -54,6 +55,13 @@ export const semanticCacheSchema = z
     verifier: z.boolean().default(true),
     /** Smallest verifier probability that serves a hit; unset → the verifier's default. */
     verifierMinScore: z.number().min(0).max(1).optional(),
+    /**
+     * Longest question the semantic cache embeds, in characters. A longer last
+     * user turn is split: its last line (or sentence) is embedded, everything
+     * before it must match exactly (a digest in the partition). At most 2000,
+     * what the default embedder reads.
+     */
+    questionChars: z.number().int().min(64).max(2000).default(DEFAULT_QUESTION_CHARS),
     /** Candidates fetched from the index per lookup; the best one that passes is served. */
     candidates: z.number().int().min(1).max(32).default(4),
     vectorStore: z.enum(['memory', 'redis']).default('memory'),

@@ -31,6 +31,11 @@ export const modelSchema = z
     contextWindow: z.number().int().positive().optional(),
     /** Largest completion the model can produce; used to clamp max_tokens. */
     maxOutputTokens: z.number().int().positive().optional(),
+    /**
+     * Completion tokens assumed when reserving budget for a request to this
+     * model that sets no `max_tokens` (default: `accounting.budgets.defaultOutputTokens`).
+     */
+    defaultOutputTokens: z.number().int().positive().optional(),
     inputPricePer1M: z.number().nonnegative().default(0),
     outputPricePer1M: z.number().nonnegative().default(0),
   })

@@ -216,6 +216,11 @@ export class Switchyard {
   /** Calls the upstream (with fallback) and returns the answer to write. Throws only SwitchyardError. */
   async execute(outcome: ForwardOutcome, signal?: AbortSignal): Promise<ExecResult | RespondOutcome> {
     const ctx = outcome.ctx;
+    if (signal?.aborted) {
+      // Gone before anything was sent upstream: nothing to charge.
+      this.emit(ctx, 499, false, 'client_disconnected');
+      throw CLIENT_ABORTED;
+    }
     let ok: FallbackSuccess;
     try {
       ok = await callWithFallback(outcome.candidates, {
@@ -226,7 +231,8 @@ export class Switchyard {
     } catch (e) {
       if (e instanceof FallbackExhausted) ctx.attempts = e.attempts;
       if (e === CLIENT_ABORTED || (e instanceof UpstreamFailure && e.kind === 'aborted')) {
-        this.emit(ctx, 499, false, 'client_disconnected');
+        // Abandoned before any answer came back: charged its estimate, like an abandoned stream.
+        this.emit(ctx, 499, false, 'client_disconnected', this.accounting.abandoned(ctx));
         throw e;
       }
       ctx.upstream = undefined;
@@ -248,10 +254,15 @@ export class Switchyard {
     try {
       parsed = provider.parseResponse(ctx.operation, r.json);
     } catch (e) {
-      const out = this.reject(
-        ctx,
-        new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`),
-      );
+      // A 2xx that is not a valid answer of its protocol: a 502 in the caller's protocol and a failed attempt
+      // (the upstream answered, so not a breaker failure: see DESIGN.md, Breakers).
+      const message = `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`;
+      const last = ctx.attempts.at(-1);
+      if (last) {
+        last.outcome = 'failed';
+        last.reason = 'unreadable answer';
+      }
+      const out = this.reject(ctx, new SwitchyardError('upstream_unavailable', message));
       return { kind: 'json', status: out.status, headers: out.headers, body: out.body };
     }
     let body: string;
