@@ -5,7 +5,7 @@
  * or embedder degrades to a miss and is counted in `stats().errors`.
  */
 import type { CacheConfig } from '../config/cache.js';
-import { createEmbedder, type Embedder } from '../embedding/index.js';
+import { createEmbedder, EmbedderBusyError, type Embedder } from '../embedding/index.js';
 import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.js';
 import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 import { MemoryExactStore } from './stores/memory.js';
@@ -19,7 +19,8 @@ import { RedisVectorStore } from './vector/redis.js';
 export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
 export { exactKey, partitionOf, partitionPrefix, questionText, splitQuestion, type Partition } from './key.js';
 
-export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+/** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
+export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass';
 
 /** What the core knows about a request when it looks it up. */
 export interface CacheLookupInput {
@@ -65,10 +66,16 @@ export interface CacheStats {
   hitsExact: number;
   hitsSemantic: number;
   misses: number;
+  /** Misses whose semantic stage was skipped: the embedder's queue was full (also counted in `misses`). */
+  missesEmbedderBusy: number;
   bypass: number;
   stores: number;
   errors: number;
   entries: number;
+  /** Entries of the in-process semantic index (0 with Redis or when semantic is off). */
+  semanticEntries: number;
+  /** Its approximate bytes (bounded by `cache.semantic.maxBytes`). */
+  semanticBytes: number;
 }
 
 /** The cache facade. */
@@ -102,6 +109,8 @@ export interface ResponseCacheDeps {
 }
 
 const EMBEDDER_RETRY_MS = 30_000;
+/** The embedder refused a text because its queue was full. */
+const BUSY = Symbol('embedder-busy');
 
 /** Whether a URL points at this host. */
 function isLoopbackUrl(url: string): boolean {
@@ -131,7 +140,7 @@ function asksManyChoices(req: CanonicalRequest): boolean {
 }
 
 class Cache implements ResponseCache {
-  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, bypass: 0, stores: 0, errors: 0 };
+  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, missesEmbedderBusy: 0, bypass: 0, stores: 0, errors: 0 };
   private readonly redis: RedisLease | undefined;
   private readonly vectorRedis: RedisLease | undefined;
   private readonly exact: ExactStore;
@@ -167,14 +176,14 @@ class Cache implements ResponseCache {
         : new MemoryExactStore({ maxBytes: cfg.memory.maxBytes, maxEntries: cfg.memory.maxEntries });
     this.restored = Promise.resolve();
     if (sem.enabled) {
-      this.embedder = deps.embedder ?? createEmbedder(sem.embedding);
+      this.embedder = deps.embedder ?? createEmbedder(sem.embedding, { boundQueue: true });
       this.startEmbedder();
       if (deps.vectorStore !== undefined) {
         this.vectors = deps.vectorStore;
       } else if (sem.vectorStore === 'redis') {
         this.vectors = new RedisVectorStore({ redis: (this.vectorRedis ?? this.redis)!.store, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName, query: sem.redisQuery });
       } else {
-        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
+        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, maxBytes: sem.maxBytes, embedderId: this.embedder.id });
         this.vectors = mem;
         if (sem.snapshotPath !== undefined) {
           const path = sem.snapshotPath;
@@ -232,6 +241,12 @@ class Cache implements ResponseCache {
 
     if (text !== undefined) {
       const embedding = await this.embed(text);
+      if (embedding === BUSY) {
+        this.counters.misses++;
+        this.counters.missesEmbedderBusy++;
+        // Stored exact-only: embedding it at store time would load the busy embedder again.
+        return { result: 'miss-embedder-busy', ticket: { partition, key: ticket.key, ttlSeconds: ticket.ttlSeconds } };
+      }
       if (embedding !== undefined) {
         ticket.embedding = embedding;
         const hit = await this.semanticHit(partition, text, embedding, route?.threshold ?? this.cfg.semantic.threshold);
@@ -257,11 +272,14 @@ class Cache implements ResponseCache {
     }
     if (ticket.text !== undefined && this.vectors !== undefined) {
       const embedding = ticket.embedding ?? (await this.embed(ticket.text));
-      if (embedding !== undefined) {
+      if (embedding !== undefined && embedding !== BUSY) {
         try {
           await this.restored;
           const expiresAt = Date.now() + ticket.ttlSeconds * 1000;
-          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text: ticket.text, response, expiresAt });
+          // The prompt text is kept only where it is read: by the verifier, or when configured.
+          const sem = this.cfg.semantic;
+          const text = sem.verifier || sem.keepPromptText ? ticket.text : '';
+          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text, response, expiresAt });
           stored = true;
         } catch (err) {
           this.report(err, 'vector-add');
@@ -279,7 +297,8 @@ class Cache implements ResponseCache {
   }
 
   stats(): CacheStats {
-    return { ...this.counters, entries: this.exact.size() };
+    const mem = this.vectors instanceof MemoryVectorStore ? this.vectors : undefined;
+    return { ...this.counters, entries: this.exact.size(), semanticEntries: mem?.size() ?? 0, semanticBytes: mem?.byteSize ?? 0 };
   }
 
   async close(): Promise<void> {
@@ -332,8 +351,11 @@ class Cache implements ResponseCache {
     });
   }
 
-  /** One embedding, or `undefined` (counted) when the embedder fails: the lookup goes on exact-only. */
-  private async embed(text: string): Promise<Float32Array | undefined> {
+  /**
+   * One embedding; `undefined` (counted) when the embedder fails, {@link BUSY} when its queue is
+   * full (not an error: the lookup goes on exact-only, the answer is stored exact-only).
+   */
+  private async embed(text: string): Promise<Float32Array | typeof BUSY | undefined> {
     try {
       if (this.embedderRetryAt !== 0) {
         if (Date.now() < this.embedderRetryAt) return undefined;
@@ -344,6 +366,7 @@ class Cache implements ResponseCache {
       const [vec] = await this.embedder!.embed([text]);
       return vec;
     } catch (err) {
+      if (err instanceof EmbedderBusyError) return BUSY;
       if (this.embedderRetryAt === 0) this.report(err, 'embed');
       return undefined;
     }

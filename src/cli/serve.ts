@@ -3,7 +3,7 @@
  * framework in the hot path) over the same handler the Express face uses,
  * plus health, config reload (SIGHUP and file change) and graceful shutdown.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy-middleware';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
@@ -11,6 +11,7 @@ import { handleSignals, reportUpstreams, watchForReload } from '../core/lifecycl
 import type { SwitchyardConfig } from '../config/schema.js';
 import { Switchyard } from '../core/pipeline.js';
 import { handleNodeRequest } from '../adapters/node/handler.js';
+import { createLimitedServer, limitsOf } from '../adapters/node/limits.js';
 import { DECIDE_PREFIX, createNginxDecideHandler } from '../adapters/nginx/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { handleObservabilityRequest } from '../observability/http.js';
@@ -58,7 +59,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const proxy = target ? httpProxy.createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
   const nginxDecide = createNginxDecideHandler(sy, { env });
-  const server = createServer((req, res) => {
+  // Slow clients are cut off (headers / whole-request timeouts), sockets capped: cfg.server limits.
+  const server = createLimitedServer(limitsOf(cfg.server), (req, res) => {
     const url = req.url ?? '/';
     // /livez, /readyz, /healthz
     if (handleHealthRequest(sy, req, res)) return;
@@ -79,9 +81,6 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       },
     );
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
 
   const port = opts.port ?? cfg.server.port;
   const host = opts.host ?? cfg.server.host;

@@ -67,6 +67,17 @@ export const semanticCacheSchema = z
     vectorStore: z.enum(['memory', 'redis']).default('memory'),
     /** Most vectors the in-process index holds; the least recently used go first. */
     maxEntries: z.number().int().positive().default(100_000),
+    /**
+     * Approximate bytes the in-process index may hold (vectors as allocated, HNSW graphs, cached answers,
+     * kept prompt text), least recently used out first, across partitions. About 3 KB per entry with
+     * a 512-dimension embedder and a short answer.
+     */
+    maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    /**
+     * Keep the question's text with its entry even when the verifier is off (the verifier compares
+     * the texts, so with `verifier: true` the text is always kept). Off: entries hold no prompt text.
+     */
+    keepPromptText: z.boolean().default(false),
     /** File the in-process index is restored from at start and written to at close. */
     snapshotPath: z.string().min(1).optional(),
     /** Also snapshot every this many seconds (unset: only at close). */

@@ -11,6 +11,7 @@ import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 import { shadowSchema } from './shadow.js';
 import { authSchema } from './auth.js';
+import { serverLimitsShape } from './server-limits.js';
 import { envoySchema } from './envoy.js';
 
 const positiveMs = z.number().int().positive();
@@ -156,6 +157,8 @@ export const serverSchema = z
       }),
     /** Graceful shutdown: how long in-flight requests may finish. */
     shutdownGraceMs: z.number().int().min(0).default(10_000),
+    /** Slow-client and connection limits (server-limits.ts). */
+    ...serverLimitsShape,
   })
   .strict();
 

@@ -5,7 +5,8 @@ import type { RouteDecision } from '../routing/policy.js';
 import type { CacheTicket } from '../cache/index.js';
 import type { Identity } from '../identity/identity.js';
 
-export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass' | 'off';
+/** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
+export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass' | 'off';
 
 export interface CacheControl {
   /** Skip the lookup (may still store). */
