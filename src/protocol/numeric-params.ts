@@ -18,7 +18,9 @@ export interface NumberRule {
 }
 
 const tokens: NumberRule = { int: true, min: 1, max: MAX_TOKENS_LIMIT };
-const seed: NumberRule = { int: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
+// A 64-bit signed integer (providers take int64 seeds). Parsed as a double, 2^63 - 1 reads as 2^63, so that is the bound;
+// the forwarded bytes keep the client's exact digits (json-splice), only the check sees the rounded value.
+const seed: NumberRule = { int: true, min: -(2 ** 63), max: 2 ** 63 };
 const penalty: NumberRule = { int: false, min: -2, max: 2 };
 const unit: NumberRule = { int: false, min: 0, max: 1 };
 

@@ -37,6 +37,12 @@ describe('checkNumbers', () => {
     expect(bad({ max_tokens: 2_147_483_647, n: 128, seed: Number.MAX_SAFE_INTEGER })).toBeUndefined();
   });
 
+  it('takes any 64-bit seed (providers accept int64), and nothing past it', () => {
+    expect(bad(JSON.parse('{"seed": 9223372036854775807}'))).toBeUndefined();
+    expect(bad(JSON.parse('{"seed": -9223372036854775808}'))).toBeUndefined();
+    expect(bad(JSON.parse('{"seed": 18446744073709551615}'))).toBe('seed');
+  });
+
   it('Anthropic: thinking.budget_tokens must be at least 1024 and below max_tokens', () => {
     const parse = (thinking: unknown) => () => parseAnthropicMessages({ model: 'm', max_tokens: 4096, thinking, messages: [{ role: 'user', content: 'hi' }] });
     expect(parse({ type: 'enabled', budget_tokens: 2048 })).not.toThrow();
