@@ -15,6 +15,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { keyPrefix, redisConnectionShape } from './redis.js';
 
 const usd = z.number().nonnegative();
 const perMinute = z.number().int().nonnegative();
@@ -70,6 +71,20 @@ export const virtualKeySchema = z
   })
   .strict();
 
+/**
+ * The key store's Redis: the shared connection section (single node or
+ * cluster, deadline, breaker) plus the key prefix. Each key lives at
+ * `<prefix>{<id>}` and the index at `<prefix>{index}`: single-key commands,
+ * so a Redis Cluster serves them.
+ */
+const keysRedisSchema = z
+  .object({
+    ...redisConnectionShape,
+    /** Prefix of every key-store key; each key lives in its own hash slot (`{id}`). */
+    keyPrefix: keyPrefix.default('switchyard:keys:'),
+  })
+  .strict();
+
 export const keysStoreSchema = z
   .object({
     /** `config`: the `entries` below; `file`: a JSON file `switchyard keys` manages; `redis`: shared by replicas. */
@@ -79,15 +94,7 @@ export const keysStoreSchema = z
     entries: z.array(virtualKeySchema).default([]),
     /** JSON file for `store: file`. */
     file: z.string().min(1).optional(),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        /** Prefix of every key-store key; each key lives in its own hash slot (`{id}`). */
-        keyPrefix: z.string().min(1).default('switchyard:keys:'),
-        commandTimeoutMs: z.number().int().positive().default(250),
-      })
-      .strict()
-      .default({ url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:keys:', commandTimeoutMs: 250 }),
+    redis: keysRedisSchema.default(keysRedisSchema.parse({})),
     /** How long a looked-up key is trusted before the store is asked again (a revoke takes up to this long); 0 = always ask. */
     cacheTtlMs: z.number().int().min(0).default(5_000),
   })

@@ -17,8 +17,29 @@
  * ```
  */
 import { z } from 'zod';
+import { redisConnectionShape } from './redis.js';
 
 const unit = z.number().min(0).max(1);
+
+/**
+ * The outcome stream's Redis: the shared connection section (single node or
+ * cluster, deadline, breaker) plus the stream key (one key: one cluster slot).
+ * `timeoutMs`, the former name of the deadline, is still read.
+ */
+const learnedRedisSchema = z
+  .object({
+    ...redisConnectionShape,
+    /** Deadline of each Redis call; a late call is skipped (learning pauses, routing goes on). */
+    commandTimeoutMs: z.number().int().positive().default(200),
+    /** @deprecated The former name of `commandTimeoutMs`; when set it wins. */
+    timeoutMs: z.number().int().positive().optional(),
+    /** Stream holding the outcomes (shared by every gateway instance). */
+    key: z.string().min(1).default('switchyard:routing:outcomes'),
+    /** How often other instances' outcomes are read. */
+    syncMs: z.number().int().positive().default(2_000),
+  })
+  .strict()
+  .transform(({ timeoutMs, ...r }) => (timeoutMs === undefined ? r : { ...r, commandTimeoutMs: timeoutMs }));
 
 export const routingLearnedSchema = z
   .object({
@@ -29,18 +50,7 @@ export const routingLearnedSchema = z
     scope: z.enum(['global', 'tenant']).default('global'),
     /** Where online outcomes (feedback, shadow tests) persist. */
     store: z.enum(['memory', 'redis', 'file']).default('memory'),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        /** Stream holding the outcomes (shared by every gateway instance). */
-        key: z.string().min(1).default('switchyard:routing:outcomes'),
-        /** Deadline of each Redis call; a late call is skipped (learning pauses, routing goes on). */
-        timeoutMs: z.number().int().positive().default(200),
-        /** How often other instances' outcomes are read. */
-        syncMs: z.number().int().positive().default(2_000),
-      })
-      .strict()
-      .default({ url: 'redis://127.0.0.1:6379', key: 'switchyard:routing:outcomes', timeoutMs: 200, syncMs: 2_000 }),
+    redis: learnedRedisSchema.default(learnedRedisSchema.parse({})),
     /** File for `store: file` (rewritten atomically, at most every `flushMs`). */
     file: z.string().min(1).optional(),
     flushMs: z.number().int().positive().default(5_000),

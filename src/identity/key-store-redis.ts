@@ -1,43 +1,45 @@
 /**
  * Virtual keys in Redis: one string per key at `<prefix>{<id>}` (the hash tag
  * keeps everything about one identity in one Redis Cluster slot) holding the
- * JSON record, and a set `<prefix>{index}` of ids for `keys list`. Every call
- * has a deadline: a Redis that does not answer in time is an error the
- * resolver turns into 503 (or a still-fresh cached record), never a stall.
+ * JSON record, and a set `<prefix>{index}` of ids for `keys list`. Every
+ * command touches one key, so a Redis Cluster serves the store. The
+ * connection comes from the shared factory (`acquireRedis`): every call has
+ * a deadline that fires and goes through the connection's breaker; a Redis
+ * that does not answer in time is an error the resolver turns into 503 (or a
+ * still-fresh cached record), never a stall.
  */
 import type { VirtualKey } from '../config/auth.js';
 import { virtualKeySchema } from '../config/auth.js';
-import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from '../cache/stores/redis-client.js';
+import type { RedisConnectionConfig } from '../config/redis.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { KeyStore } from './key-store.js';
 
-export interface RedisKeyStoreOptions {
-  url: string;
-  keyPrefix: string;
-  commandTimeoutMs: number;
-}
+/** The key store's `redis:` section: a shared connection plus the key prefix. */
+export type RedisKeyStoreOptions = Pick<RedisConnectionConfig, 'url' | 'commandTimeoutMs'> &
+  Partial<Pick<RedisConnectionConfig, 'cluster' | 'breaker'>> & { keyPrefix: string };
 
-/** Rejects after `ms` unless `p` settles first. */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
+const DEFAULT_BREAKER = { failures: 5, cooldownMs: 2_000 };
 
+/**
+ * @example
+ * ```ts
+ * const store = new RedisKeyStore({ url: 'redis://127.0.0.1:6379', keyPrefix: 'switchyard:keys:', commandTimeoutMs: 250 });
+ * const rec = await store.get('k3j9x0a1b2c3');
+ * await store.close();
+ * ```
+ */
 export class RedisKeyStore implements KeyStore {
   readonly kind = 'redis' as const;
-  private readonly client: CacheRedisClient;
-  /** Settles at the first connection (one listener, however many callers wait). */
-  private readonly connected: Promise<void>;
+  private readonly lease: RedisLease;
+  /** Deadline of the administrative calls (`keys` CLI, admin API): they may wait for a first connection. */
+  private readonly adminMs: number;
 
   constructor(
     private readonly opts: RedisKeyStoreOptions,
     onError?: (e: Error) => void,
   ) {
-    // The one place this store's client is made: switch it to the shared factory here.
-    this.client = openCacheRedis({ url: opts.url, commandTimeoutMs: opts.commandTimeoutMs, ...(onError ? { onError } : {}) });
-    this.connected = new Promise<void>((resolve) => this.client.once('ready', () => resolve()));
+    this.lease = acquireRedis('keys', { ...opts, breaker: opts.breaker ?? DEFAULT_BREAKER }, onError);
+    this.adminMs = Math.max(opts.commandTimeoutMs * 4, 2_000);
   }
 
   private keyOf(id: string): string {
@@ -48,15 +50,11 @@ export class RedisKeyStore implements KeyStore {
     return `${this.opts.keyPrefix}{index}`;
   }
 
-  /** Waits (up to `ms`) for the connection; at once when it is up. */
-  private ready(ms = Math.max(this.opts.commandTimeoutMs, 2_000)): Promise<void> {
-    if (this.client.isReady) return Promise.resolve();
-    return withDeadline(this.connected, ms, 'key store connect');
-  }
-
   async get(id: string): Promise<VirtualKey | undefined> {
-    if (!this.client.isReady) await this.ready(this.opts.commandTimeoutMs);
-    const raw = await withDeadline(this.client.get(this.keyOf(id)), this.opts.commandTimeoutMs, 'key store get');
+    const redis = this.lease.store;
+    // The first lookup of a process may wait for the connection once (a deadline of its own), then the call's.
+    await redis.ready(this.opts.commandTimeoutMs);
+    const raw = await redis.call('keys-get', (c) => c.get(this.keyOf(id)));
     if (raw === null) return undefined;
     const parsed = virtualKeySchema.safeParse(JSON.parse(raw));
     if (!parsed.success) throw new Error(`key store: the record of "${id}" is not valid`);
@@ -64,8 +62,9 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async list(): Promise<VirtualKey[]> {
-    await this.ready();
-    const ids = await withDeadline(this.client.sMembers(this.indexKey), this.opts.commandTimeoutMs * 4, 'key store list');
+    const redis = this.lease.store;
+    await redis.ready(this.adminMs);
+    const ids = await redis.call('keys-list', (c) => c.sMembers(this.indexKey), this.adminMs);
     const out: VirtualKey[] = [];
     for (const id of ids.sort()) {
       const rec = await this.get(id);
@@ -75,19 +74,21 @@ export class RedisKeyStore implements KeyStore {
   }
 
   async put(key: VirtualKey): Promise<void> {
-    await this.ready();
-    await withDeadline(this.client.set(this.keyOf(key.id), JSON.stringify(key)), this.opts.commandTimeoutMs * 4, 'key store put');
-    await withDeadline(this.client.sAdd(this.indexKey, key.id), this.opts.commandTimeoutMs * 4, 'key store index');
+    const redis = this.lease.store;
+    await redis.ready(this.adminMs);
+    await redis.call('keys-put', (c) => c.set(this.keyOf(key.id), JSON.stringify(key)), this.adminMs);
+    await redis.call('keys-index', (c) => c.sAdd(this.indexKey, key.id), this.adminMs);
   }
 
   async delete(id: string): Promise<boolean> {
-    await this.ready();
-    const n = await withDeadline(this.client.del(this.keyOf(id)), this.opts.commandTimeoutMs * 4, 'key store delete');
-    await withDeadline(this.client.sRem(this.indexKey, id), this.opts.commandTimeoutMs * 4, 'key store index');
+    const redis = this.lease.store;
+    await redis.ready(this.adminMs);
+    const n = await redis.call('keys-delete', (c) => c.del(this.keyOf(id)), this.adminMs);
+    await redis.call('keys-index', (c) => c.sRem(this.indexKey, id), this.adminMs);
     return n > 0;
   }
 
   async close(): Promise<void> {
-    await closeCacheRedis(this.client);
+    await this.lease.release();
   }
 }

@@ -2,13 +2,15 @@
  * Where the learned router's online outcomes persist: a Redis stream shared
  * by every gateway instance (each appends; each reads the others' entries
  * every `syncMs`), a JSON-lines file, or nowhere. Vectors travel as int8
- * (512 bytes for USE-Lite). Every Redis call has a deadline; a late or
+ * (512 bytes for USE-Lite). The Redis connection is the shared one
+ * (`acquireRedis`: single node or cluster, breaker, /healthz); the stream is
+ * one key, so a cluster serves it. Every Redis call has a deadline; a late or
  * failed call is skipped (learning pauses, routing goes on) and reported.
  */
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createClient } from 'redis';
 import type { RoutingLearnedConfig } from '../config/routing-learned.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import { dequantize, quantize } from './learned-model.js';
 
 /** An outcome as stored. */
@@ -142,53 +144,34 @@ class FileOutcomeStore implements OutcomeStore {
 }
 
 class RedisOutcomeStore implements OutcomeStore {
-  private readonly client: ReturnType<typeof createClient>;
+  private readonly lease: RedisLease;
   private lastId = '0-0';
   private readonly own = new Set<string>();
   private pending: string[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly key: string;
   private readonly connectMs: number;
 
   constructor(
-    url: string,
-    private readonly key: string,
+    cfg: RoutingLearnedConfig['redis'],
     private readonly max: number,
-    timeoutMs: number,
     private readonly onError: OutcomeStoreErrorHandler,
   ) {
-    this.connectMs = Math.max(timeoutMs, 1_000);
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      commandOptions: { timeout: timeoutMs },
-      socket: { connectTimeout: this.connectMs, reconnectStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 3_000) },
-    });
-    this.client.on('error', (err: Error) => onError(err, 'redis'));
+    this.key = cfg.key;
+    this.connectMs = Math.max(cfg.commandTimeoutMs, 1_000);
+    this.lease = acquireRedis('learned', cfg, (err) => onError(err, 'redis'));
   }
 
-  /** Connects, within the connect deadline (the client goes on reconnecting in the background). */
+  /** Connects, within the connect deadline (the connection goes on reconnecting in the background). */
   private async ready(): Promise<boolean> {
-    if (!this.client.isOpen) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no connection within ${this.connectMs}ms`)), this.connectMs);
-      });
-      const connecting = this.client.connect();
-      connecting.catch(() => undefined);
-      try {
-        await Promise.race([connecting, deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    return this.client.isReady;
+    return this.lease.store.ready(this.connectMs);
   }
 
   private async range(from: string): Promise<StoredOutcome[]> {
     const out: StoredOutcome[] = [];
     let start = from;
     for (;;) {
-      const page = await this.client.xRange(this.key, start, '+', { COUNT: 1_000 });
+      const page = await this.lease.store.call('learned-range', (c) => c.xRange(this.key, start, '+', { COUNT: 1_000 }));
       for (const e of page) {
         this.lastId = e.id;
         if (this.own.delete(e.id)) continue;
@@ -202,7 +185,7 @@ class RedisOutcomeStore implements OutcomeStore {
 
   async load(): Promise<StoredOutcome[]> {
     try {
-      if (!(await this.ready())) return [];
+      if (!(await this.ready())) throw new Error(`no connection within ${this.connectMs}ms`);
       return await this.range('-');
     } catch (e) {
       this.onError(asError(e), 'load');
@@ -212,7 +195,7 @@ class RedisOutcomeStore implements OutcomeStore {
 
   async poll(): Promise<StoredOutcome[]> {
     try {
-      if (!this.client.isReady) return [];
+      if (!this.lease.store.available) return [];
       return await this.range(`(${this.lastId}`);
     } catch (e) {
       this.onError(asError(e), 'poll');
@@ -230,9 +213,10 @@ class RedisOutcomeStore implements OutcomeStore {
       const batch = this.pending;
       this.pending = [];
       try {
-        if (!this.client.isReady) throw new Error('not connected');
         for (const o of batch) {
-          const id = await this.client.xAdd(this.key, '*', { o }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.max } });
+          const id = await this.lease.store.call('learned-append', (c) =>
+            c.xAdd(this.key, '*', { o }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.max } }),
+          );
           this.own.add(id);
         }
       } catch (e) {
@@ -244,12 +228,7 @@ class RedisOutcomeStore implements OutcomeStore {
 
   async close(): Promise<void> {
     await this.flushing;
-    try {
-      if (this.client.isReady) await this.client.close();
-      else this.client.destroy();
-    } catch {
-      this.client.destroy();
-    }
+    await this.lease.release();
   }
 }
 
@@ -261,7 +240,7 @@ class RedisOutcomeStore implements OutcomeStore {
  * for (const o of await store.load()) learned.restore(o);
  */
 export function openOutcomeStore(cfg: RoutingLearnedConfig, onError: OutcomeStoreErrorHandler = () => undefined): OutcomeStore {
-  if (cfg.store === 'redis') return new RedisOutcomeStore(cfg.redis.url, cfg.redis.key, cfg.maxOutcomes, cfg.redis.timeoutMs, onError);
+  if (cfg.store === 'redis') return new RedisOutcomeStore(cfg.redis, cfg.maxOutcomes, onError);
   if (cfg.store === 'file') return new FileOutcomeStore(cfg.file!, cfg.maxOutcomes, cfg.flushMs, onError);
   return new MemoryOutcomeStore();
 }
