@@ -12,6 +12,7 @@ import { budgetKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import type { DecisionRecord } from '../../src/observability/events.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
+import { gatedBurst } from '../fixtures/fake-common.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
 import { scrape, sumOf } from '../helpers/observability.js';
@@ -29,8 +30,8 @@ const PER_REQUEST = 99 * 1000 / 1e6;
 
 beforeAll(async () => {
   await redis.connect();
-  // Slow enough that no answer settles (releasing its reservation) before the last request of a burst is admitted on a busy machine.
-  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 1500, answer: ANSWER } });
+  // Bursts go through gatedBurst: the fake holds every answer until the whole burst is admitted or refused.
+  oa = await startFakeOpenAI({ behavior: { kind: 'ok', answer: ANSWER } });
   ant = await startFakeAnthropic({ behavior: { kind: 'ok', answer: ANSWER } });
 });
 afterEach(async () => {
@@ -83,11 +84,11 @@ describe.each(['redis', 'memory'] as const)('budgets in %s', (store) => {
     const records: DecisionRecord[] = [];
     gw.switchyard.events.on('decision', (r) => records.push(r));
 
-    const results = await Promise.all(Array.from({ length: 30 }, () => ask(gw, 'alpha')));
+    const results = await gatedBurst(oa, 30, () => ask(gw, 'alpha'), { answer: ANSWER });
     const ok = results.filter((r) => r.status === 200);
     const refused = results.filter((r) => r.status === 429);
     expect(ok.length + refused.length).toBe(30);
-    // Every request was in flight at once (slow upstream): admission k sees (k-1) estimates of ≈ $0.1 reserved.
+    // Every admitted request is in flight until the burst is decided (gated upstream): admission k sees (k-1) estimates of ≈ $0.1 reserved.
     expect(ok).toHaveLength(10);
     expect(refused[0]!.json.error).toMatchObject({ code: 'budget_exceeded', type: 'insufficient_quota' });
     expect(Number(refused[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -119,7 +120,7 @@ describe('budgets shared by replicas', () => {
   it('holds one cap across two gateways counting in the same Redis', async () => {
     const yaml = config('redis', '{ by: header, header: x-team, default: { monthlyUsd: 0.5 } }', 'replicas:');
     const [a, b] = [await gateway(yaml), await gateway(yaml)];
-    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => ask(i % 2 ? a : b, 'shared')));
+    const results = await gatedBurst(oa, 24, (i) => ask(i % 2 ? a : b, 'shared'), { answer: ANSWER });
     expect(results.filter((r) => r.status === 200)).toHaveLength(5);
     expect(results.filter((r) => r.status === 429)).toHaveLength(19);
     await Promise.all([a.switchyard.accounting.flush(), b.switchyard.accounting.flush()]);

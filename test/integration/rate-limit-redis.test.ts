@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { windowAt } from '../../src/accounting/rate-limits.js';
 import { rateKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
+import { gatedBurst } from '../fixtures/fake-common.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
 
@@ -20,7 +21,7 @@ const gateways: RunningServer[] = [];
 
 beforeAll(async () => {
   await redis.connect();
-  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 100, answer: 'short' } });
+  oa = await startFakeOpenAI({ behavior: { kind: 'ok', answer: 'short' } });
 });
 afterEach(async () => {
   await Promise.all(gateways.splice(0).map((g) => g.close()));
@@ -65,10 +66,10 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
   it('admits exactly the requests-per-minute limit of a concurrent burst, per tenant, with Retry-After', async () => {
     const gw = await gateway(store, '{ default: { requestsPerMinute: 10 }, tenants: { "t:vip": { requestsPerMinute: 20 } } }', `${store}-rpm:`);
     await awayFromMinuteEdge();
-    const [plain, vip] = await Promise.all([
-      Promise.all(Array.from({ length: 25 }, () => ask(gw, 'plain'))),
-      Promise.all(Array.from({ length: 25 }, () => ask(gw, 'vip'))),
-    ]);
+    // The fake holds every answer until each of the 50 requests is admitted (arrived) or refused.
+    const both = await gatedBurst(oa, 50, (i) => ask(gw, i % 2 ? 'vip' : 'plain'), { answer: 'short' });
+    const plain = both.filter((_, i) => i % 2 === 0);
+    const vip = both.filter((_, i) => i % 2 === 1);
     expect(plain.filter((r) => r.status === 200)).toHaveLength(10);
     expect(vip.filter((r) => r.status === 200)).toHaveLength(20);
     const refused = plain.find((r) => r.status === 429)!;
@@ -85,12 +86,9 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
   it('counts prompt + max_tokens against tokens per minute, then corrects to the real usage', async () => {
     const gw = await gateway(store, '{ default: { tokensPerMinute: 1000 } }', `${store}-tpm:`);
     await awayFromMinuteEdge();
-    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000. The upstream answers slowly enough
-    // that no early answer corrects the counter (to its real ≈ 10 tokens) before the last of the burst is admitted.
-    oa.setBehavior({ kind: 'slow-first-token', ms: 1500, answer: 'short' });
-    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 }))).finally(() =>
-      oa.setBehavior({ kind: 'slow-first-token', ms: 100, answer: 'short' }),
-    );
+    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000. The fake holds every answer until
+    // the whole burst is admitted or refused, so no early answer corrects the counter (to its real ≈ 10 tokens) first.
+    const burst = await gatedBurst(oa, 15, () => ask(gw, 'tok', { max_tokens: 100 }), { answer: 'short' });
     expect(burst.filter((r) => r.status === 200)).toHaveLength(9);
     expect(burst.find((r) => r.status === 429)!.json.error.message).toMatch(/1000 tokens per minute/);
     await gw.switchyard.accounting.flush();
@@ -109,7 +107,7 @@ describe('rate limits shared by replicas', () => {
     const a = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
     const b = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
     await awayFromMinuteEdge();
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(i % 2 ? a : b, 'shared')));
+    const results = await gatedBurst(oa, 30, (i) => ask(i % 2 ? a : b, 'shared'), { answer: 'short' });
     expect(results.filter((r) => r.status === 200)).toHaveLength(12);
     const m = await postJson(`${a.url}/v1/messages`, { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'shared' });
     expect(m.status).toBe(429);

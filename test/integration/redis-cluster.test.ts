@@ -18,6 +18,7 @@ import { shadowStoreSchema } from '../../src/config/shadow.js';
 import { RedisLedger } from '../../src/shadow/ledger.js';
 import { RedisStreamStore } from '../../src/shadow/store.js';
 import { openQualityStore } from '../../src/routing/learning-store.js';
+import { gatedBurst } from '../fixtures/fake-common.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { startOwnCluster, type OwnCluster } from '../fixtures/redis-server.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
@@ -111,16 +112,20 @@ describe('Switchyard on a Redis Cluster (3 masters + 3 replicas)', () => {
 
   it('holds one daily budget across two gateways under concurrent bursts', async () => {
     const team = { 'x-team': 'burst' };
-    const all = await Promise.all([...Array.from({ length: 15 }, (_, i) => ask(a, `burst a${i}`, team)), ...Array.from({ length: 15 }, (_, i) => ask(b, `burst b${i}`, team))]);
+    // The fake holds every answer until each request is admitted (arrived) or refused: all admitted ones are in flight.
+    const all = await gatedBurst(slow, 30, (i) => (i % 2 ? ask(a, `burst a${i}`, team) : ask(b, `burst b${i}`, team)), { answer: ANSWER }).finally(() =>
+      slow.setBehavior({ kind: 'slow-first-token', ms: 500, answer: ANSWER }),
+    );
     const ok = all.filter((r) => r.status === 200);
     const refused = all.filter((r) => r.status === 429);
     expect(ok.length + refused.length).toBe(30);
-    // $1 at ~$0.1 estimated per request: 10 fit while all are in flight; an early settlement (real cost $0.099)
-    // can free room for at most one more.
-    expect(ok.length).toBeGreaterThanOrEqual(10);
-    expect(ok.length).toBeLessThanOrEqual(11);
+    // $1 at ~$0.1 estimated per request, none settled before the burst is decided: exactly 10 fit.
+    expect(ok).toHaveLength(10);
     expect(refused[0]!.json.error.code).toBe('budget_exceeded');
-    const key = `syc:acct:${ACCOUNTING_TAG}:budget:burst:d:${periodsAt(Date.now()).day}`;
+    // Without a trusted proxy the team header only subdivides the caller's tenant: the identity is `<tenant>/burst`.
+    const found = await keysOnCluster(`syc:acct:${ACCOUNTING_TAG}:budget:*/burst:d:${periodsAt(Date.now()).day}`);
+    expect(found).toHaveLength(1);
+    const key = found[0]!;
     const day = await until('settled', () => probe.hGetAll(key), (h) => Number(h.reserved) === 0);
     expect(Number(day.spent)).toBe(ok.length * UNIT_NANO);
   });
