@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
-import type { FakeProvider } from '../fixtures/fake-common.js';
+import { createGate, gatedBurst, type FakeProvider } from '../fixtures/fake-common.js';
 import { fakeEmbedding, startFakeOpenAI } from '../fixtures/fake-openai.js';
 
 interface SseEvent {
@@ -245,6 +245,64 @@ describe('fake OpenAI', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
     } finally {
       await strict.close();
+    }
+  });
+
+  it('gated: holds every answer until the gate opens, then answers normally; close() ends a held request', async () => {
+    const f = await startFakeOpenAI();
+    try {
+      const gate = createGate();
+      f.setBehavior({ kind: 'gated', gate: gate.promise, answer: 'held' });
+      let settled = 0;
+      const arrived = new Promise<void>((resolve) => {
+        const stop = f.onRequest(() => {
+          if (f.requests.length === 2) {
+            stop();
+            resolve();
+          }
+        });
+      });
+      const calls = [0, 1].map(() =>
+        fetch(`${f.url}/chat/completions`, { method: 'POST', body: chatBody() }).finally(() => settled++),
+      );
+      await arrived;
+      // Both arrived, neither answered: the gate holds them (checked after the loop drains pending I/O).
+      await new Promise((r) => setImmediate(r));
+      expect(settled).toBe(0);
+      gate.open();
+      const answers = await Promise.all(calls.map(async (p) => (await p).json() as Promise<{ choices: { message: { content: string } }[] }>));
+      expect(answers.map((a) => a.choices[0]!.message.content)).toEqual(['held', 'held']);
+      // A request held behind a gate that never opens ends (as an error) when the fake closes.
+      f.setBehavior({ kind: 'gated', gate: new Promise(() => undefined) });
+      const held = fetch(`${f.url}/chat/completions`, { method: 'POST', body: chatBody() }).catch((e: unknown) => e);
+      await new Promise<void>((resolve) => {
+        const stop = f.onRequest(() => {
+          stop();
+          resolve();
+        });
+      });
+      await f.close();
+      expect(await held).toBeInstanceOf(Error);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('gatedBurst: opens only when every request has arrived or been answered', async () => {
+    const f = await startFakeOpenAI();
+    try {
+      let inFlightAtOpen = -1;
+      const refusals = 3;
+      const results = await gatedBurst(f, 8, async (i) => {
+        if (i < refusals) return 'refused'; // answered without reaching the fake, like a gateway refusal
+        const res = await fetch(`${f.url}/chat/completions`, { method: 'POST', body: chatBody() });
+        if (inFlightAtOpen < 0) inFlightAtOpen = f.requests.length;
+        return String(res.status);
+      });
+      expect(results).toEqual(['refused', 'refused', 'refused', '200', '200', '200', '200', '200']);
+      expect(inFlightAtOpen).toBe(5);
+    } finally {
+      await f.close();
     }
   });
 
