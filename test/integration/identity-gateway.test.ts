@@ -294,6 +294,11 @@ describe('auth.mode keys with the keys in Redis', () => {
     expect(r.status).toBe(503);
     expect(r.json).toMatchObject({ type: 'error' });
     expect(r.text).not.toContain(k.key.split('.')[1]);
+    // The key store's connection is the shared one (deadline, breaker): /healthz reports it, not ok.
+    const h = (await (await fetch(`${face.url}/healthz`)).json()) as { stores: { name: string; status: string; connected: boolean }[] };
+    const keys = h.stores.find((s) => s.name.split('+').includes('keys'));
+    expect(keys).toMatchObject({ connected: false });
+    expect(keys!.status).not.toBe('ok');
   });
 });
 

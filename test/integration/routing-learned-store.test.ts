@@ -12,6 +12,7 @@ import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Router } from '../../src/routing/router.js';
+import { redisHealth } from '../../src/store/redis-pool.js';
 import { UpstreamRegistry } from '../../src/upstream/registry.js';
 
 const DIM = 16;
@@ -121,7 +122,12 @@ routing:
     expect(r.recordOutcome(unit(3), 'LOW', 1, undefined, 'feedback')).toBe(true); // kept in memory; the write is skipped
     await r.ready;
     await until(() => errors.some((e) => e.startsWith('learned')), 'the store error to be reported');
+    // The outcome stream's connection is the shared one (deadline, breaker, /healthz).
+    const h = redisHealth().find((x) => x.name.split('+').includes('learned'));
+    expect(h).toMatchObject({ connected: false });
+    expect(h!.status).not.toBe('ok');
     await r.close();
+    expect(redisHealth().some((x) => x.name.split('+').includes('learned'))).toBe(false);
     await reg.close();
   });
 });
