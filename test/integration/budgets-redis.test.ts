@@ -14,6 +14,9 @@ import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
 import { scrape, sumOf } from '../helpers/observability.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 const redis = createClient({ url: 'redis://127.0.0.1:6379' });
 const prefix = `sy-test-budgets-${process.pid}-${Date.now()}:`;
@@ -72,7 +75,7 @@ async function gateway(yaml: string): Promise<RunningServer> {
 const ask = (gw: RunningServer, team: string, model = 'pricey') =>
   postJson(`${gw.url}/v1/chat/completions`, { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': team });
 
-describe.each(['redis', 'memory'] as const)('budgets in %s', (store) => {
+describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('budgets in %s', (store) => {
   it('lets a concurrent burst overshoot the daily cap by at most one in-flight estimate, then refuses with 429', async () => {
     const sub = `${store}-burst:`;
     const gw = await gateway(config(store, '{ by: header, header: x-team, limits: { alpha: { dailyUsd: 1 } } }', sub));
@@ -111,7 +114,7 @@ describe.each(['redis', 'memory'] as const)('budgets in %s', (store) => {
   });
 });
 
-describe('budgets shared by replicas', () => {
+describe.skipIf(SKIP !== undefined)('budgets shared by replicas', () => {
   it('holds one cap across two gateways counting in the same Redis', async () => {
     const yaml = config('redis', '{ by: header, header: x-team, default: { monthlyUsd: 0.5 } }', 'replicas:');
     const [a, b] = [await gateway(yaml), await gateway(yaml)];
@@ -126,7 +129,7 @@ describe('budgets shared by replicas', () => {
   });
 });
 
-describe('standing', () => {
+describe.skipIf(SKIP !== undefined)('standing', () => {
   it('marks requests past the soft ratio, counts downgrades and reports the remaining budget', async () => {
     const gw = await gateway(config('redis', '{ by: header, header: x-team, softRatio: 0.25, limits: { gamma: { dailyUsd: 1 } } }', 'soft:'));
     const records: DecisionRecord[] = [];

@@ -14,6 +14,9 @@ import type { RunningServer } from '../../src/cli/serve.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { chat, postJson, sseEvents, startGateway, upstreamYaml } from '../helpers/gateway.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 let up: FakeProvider;
 let ant: FakeProvider;
@@ -45,7 +48,7 @@ cache: ${cache}
 
 const exactOnly = '{ semantic: { enabled: false } }';
 
-describe('hits', () => {
+describe.skipIf(SKIP !== undefined)('hits', () => {
   it('serves an identical request from the exact cache, as JSON and as SSE', async () => {
     const url = await gateway(exactOnly);
     const first = await postJson(url, chat('What is the boiling point of water?'));
@@ -118,7 +121,7 @@ describe('hits', () => {
   });
 });
 
-describe('safety', () => {
+describe.skipIf(SKIP !== undefined)('safety', () => {
   it('never caches an error', async () => {
     const url = await gateway(exactOnly);
     up.setBehavior([{ kind: 'status', status: 500 }, { kind: 'ok' }]);
@@ -216,7 +219,7 @@ cache: ${cfg}
   });
 });
 
-describe('admin API', () => {
+describe.skipIf(SKIP !== undefined)('admin API', () => {
   it('reads cache stats and purges a tenant, loopback only unless a token is set', async () => {
     const url = await gateway(exactOnly);
     await postJson(url, chat('purge me'), { 'x-switchyard-tenant': 'acme' });

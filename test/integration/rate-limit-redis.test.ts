@@ -11,6 +11,9 @@ import { windowAt } from '../../src/accounting/rate-limits.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 const redis = createClient({ url: 'redis://127.0.0.1:6379' });
 const prefix = `sy-test-rate-${process.pid}-${Date.now()}:`;
@@ -57,7 +60,7 @@ async function awayFromMinuteEdge(margin = 5_000): Promise<void> {
   if (left < margin) await new Promise((r) => setTimeout(r, left + 50));
 }
 
-describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
+describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
   it('admits exactly the requests-per-minute limit of a concurrent burst, per tenant, with Retry-After', async () => {
     const gw = await gateway(store, '{ default: { requestsPerMinute: 10 }, tenants: { "t:vip": { requestsPerMinute: 20 } } }', `${store}-rpm:`);
     await awayFromMinuteEdge();
@@ -96,7 +99,7 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
   });
 });
 
-describe('rate limits shared by replicas', () => {
+describe.skipIf(SKIP !== undefined)('rate limits shared by replicas', () => {
   it('admits the limit once across two gateways, and refuses Anthropic callers in their protocol', async () => {
     const a = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
     const b = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
