@@ -21,7 +21,7 @@ function vitest(env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: str
 }
 
 const base = (): NodeJS.ProcessEnv => {
-  const env = { ...process.env, SWITCHYARD_TEST_PRETEND_MISSING: 'nginx', NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_TEST_PRETEND_MISSING: 'nginx', NO_COLOR: '1' };
   delete env.VITEST;
   delete env.VITEST_WORKER_ID;
   delete env.VITEST_POOL_ID;
