@@ -54,6 +54,8 @@ export class LabelSets {
   private readonly models = new Set<string>();
   private readonly upstreams = new Set<string>();
   private readonly tiers = new Set<string>();
+  /** Lower-cased tier name → configured name: a pinned `switchyard/low` counts under tier `LOW`. */
+  private readonly tierByLower = new Map<string, string>();
   private readonly tenants: Set<string>;
   private readonly buckets: number;
   private readonly tenantCache = new Map<string, string>();
@@ -63,7 +65,10 @@ export class LabelSets {
       this.upstreams.add(u.name);
       for (const m of u.models) this.models.add(m.name);
     }
-    for (const t of config.tiers) this.tiers.add(t.name);
+    for (const t of config.tiers) {
+      this.tiers.add(t.name);
+      if (!this.tierByLower.has(t.name.toLowerCase())) this.tierByLower.set(t.name.toLowerCase(), t.name);
+    }
     this.tenants = new Set(config.observability.metrics.tenants);
     this.buckets = config.observability.metrics.tenantBuckets;
   }
@@ -81,8 +86,11 @@ export class LabelSets {
     return name === undefined ? NONE : this.upstreams.has(name) ? name : OTHER;
   }
 
+  /** A tier as configured; tier names match case-insensitively, as routing matches them. */
   tier(name: string | undefined): string {
-    return name === undefined ? NONE : this.tiers.has(name) ? name : OTHER;
+    if (name === undefined) return NONE;
+    if (this.tiers.has(name)) return name;
+    return this.tierByLower.get(name.toLowerCase()) ?? OTHER;
   }
 
   /** A listed tenant as itself; others `other`, or `bucket-NN` by hash when `tenantBuckets` > 0. */
