@@ -94,14 +94,20 @@ export const upstreamSchema = z
     mock: mockSchema.optional(),
   })
   .strict()
-  .superRefine((u, ctx) => {
-    if (u.kind !== 'mock' && u.baseUrl === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: `baseUrl is required for kind ${u.kind}` });
-    }
-    if (u.kind !== 'mock' && u.mock !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['mock'], message: 'mock settings apply to kind: mock only' });
-    }
-  });
+  .superRefine(
+    (u, ctx) => {
+      // Runs even when other keys are invalid (`when`), so a missing baseUrl is reported with them.
+      const kind = (u as { kind?: unknown }).kind;
+      if (typeof kind !== 'string' || kind === 'mock') return;
+      if ((u as { baseUrl?: unknown }).baseUrl === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: `required for kind ${kind} (expected an http(s) URL)` });
+      }
+      if ((u as { mock?: unknown }).mock !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['mock'], message: 'mock settings apply to kind: mock only' });
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export const tierSchema = z
   .object({

@@ -94,7 +94,7 @@ describe('usage errors: one line, exit 2', () => {
     writeFileSync(file, 'upstreams:\n  - name: x\n    kind: openai-compatible\n    models: [{ name: m }]\n');
     const r = await run(['serve', '--config', file, '--port', '0']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('upstreams[0].baseUrl: baseUrl is required for kind openai-compatible');
+    expect(r.stderr).toContain('upstreams[0].baseUrl: required for kind openai-compatible (expected an http(s) URL)');
     expect(r.stderr).not.toMatch(/^\s+at /m);
     rmSync(dir, { recursive: true, force: true });
   });
