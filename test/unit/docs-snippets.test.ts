@@ -96,6 +96,10 @@ describe('docs snippet convention', () => {
     expect(all.length).toBeGreaterThan(5);
   });
 
+  it('the README stays a front door: at most 250 lines', () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8').trimEnd().split('\n').length).toBeLessThanOrEqual(250);
+  });
+
   it("the README's prerequisites list everything the tests use, with its install command", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const p of Object.values(PREREQUISITES)) expect(readme, `README.md does not name \`${p.install}\``).toContain(p.install.split(' (')[0]);
