@@ -82,7 +82,11 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('budgets 
     const records: DecisionRecord[] = [];
     gw.switchyard.events.on('decision', (r) => records.push(r));
 
-    const results = await Promise.all(Array.from({ length: 30 }, () => ask(gw, 'alpha')));
+    // Answers held long enough that the whole burst is admitted before the first one settles, even on a busy machine.
+    oa.setBehavior({ kind: 'slow-first-token', ms: 5_000, answer: ANSWER });
+    const results = await Promise.all(Array.from({ length: 30 }, () => ask(gw, 'alpha'))).finally(() =>
+      oa.setBehavior({ kind: 'slow-first-token', ms: 300, answer: ANSWER }),
+    );
     const ok = results.filter((r) => r.status === 200);
     const refused = results.filter((r) => r.status === 429);
     expect(ok.length + refused.length).toBe(30);
