@@ -51,7 +51,7 @@ upstreams:
     kind: openai-compatible
     baseUrl: ${oa.url}
     models: [${PRICE}, { name: cheap, inputPricePer1M: 0.1, outputPricePer1M: 0.1 }]
-    timeouts: { connectMs: 1000, firstTokenMs: 5000, idleMs: 5000, totalMs: 10000 }
+    timeouts: { connectMs: 1000, firstTokenMs: 20000, idleMs: 20000, totalMs: 30000 }
     retry: { max: 0 }
   - name: ant
     kind: anthropic

@@ -85,7 +85,11 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate lim
     const gw = await gateway(store, '{ default: { tokensPerMinute: 1000 } }', `${store}-tpm:`);
     await awayFromMinuteEdge();
     // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000.
-    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 })));
+    // Answers held until the whole burst is admitted (a settled request corrects its count down, letting more in).
+    oa.setBehavior({ kind: 'slow-first-token', ms: 5_000, answer: 'short' });
+    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 }))).finally(() =>
+      oa.setBehavior({ kind: 'slow-first-token', ms: 100, answer: 'short' }),
+    );
     expect(burst.filter((r) => r.status === 200)).toHaveLength(9);
     expect(burst.find((r) => r.status === 429)!.json.error.message).toMatch(/1000 tokens per minute/);
     await gw.switchyard.accounting.flush();
