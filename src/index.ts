@@ -7,14 +7,17 @@
  * import { createSwitchyard, loadConfigFile } from 'switchyard';
  * const sy = createSwitchyard(loadConfigFile('switchyard.yaml'));
  */
-export { Switchyard, createSwitchyard, type ExecResult, type SwitchyardOptions } from './core/pipeline.js';
+export { Switchyard, createSwitchyard, type ExecResult, type SwitchyardOptions, type UpstreamHealth, type HealthStatus } from './core/pipeline.js';
+export { Readiness, type ReadinessCheck, type ReadinessResult, type ReadinessReport } from './core/readiness.js';
+export { handleHealthRequest } from './observability/health.js';
+export type { Deployment } from './upstream/deployment.js';
 export type { Outcome, ForwardOutcome, RespondOutcome, PassOutcome } from './core/outcome.js';
 export type { RequestContext, CacheResult } from './core/context.js';
 export type { IncomingRequest } from './core/parse.js';
 export { SwitchyardError, ERROR_CODES, errorBody, type ErrorCode } from './errors.js';
 export { parseConfig, loadConfigFile, defaultConfig, ConfigError } from './config/load.js';
 export { watchConfig } from './config/watch.js';
-export type { SwitchyardConfig, SwitchyardConfigInput, UpstreamConfig, ModelConfig, TierConfig } from './config/schema.js';
+export type { SwitchyardConfig, SwitchyardConfigInput, UpstreamConfig, ModelConfig, TierConfig, RetryConfig, ResumeConfig } from './config/schema.js';
 export type * from './protocol/canonical.js';
 export type { DecisionRecord } from './observability/events.js';
 export { createResponseCache, type ResponseCache, type CacheLookup, type CacheStats } from './cache/index.js';

@@ -14,6 +14,7 @@ import { handleNodeRequest } from '../adapters/node/handler.js';
 import { DECIDE_PREFIX, createNginxDecideHandler } from '../adapters/nginx/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { handleObservabilityRequest } from '../observability/http.js';
+import { handleHealthRequest } from '../observability/health.js';
 
 export interface ServeOptions {
   /** Config file; the embedded defaults when absent. */
@@ -48,6 +49,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const log = opts.logger ?? createLogger();
   const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
   const sy = new Switchyard(cfg, { env, logger: log });
+  // Local sidecars are probed first, so the first request already knows whether they run.
+  await sy.ready(Math.min(5_000, Math.max(...cfg.upstreams.map((u) => u.timeouts.connectMs + 1000), 1000)));
 
   reportUpstreams(sy, log);
 
@@ -57,13 +60,8 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const nginxDecide = createNginxDecideHandler(sy);
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
-    if (req.method === 'GET' && (url === '/healthz' || url === '/readyz')) {
-      const upstreams = sy.health();
-      const body = JSON.stringify({ status: 'ok', upstreams });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
+    // /livez, /readyz, /healthz
+    if (handleHealthRequest(sy, req, res)) return;
     // /metrics, /switchyard/{events,stats,dashboard}
     if (handleObservabilityRequest(sy, req, res)) return;
     // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md).

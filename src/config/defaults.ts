@@ -50,13 +50,13 @@ tiers:
   - { name: small, models: [gpt-4o-mini, claude-3-5-haiku-latest] }
   - { name: frontier, models: [gpt-4o, claude-sonnet-4-5] }
 
-# When a model fails, try the same class of model at the other cloud.
+# When a model fails, try the same class of model at the other cloud. Chains
+# are followed transitively (A -> B -> C) and must not loop, so each pair goes
+# one way; the tiers above already list both clouds for switchyard/auto.
 # local-llama has no fallback on purpose: private requests must not leave the host.
 fallbacks:
   gpt-4o: [claude-sonnet-4-5]
-  claude-sonnet-4-5: [gpt-4o]
   gpt-4o-mini: [claude-3-5-haiku-latest]
-  claude-3-5-haiku-latest: [gpt-4o-mini]
 
 defaultModel: gpt-4o-mini
 embeddingsUpstream: openai

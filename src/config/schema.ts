@@ -23,7 +23,11 @@ export const modelSchema = z
     name: z.string().min(1),
     /** The name sent to the upstream, when it differs from `name`. */
     upstreamModel: z.string().min(1).optional(),
-    contextWindow: z.number().int().positive().default(8192),
+    /**
+     * Tokens the model accepts (prompt + completion). Optional: an undeclared
+     * window never rules a model out, and a context overflow may move to it.
+     */
+    contextWindow: z.number().int().positive().optional(),
     /** Largest completion the model can produce; used to clamp max_tokens. */
     maxOutputTokens: z.number().int().positive().optional(),
     inputPricePer1M: z.number().nonnegative().default(0),
@@ -44,10 +48,28 @@ export const timeoutsSchema = z
   })
   .strict();
 
+/** Retries on the same deployment, per failure class (after the first attempt). */
+export const retryOnSchema = z
+  .object({
+    /** Connection refused, DNS, TLS, connect timeout. */
+    connect: z.number().int().min(0).max(10).default(1),
+    /** Connection reset or closed before a complete answer, before any byte reached the client. */
+    reset: z.number().int().min(0).max(10).default(1),
+    /** A 5xx answer (or an unreadable 2xx body). */
+    '5xx': z.number().int().min(0).max(10).default(1),
+    /** A 429 answer (its Retry-After is honoured up to `maxRetryAfterMs`). */
+    '429': z.number().int().min(0).max(10).default(1),
+    /** No first byte before `firstTokenMs` (a silent upstream), or a 408: by default the next candidate instead. */
+    timeout: z.number().int().min(0).max(10).default(0),
+  })
+  .strict();
+
 export const retrySchema = z
   .object({
-    /** Retries of the same upstream after the first attempt. */
+    /** Most retries of the same deployment after the first attempt, whatever the failure classes. */
     max: z.number().int().min(0).max(10).default(1),
+    /** Retries per failure class, each also capped by `max`. */
+    on: retryOnSchema.default(retryOnSchema.parse({})),
     baseDelayMs: z.number().int().min(0).default(200),
     maxDelayMs: z.number().int().min(0).default(5_000),
     /** Longest Retry-After honoured by waiting; longer ones move to the next fallback. */
@@ -76,8 +98,20 @@ export const upstreamSchema = z
     baseUrl: httpUrl.optional(),
     /** Name of the environment variable holding the API key. Unset → the upstream is unavailable. */
     apiKeyEnv: z.string().min(1).optional(),
-    /** Marks a local tier (llama.cpp sidecar): allowed for privacy-sensitive requests. */
+    /**
+     * Marks a local tier (llama.cpp sidecar): allowed for privacy-sensitive
+     * requests, and probed (`GET /health`, else `GET <baseUrl>/models`) so a
+     * sidecar that is not running is skipped with a reason instead of refused per request.
+     */
     local: z.boolean().default(false),
+    /** How often a `local: true` upstream is probed. */
+    probeIntervalMs: positiveMs.default(5_000),
+    /**
+     * The upstream accepts an assistant prefill (a final assistant message it
+     * continues): used to resume a stream that failed mid-answer. Anthropic
+     * upstreams always do; set it for OpenAI-compatible servers that do.
+     */
+    prefill: z.boolean().default(false),
     /** Extra headers sent to the upstream (values may use `${ENV}`). */
     headers: z.record(z.string(), z.string()).default({}),
     models: z.array(modelSchema).min(1),
@@ -137,6 +171,15 @@ export const proxySchema = z
   })
   .strict();
 
+export const resumeSchema = z
+  .object({
+    /** Continuations per request after a stream failed mid-answer; 0 turns resume off (in-band error, as before). */
+    maxResumes: z.number().int().min(0).max(5).default(1),
+    /** Cache an answer that was spliced from more than one attempt. */
+    cacheResumed: z.boolean().default(false),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -144,6 +187,8 @@ export const configSchema = z
     tiers: z.array(tierSchema).default([]),
     /** Model name → models to try, in order, when it fails. */
     fallbacks: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /** Mid-stream resume: continue an answer that failed after bytes reached the client on the next candidate. */
+    resume: resumeSchema.default(resumeSchema.parse({})),
     /** Model used when a request names none or names `switchyard/auto` and no router is configured. */
     defaultModel: z.string().optional(),
     /** Upstream for `/v1/embeddings` when the model names none. */
@@ -190,6 +235,10 @@ export const configSchema = z
         if (!known(m)) ctx.addIssue({ code: 'custom', path: ['fallbacks', from, j], message: `unknown model "${m}"` });
       });
     }
+    const cycle = fallbackCycle(cfg.fallbacks);
+    if (cycle) {
+      ctx.addIssue({ code: 'custom', path: ['fallbacks', cycle[0]!], message: `fallback chains must not loop: ${cycle.join(' -> ')}` });
+    }
     if (cfg.defaultModel !== undefined && !known(cfg.defaultModel)) {
       ctx.addIssue({ code: 'custom', path: ['defaultModel'], message: `unknown model "${cfg.defaultModel}"` });
     }
@@ -197,6 +246,37 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['embeddingsUpstream'], message: `unknown upstream "${cfg.embeddingsUpstream}"` });
     }
   });
+
+/**
+ * A loop in the fallback graph (chains are followed transitively), as the
+ * model names along it, first repeated at the end; undefined when there is none.
+ *
+ * @example
+ * fallbackCycle({ a: ['b'], b: ['a'] }); // ['a', 'b', 'a']
+ */
+export function fallbackCycle(fallbacks: Record<string, readonly string[]>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (m: string): string[] | undefined => {
+    const s = state.get(m);
+    if (s === 'done') return undefined;
+    if (s === 'open') return [...path.slice(path.indexOf(m)), m];
+    state.set(m, 'open');
+    path.push(m);
+    for (const next of fallbacks[m] ?? []) {
+      const found = visit(next);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(m, 'done');
+    return undefined;
+  };
+  for (const m of Object.keys(fallbacks)) {
+    const found = visit(m);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 /** Configuration as written (defaults optional). */
 export type SwitchyardConfigInput = z.input<typeof configSchema>;
@@ -207,4 +287,5 @@ export type ModelConfig = z.output<typeof modelSchema>;
 export type TierConfig = z.output<typeof tierSchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
+export type ResumeConfig = z.output<typeof resumeSchema>;
 export type BreakerConfig = z.output<typeof breakerSchema>;

@@ -11,6 +11,9 @@ export function reportUpstreams(sy: Switchyard, log: Logger): void {
     if (h.available) log.info({ upstream: h.name }, 'upstream available');
     else log.warn({ upstream: h.name, reason: h.reason }, 'upstream unavailable');
   }
+  for (const h of health) {
+    for (const d of h.deployments) if (h.available && !d.usable && d.reason) log.warn({ upstream: h.name, model: d.model, reason: d.reason }, 'deployment unavailable');
+  }
   if (!health.some((h) => h.available)) {
     log.warn('no upstream is available: requests that need one get 503 until an upstream is configured');
   }

@@ -16,6 +16,8 @@ import type { RequestContext } from './context.js';
 export interface ObservedAnswer {
   status: number;
   complete: boolean;
+  /** False when events had to be skipped: served, but not to be cached. */
+  cacheable?: boolean;
   response?: CanonicalResponse;
   error?: string;
 }
@@ -29,6 +31,7 @@ export class ResponseObserver {
   private parts: Buffer[] = [];
   private size = 0;
   private done = false;
+  private malformed = 0;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -44,11 +47,14 @@ export class ResponseObserver {
   /** Response headers arrived. Returns whether the body is worth sending here. */
   onHeaders(status: number, contentType: string | undefined): boolean {
     this.status = status;
-    const u = this.deployment.upstream;
-    u.ttftMs.add(performance.now() - this.startedAt);
+    const d = this.deployment;
+    const u = d.upstream;
+    const ttft = performance.now() - this.startedAt;
+    u.ttftMs.add(ttft);
+    d.ttftMs.add(ttft);
     if (status < 200 || status >= 300) {
       const countsAsFailure = status >= 500 || status === 408 || status === 429;
-      u.breaker.record(
+      d.breaker.record(
         !countsAsFailure,
         new UpstreamFailure('status', `upstream answered ${status}`, { status, code: 'upstream_unavailable', retryable: true, countsAsFailure }),
       );
@@ -68,11 +74,13 @@ export class ResponseObserver {
   onBody(chunk: Uint8Array, end: boolean): void {
     if (this.done) return;
     if (this.sse) {
-      for (const ev of this.parser!.push(chunk)) for (const e of this.decoder!.push(ev.event, ev.data)) this.acc!.push(e);
+      for (const ev of this.parser!.push(chunk)) this.decode(ev.event, ev.data);
       if (!end) return;
-      for (const ev of this.parser!.end()) for (const e of this.decoder!.push(ev.event, ev.data)) this.acc!.push(e);
+      for (const ev of this.parser!.end()) this.decode(ev.event, ev.data);
       const r = this.acc!.result();
-      this.settle(r.complete, r.response, r.complete ? undefined : 'stream ended before the answer was complete');
+      // A clean end after the finish reason is a whole answer, [DONE] or not.
+      const complete = r.complete || this.acc!.finished;
+      this.settle(complete, r.response, complete ? undefined : 'stream ended before the answer was complete');
       return;
     }
     if (this.size + chunk.length <= this.maxBody) this.parts.push(Buffer.from(chunk));
@@ -88,16 +96,28 @@ export class ResponseObserver {
     }
   }
 
+  /** Decodes one SSE event; an unparsable one is skipped (and the answer not cached). */
+  private decode(event: string | undefined, data: string): void {
+    for (const e of this.decoder!.push(event, data)) {
+      if (e.type === 'error' && e.code === 'malformed_chunk') this.malformed++;
+      else this.acc!.push(e);
+    }
+  }
+
   /** The client or the proxy gave up: no cache write, no health verdict. */
   onAbort(): void {
     this.end({ status: 499, complete: false, error: 'client disconnected' });
   }
 
   private settle(complete: boolean, response: CanonicalResponse | undefined, error: string | undefined): void {
-    const u = this.deployment.upstream;
-    u.breaker.record(complete, complete ? undefined : new UpstreamFailure('stream', error ?? 'incomplete', { code: 'stream_interrupted', retryable: false, countsAsFailure: true }));
-    if (complete) u.latencyMs.add(performance.now() - this.startedAt);
-    this.end({ status: this.status, complete, ...(response ? { response } : {}), ...(error ? { error } : {}) });
+    const d = this.deployment;
+    d.breaker.record(complete, complete ? undefined : new UpstreamFailure('stream', error ?? 'incomplete', { code: 'stream_interrupted', retryable: false, countsAsFailure: true }));
+    if (complete) {
+      const ms = performance.now() - this.startedAt;
+      d.upstream.latencyMs.add(ms);
+      d.latencyMs.add(ms);
+    }
+    this.end({ status: this.status, complete, ...(this.malformed > 0 ? { cacheable: false } : {}), ...(response ? { response } : {}), ...(error ? { error } : {}) });
   }
 
   private end(a: ObservedAnswer): void {

@@ -26,7 +26,12 @@ import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
+import { Readiness } from './readiness.js';
 import { relayStream, type StreamEnd } from './stream.js';
+import { openContinuation, segmentFor } from './resume.js';
+import { healthStatus, upstreamHealth, upstreamsReadiness, type HealthStatus, type UpstreamHealth } from './health.js';
+
+export type { HealthStatus, UpstreamHealth } from './health.js';
 import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
@@ -35,7 +40,14 @@ import { replayEvents } from '../protocol/accumulate.js';
 /** What `execute` hands a face to write. */
 export type ExecResult =
   | { kind: 'json'; status: number; headers: Record<string, string>; body: string }
-  | { kind: 'stream'; status: number; headers: Record<string, string>; chunks: AsyncGenerator<string, void, undefined> };
+  | {
+      kind: 'stream';
+      status: number;
+      headers: Record<string, string>;
+      chunks: AsyncGenerator<string, void, undefined>;
+      /** Decision headers as they stand once the stream ended (a resumed stream made more attempts); sent as HTTP trailers. */
+      trailers?: () => Record<string, string>;
+    };
 
 export interface SwitchyardOptions {
   env?: NodeJS.ProcessEnv;
@@ -51,6 +63,8 @@ export interface Observation {
   response?: CanonicalResponse | CanonicalEmbeddingResponse;
   /** A complete answer (a stream that ended properly). */
   complete: boolean;
+  /** False: served but not to be cached (skipped malformed events, a spliced answer). */
+  cacheable?: boolean;
   ttftMs?: number;
   error?: string;
 }
@@ -69,14 +83,19 @@ export class Switchyard {
   readonly observability: Observability;
   /** Shadow degradation tests (`shadow` config): fed by `observe`, runs in the background. */
   readonly shadow: ShadowTester;
+  /** Named readiness checks behind `/readyz`; `upstreams` is built in, others may be added. */
+  readonly readiness = new Readiness();
+  private readonly log: Logger | undefined;
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
+    this.log = opts.logger;
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
+    this.readiness.add({ name: 'upstreams', check: () => upstreamsReadiness(this.registry) });
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
@@ -140,7 +159,7 @@ export class Switchyard {
       }
       const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
       ctx.route = decision;
-      if (decision.candidates.length === 0 || !decision.candidates[0]!.upstream.usable()) {
+      if (decision.candidates.length === 0 || !decision.candidates[0]!.usable()) {
         throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));
       }
       const first = decision.candidates[0]!;
@@ -218,7 +237,7 @@ export class Switchyard {
     ctx.model = ok.deployment.model.name;
     const headers = decisionHeaders(ctx);
     if (ok.result.kind === 'json') return this.finishJson(ctx, ok, ok.result, headers);
-    return this.startStream(ctx, ok, ok.result, headers);
+    return this.startStream(ctx, ok, ok.result, headers, outcome, signal);
   }
 
   private finishJson(ctx: RequestContext, ok: FallbackSuccess, r: JsonAttempt, headers: Record<string, string>): ExecResult {
@@ -246,31 +265,47 @@ export class Switchyard {
     return { kind: 'json', status: r.status, headers, body };
   }
 
-  private startStream(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt, headers: Record<string, string>): ExecResult {
-    const d = ok.deployment;
-    const same = d.upstream.provider.protocol === ctx.protocol;
-    const clientEnc = streamEncoder(ctx.protocol, ctx.operation, d.model.name, wantsStreamUsage(ctx.raw));
+  private startStream(ctx: RequestContext, ok: FallbackSuccess, a: StreamAttempt, headers: Record<string, string>, outcome: ForwardOutcome, signal: AbortSignal | undefined): ExecResult {
+    let current = ok.deployment;
+    const same = current.upstream.provider.protocol === ctx.protocol;
+    const metrics = this.observability.metrics;
+    const resume = this.cfg.resume;
     const chunks = relayStream({
-      attempt: a,
-      decoder: d.upstream.provider.decoder(),
-      encoder: same ? null : clientEnc,
-      errorEncoder: clientEnc,
-      dropUsageOnly: ok.spec.injectedStreamUsage,
+      first: segmentFor(ctx, ok, a),
+      protocol: ctx.protocol,
+      verbatim: same,
+      encoder: streamEncoder(ctx.protocol, ctx.operation, current.model.name, wantsStreamUsage(ctx.raw)),
+      ...(ctx.operation === 'chat' && resume.maxResumes > 0
+        ? {
+            resume: {
+              max: resume.maxResumes,
+              open: async (delivered: string) => {
+                const next = await openContinuation(ctx, outcome.candidates, current, delivered, signal);
+                if (next) current = next.deployment;
+                return next?.continuation;
+              },
+            },
+          }
+        : {}),
+      onResume: (o) => metrics.streamResumes.inc(1, o),
+      onMalformed: () => {
+        metrics.malformedEvents.inc(1, current.upstream.name);
+        // Never the event's content: it may hold the answer.
+        this.log?.warn({ requestId: ctx.id, upstream: current.upstream.name, model: current.model.name }, 'skipped an unparsable upstream stream event');
+      },
       onEnd: (end: StreamEnd) => {
-        ok.release(end.complete, performance.now() - ctx.startedAt);
-        if (!end.complete && !end.cancelled) {
-          const f = end.error instanceof UpstreamFailure ? end.error : new UpstreamFailure('stream', String(end.error), {
-            code: 'stream_interrupted',
-            retryable: false,
-            countsAsFailure: true,
-          });
-          d.upstream.breaker.record(false, f);
+        if (end.resumes > 0) {
+          ctx.upstream = current.upstream.name;
+          ctx.model = current.model.name;
+          if (end.complete) end.response.model = current.model.name;
         }
         this.observe(ctx, {
-          deployment: d,
+          deployment: current,
           status: end.cancelled ? 499 : 200,
           response: end.response,
           complete: end.complete,
+          // Skipped events, or a spliced answer (unless resume.cacheResumed): served, not cached.
+          cacheable: end.malformed === 0 && (end.resumes === 0 || resume.cacheResumed),
           ttftMs: a.ttftMs,
           ...(end.complete ? {} : { error: end.cancelled ? 'client_disconnected' : 'stream_interrupted' }),
         });
@@ -281,6 +316,11 @@ export class Switchyard {
       status: 200,
       headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
       chunks,
+      trailers: () => ({
+        'x-switchyard-attempts': String(ctx.attempts.filter((t) => t.outcome !== 'skipped').length),
+        'x-switchyard-upstream': current.upstream.name,
+        'x-switchyard-model': current.model.name,
+      }),
     };
   }
 
@@ -290,7 +330,7 @@ export class Switchyard {
    */
   observe(ctx: RequestContext, o: Observation): void {
     const usage = this.accounting.usage(ctx, o.response);
-    if (o.complete && o.status >= 200 && o.status < 300 && ctx.cacheTicket && this.cache && o.response && 'text' in o.response) {
+    if (o.complete && o.cacheable !== false && o.status >= 200 && o.status < 300 && ctx.cacheTicket && this.cache && o.response && 'text' in o.response) {
       void this.cache.store(ctx.cacheTicket, o.response);
     }
     this.emit(ctx, o.status, o.complete, o.error, usage, o.ttftMs);
@@ -354,6 +394,7 @@ export class Switchyard {
         deployment: d,
         status: a.status,
         complete: a.complete,
+        ...(a.cacheable === false ? { cacheable: false } : {}),
         ...(a.response ? { response: a.response } : {}),
         ...(a.error ? { error: a.error } : {}),
       });
@@ -372,14 +413,31 @@ export class Switchyard {
     return { type: 'respond', ctx: undefined, status: 200, headers: {}, contentType: 'application/json', body: JSON.stringify({ object: 'list', data }) };
   }
 
-  /** Upstream availability as reported at start and by the health endpoint. */
-  health(): { name: string; available: boolean; breaker: string; reason?: string }[] {
-    return [...this.registry.allUpstreams()].map((u) => ({
-      name: u.name,
-      available: u.available,
-      breaker: u.breaker.state,
-      ...(u.whyUnusable() ? { reason: u.whyUnusable()! } : {}),
-    }));
+  /** Upstream and deployment availability, as reported at start and by `/healthz`. */
+  health(): UpstreamHealth[] {
+    return upstreamHealth(this.registry);
+  }
+
+  /** `ok`, `degraded` (some deployments unusable) or `unavailable` (none usable). */
+  healthStatus(health: UpstreamHealth[] = this.health()): HealthStatus {
+    return healthStatus(health);
+  }
+
+  /**
+   * Starts probing local upstreams (`local: true`) and resolves once the
+   * first probe of each finished (at most `timeoutMs`). Faces call it at start.
+   */
+  async ready(timeoutMs = 5_000): Promise<void> {
+    this.registry.startProbes();
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.registry.allUpstreams()].map((u) => u.ready)),
+      new Promise<void>((resolve) => {
+        t = setTimeout(resolve, timeoutMs);
+        t.unref();
+      }),
+    ]);
+    clearTimeout(t);
   }
 
   /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */

@@ -2,7 +2,7 @@
 import { errorBody, type SwitchyardError } from '../errors.js';
 import type { CanonicalEmbeddingResponse, CanonicalResponse, Operation, Protocol, StreamEvent } from '../protocol/canonical.js';
 import { canonicalToAnthropic } from '../protocol/anthropic.js';
-import { AnthropicStreamEncoder } from '../protocol/anthropic-stream.js';
+import { AnthropicStreamEncoder, type AnthropicBlockPosition } from '../protocol/anthropic-stream.js';
 import { canonicalToOpenAIChat, canonicalToOpenAICompletion, canonicalToOpenAIEmbedding } from '../protocol/openai.js';
 import { OpenAIStreamEncoder } from '../protocol/openai-stream.js';
 import type { RespondOutcome } from './outcome.js';
@@ -13,10 +13,38 @@ export interface StreamEncoder {
   encode(ev: StreamEvent): string;
 }
 
+/** Where a stream relayed verbatim stands when an encoder takes it over (mid-stream resume). */
+export interface StreamTakeOver {
+  id?: string;
+  created?: number;
+  /** The model that finishes the answer (named in OpenAI chunks from now on). */
+  model: string;
+  /** Anthropic block bookkeeping of the verbatim part. */
+  position?: AnthropicBlockPosition;
+}
+
+/** A client-facing encoder that can also take over a verbatim relay and rename the model mid-stream. */
+export interface ClientStreamEncoder extends StreamEncoder {
+  takeOver(s: StreamTakeOver): void;
+  setModel(model: string): void;
+}
+
 /** `includeUsage`: the OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
-export function streamEncoder(protocol: Protocol, op: Operation, model: string, includeUsage = false): StreamEncoder {
-  if (protocol === 'anthropic') return new AnthropicStreamEncoder({ model });
-  return new OpenAIStreamEncoder({ model, object: op === 'completion' ? 'text_completion' : 'chat.completion.chunk', includeUsage });
+export function streamEncoder(protocol: Protocol, op: Operation, model: string, includeUsage = false): ClientStreamEncoder {
+  if (protocol === 'anthropic') {
+    const a = new AnthropicStreamEncoder({ model });
+    return {
+      encode: (ev) => a.encode(ev),
+      takeOver: (s) => a.continueFrom(s.position ?? { openText: undefined, nextIndex: 0 }),
+      setModel: () => undefined, // Anthropic names the model once, in message_start
+    };
+  }
+  const o = new OpenAIStreamEncoder({ model, object: op === 'completion' ? 'text_completion' : 'chat.completion.chunk', includeUsage });
+  return {
+    encode: (ev) => o.encode(ev),
+    takeOver: (s) => o.continueFrom(s),
+    setModel: (m) => o.setModel(m),
+  };
 }
 
 /** Whether an OpenAI client asked for usage in its stream. */

@@ -105,6 +105,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     bars($('chart-tiers'), s.requests.byTier);
     donut($('chart-cache'), s.requests.byCache);
     breakers(s);
+    deployments(s);
   }
 
   function bars(svg, counts) {
@@ -191,6 +192,26 @@ export const DASHBOARD_SCRIPT = String.raw`
       { name: 'p90', color: COLORS[2], values: history.map(function (h) { return h.p90; }) },
       { name: 'p99', color: COLORS[4], values: history.map(function (h) { return h.p99; }) },
     ], function (v) { return v.toFixed(0); });
+  }
+
+  function deployments(s) {
+    var tb = $('deployments');
+    clear(tb);
+    (s.deployments || []).forEach(function (d) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-deployment', d.model + '@' + d.upstream);
+      [d.model, d.upstream, null, d.reason || ''].forEach(function (v) {
+        var td = document.createElement('td');
+        if (v === null) {
+          var pill = document.createElement('span');
+          pill.className = 'pill ' + (d.usable ? d.state : 'open');
+          pill.textContent = d.usable ? d.state : d.state === 'closed' ? 'unusable' : d.state;
+          td.appendChild(pill);
+        } else td.textContent = v;
+        tr.appendChild(td);
+      });
+      tb.appendChild(tr);
+    });
   }
 
   function breakers(s) {

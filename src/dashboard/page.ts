@@ -54,6 +54,7 @@ const BODY = `
 
   <div class="card w8"><h2>Latency percentiles (ms)</h2><svg id="chart-latency" height="180"></svg><div class="legend" id="legend-latency"></div></div>
   <div class="card w4"><h2>Circuit breakers</h2><table><thead><tr><th>Upstream</th><th>State</th><th>In flight</th><th>Requests</th></tr></thead><tbody id="breakers"></tbody></table></div>
+  <div class="card w12"><h2>Deployments</h2><table><thead><tr><th>Model</th><th>Upstream</th><th>Breaker</th><th>Why unusable</th></tr></thead><tbody id="deployments"></tbody></table></div>
 
   <div class="card w12"><h2>Latest decisions</h2><table><thead><tr><th>Time</th><th>Route</th><th>Cache</th><th>Tier</th><th>Upstream</th><th>Model</th><th>Status</th><th>ms</th><th>Tokens</th><th>Cost</th><th>Reason</th></tr></thead><tbody id="recent"></tbody></table></div>
 </main>

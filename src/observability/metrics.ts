@@ -20,6 +20,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SwitchyardConfig } from '../config/schema.js';
 import type { UpstreamRuntime } from '../upstream/upstream.js';
+import type { Deployment } from '../upstream/deployment.js';
 import type { DecisionRecord } from './events.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
 import { LabelSets, errorLabel, routeLabel, statusLabel } from './labels.js';
@@ -27,7 +28,7 @@ import { LabelSets, errorLabel, routeLabel, statusLabel } from './labels.js';
 /** What the metrics read at scrape time. */
 export interface MetricsSource {
   readonly config: SwitchyardConfig;
-  readonly registry: { allUpstreams(): Iterable<UpstreamRuntime> };
+  readonly registry: { allUpstreams(): Iterable<UpstreamRuntime>; allDeployments?(): Iterable<Deployment> };
   readonly accounting?: {
     readonly inFlight: number;
     remaining(): Iterable<{ id: string; period: 'daily' | 'monthly'; usd: number }>;
@@ -68,6 +69,10 @@ export const METRIC_NAMES = [
   'switchyard_live_events_dropped_total',
   'switchyard_record_sink_errors_total',
   'switchyard_shadow_tests',
+  'switchyard_deployment_breaker_state',
+  'switchyard_deployment_usable',
+  'switchyard_stream_resumes_total',
+  'switchyard_stream_malformed_events_total',
 ] as const;
 
 /**
@@ -81,7 +86,7 @@ export const METRIC_NAMES = [
 export class SwitchyardMetrics {
   readonly registry = new Registry();
   private labels: LabelSets;
-  private readonly watched = new WeakSet<UpstreamRuntime>();
+  private readonly watched = new WeakSet<object>();
   private readonly queues = new Map<string, number>();
 
   readonly requests: FastCounter;
@@ -102,6 +107,10 @@ export class SwitchyardMetrics {
   readonly liveDropped: FastCounter;
   /** Decision records a sink failed to write. */
   readonly sinkErrors: FastCounter;
+  /** Mid-stream resumes by outcome (prefill, restart, fresh, not_spliceable, no_candidate, failed, not_resumable). */
+  readonly streamResumes: FastCounter;
+  /** Upstream stream events skipped because they could not be parsed. */
+  readonly malformedEvents: FastCounter;
 
   constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
@@ -141,6 +150,13 @@ export class SwitchyardMetrics {
     this.downgrades = new FastCounter('switchyard_budget_downgrades_total', 'Requests admitted on a soft budget (the router was asked to downgrade)', [], reg);
     this.liveDropped = new FastCounter('switchyard_live_events_dropped_total', 'Decision events not sent to a live client that was too slow', [], reg);
     this.sinkErrors = new FastCounter('switchyard_record_sink_errors_total', 'Decision records a sink failed to write', ['sink'], reg);
+    this.streamResumes = new FastCounter(
+      'switchyard_stream_resumes_total',
+      'Streams that failed mid-answer and were continued on the next candidate, by outcome (prefill, restart, fresh: spliced; not_spliceable, no_candidate, failed, not_resumable: ended in an in-band error)',
+      ['outcome'],
+      reg,
+    );
+    this.malformedEvents = new FastCounter('switchyard_stream_malformed_events_total', 'Upstream stream events skipped because they could not be parsed', ['upstream'], reg);
     this.downgrades.inc(0);
     this.liveDropped.inc(0);
 
@@ -167,6 +183,27 @@ export class SwitchyardMetrics {
       collect() {
         this.reset();
         for (const u of src.registry.allUpstreams()) this.set({ upstream: u.name }, BREAKER_STATE[u.breaker.state]);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_deployment_breaker_state',
+      help: 'Circuit breaker state per deployment (model on an upstream): 0 closed, 1 half-open, 2 open',
+      labelNames: ['upstream', 'model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of src.registry.allDeployments?.() ?? []) this.set({ upstream: d.upstream.name, model: d.model.name }, BREAKER_STATE[d.breaker.state]);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_deployment_usable',
+      help: 'Whether a deployment would take a request now (key set, probe answering, breakers closed, not cooling down): 1 or 0',
+      labelNames: ['upstream', 'model'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const d of src.registry.allDeployments?.() ?? []) this.set({ upstream: d.upstream.name, model: d.model.name }, d.usable(now) ? 1 : 0);
       },
     });
     new Gauge({
@@ -218,16 +255,23 @@ export class SwitchyardMetrics {
     this.watchBreakers();
   }
 
-  /** Subscribes to the breaker events of upstreams not yet watched (new ones appear on reload). */
+  /**
+   * Subscribes to the breaker events of upstreams and deployments not yet
+   * watched (new ones appear on reload). A deployment's events count under
+   * its upstream, with the upstream's connection breaker's.
+   */
   watchBreakers(): void {
-    for (const u of this.source.registry.allUpstreams()) {
-      if (this.watched.has(u)) continue;
-      this.watched.add(u);
-      const upstream = this.labels.upstream(u.name);
+    const breakers: { owner: object; upstream: string; circuit: UpstreamRuntime['breaker']['circuit'] }[] = [];
+    for (const u of this.source.registry.allUpstreams()) breakers.push({ owner: u, upstream: u.name, circuit: u.breaker.circuit });
+    for (const d of this.source.registry.allDeployments?.() ?? []) breakers.push({ owner: d, upstream: d.upstream.name, circuit: d.breaker.circuit });
+    for (const b of breakers) {
+      if (this.watched.has(b.owner)) continue;
+      this.watched.add(b.owner);
+      const upstream = this.labels.upstream(b.upstream);
       for (const event of BREAKER_EVENTS) {
         const child = this.breakerEvents.labels(upstream, event);
         // opossum's typings overload `on` per event name; every one of these takes a plain listener.
-        (u.breaker.circuit.on as (e: string, f: () => void) => unknown).call(u.breaker.circuit, event, () => child.inc());
+        (b.circuit.on as (e: string, f: () => void) => unknown).call(b.circuit, event, () => child.inc());
       }
     }
   }

@@ -43,6 +43,8 @@ export interface StatsSnapshot {
   ttftMs: Percentiles;
   inFlight: number;
   breakers: { upstream: string; state: string; inFlight: number; available: boolean }[];
+  /** Per deployment (model on an upstream): its breaker, whether it takes requests now, and why not. */
+  deployments: { upstream: string; model: string; state: string; usable: boolean; reason?: string }[];
   budgets: { id: string; period: string; usd: number }[];
   /** The configured names breakdowns use (anything else is counted as `other`). */
   labels: { models: string[]; upstreams: string[]; tiers: string[] };
@@ -163,6 +165,10 @@ export class LiveStats {
       ttftMs: this.ttft.percentiles(),
       inFlight: this.source.accounting?.inFlight ?? 0,
       breakers: [...this.source.registry.allUpstreams()].map((u) => ({ upstream: u.name, state: u.breaker.state, inFlight: u.inFlight, available: u.available })),
+      deployments: [...(this.source.registry.allDeployments?.() ?? [])].map((d) => {
+        const why = d.whyUnusable();
+        return { upstream: d.upstream.name, model: d.model.name, state: d.breaker.state, usable: why === undefined, ...(why ? { reason: why } : {}) };
+      }),
       budgets: this.source.accounting ? [...this.source.accounting.remaining()].map((b) => ({ ...b })) : [],
       labels: this.labels.names(),
     };

@@ -64,6 +64,11 @@ export class StreamAccumulator {
     }
   }
 
+  /** A finish reason was seen and no error: the answer is whole even if the stream's terminator never came. */
+  get finished(): boolean {
+    return this.finish !== undefined && !this.error;
+  }
+
   /** The answer so far; `complete` is false for a truncated or failed stream (`finishReason` is then `error` if none was seen). */
   result(): { response: CanonicalResponse; complete: boolean } {
     const response: CanonicalResponse = {

@@ -7,6 +7,12 @@ import { errorTypeFor, finishFromAnthropic, finishToAnthropic, isObject, newId, 
 
 const INPUT_FIELDS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
+/** Where an Anthropic event stream stands: the open text block (if any) and the next free block index. */
+export interface AnthropicBlockPosition {
+  openText: number | undefined;
+  nextIndex: number;
+}
+
 /**
  * Decodes an Anthropic stream, one SSE event at a time. Text and `tool_use`
  * blocks become `text`/`tool` events (tool indexes count tool blocks only);
@@ -26,6 +32,8 @@ export class AnthropicStreamDecoder {
   private readonly input: Record<(typeof INPUT_FIELDS)[number], number> = {
     input_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0,
   };
+  /** Block bookkeeping, so a stream relayed verbatim can be continued by an encoder (mid-stream resume). */
+  readonly position: AnthropicBlockPosition = { openText: undefined, nextIndex: 0 };
 
   /** Decodes one SSE event (`event` name may be absent; the JSON `type` decides). */
   push(event: string | undefined, data: string): StreamEvent[] {
@@ -50,6 +58,10 @@ export class AnthropicStreamDecoder {
       }
       case 'content_block_start': {
         const b = isObject(json.content_block) ? json.content_block : {};
+        if (typeof json.index === 'number') {
+          this.position.nextIndex = Math.max(this.position.nextIndex, json.index + 1);
+          if (b.type === 'text') this.position.openText = json.index;
+        }
         if (b.type === 'text') return typeof b.text === 'string' && b.text !== '' ? [{ type: 'text', text: b.text }] : [];
         if (b.type !== 'tool_use') return [];
         const index = this.tools++;
@@ -87,7 +99,10 @@ export class AnthropicStreamDecoder {
           code: typeof e.type === 'string' ? e.type : 'api_error',
         }];
       }
-      default: // ping, content_block_stop, future event types
+      case 'content_block_stop':
+        if (json.index === this.position.openText) this.position.openText = undefined;
+        return [];
+      default: // ping, future event types
         return [];
     }
   }
@@ -135,6 +150,22 @@ export class AnthropicStreamEncoder {
     this.opts = opts;
     this.id = opts.id ?? newId('msg_');
     this.model = opts.model;
+  }
+
+  /**
+   * Takes over a stream someone else began (relayed verbatim until a
+   * mid-stream resume): `message_start` was sent; text continues in the open
+   * text block, or in a new block at `nextIndex`.
+   */
+  continueFrom(pos: AnthropicBlockPosition): void {
+    this.started = true;
+    if (pos.openText !== undefined) {
+      this.open = { kind: 'text' };
+      this.nextBlock = pos.openText;
+    } else {
+      this.open = null;
+      this.nextBlock = pos.nextIndex;
+    }
   }
 
   /** SSE text for one event (`''` when there is nothing to write). */

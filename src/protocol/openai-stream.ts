@@ -124,6 +124,26 @@ export class OpenAIStreamEncoder {
     this.created = opts.created ?? nowSeconds();
   }
 
+  /**
+   * Takes over a stream someone else began (relayed verbatim until a
+   * mid-stream resume): the role chunk was sent; chunks keep the stream's id
+   * and creation time and name `model` (the model that finishes the answer).
+   */
+  continueFrom(s: { id?: string; created?: number; model: string }): void {
+    this.started = true;
+    if (s.id !== undefined && s.id !== '' && this.opts.id === undefined) this.id = s.id;
+    if (s.created !== undefined && this.opts.created === undefined) this.created = s.created;
+    this.model = s.model;
+    this.prefix = '';
+  }
+
+  /** Names the model in the chunks from now on (a stream resumed on another model). */
+  setModel(model: string): void {
+    if (model === this.model) return;
+    this.model = model;
+    this.prefix = '';
+  }
+
   /** SSE text for one event (`''` when there is nothing to write). */
   encode(ev: StreamEvent): string {
     if (this.closed) return '';

@@ -35,15 +35,15 @@ export interface Judge {
 
 /** The latency estimate the SLA is judged by, or undefined before any sample. */
 export function latencyEstimate(d: Deployment, stream: boolean): number | undefined {
-  return stream ? d.upstream.ttftMs.value : d.upstream.latencyMs.value;
+  return stream ? (d.ttftMs.value ?? d.upstream.ttftMs.value) : (d.latencyMs.value ?? d.upstream.latencyMs.value);
 }
 
 /** The penalty flags of one candidate. */
 export function penalty(d: Deployment, j: Judge): number {
   const u = d.upstream;
   let p = 0;
-  if (!u.usable(j.now) || j.load.downReason(u.name) !== undefined) p |= UNUSABLE;
-  if (j.tokens + j.maxOutput > d.model.contextWindow) p |= NO_FIT;
+  if (!d.usable(j.now) || j.load.downReason(u.name) !== undefined) p |= UNUSABLE;
+  if (d.model.contextWindow !== undefined && j.tokens + j.maxOutput > d.model.contextWindow) p |= NO_FIT;
   const maxIn = j.maxInFlight[u.name];
   const q = j.load.queueLength(u.name);
   if ((maxIn !== undefined && u.inFlight >= maxIn) || (q !== undefined && q > j.maxQueue)) p |= SATURATED;
@@ -58,7 +58,7 @@ export function penalty(d: Deployment, j: Judge): number {
 export function describePenalty(d: Deployment, p: number, j: Judge): string {
   const u = d.upstream;
   const parts: string[] = [];
-  if (p & UNUSABLE) parts.push(j.load.downReason(u.name) ?? u.whyUnusable(j.now) ?? 'unusable');
+  if (p & UNUSABLE) parts.push(j.load.downReason(u.name) ?? d.whyUnusable(j.now) ?? 'unusable');
   if (p & NO_FIT) parts.push(`context ${j.tokens + j.maxOutput} > ${d.model.contextWindow}`);
   if (p & SATURATED) {
     const q = j.load.queueLength(u.name);

@@ -66,7 +66,7 @@ export function unknownModel(requested: string): SwitchyardError {
 export function usableFirst(cands: readonly Deployment[], req: CanonicalRequest): Deployment[] {
   const supported = cands.filter((d) => d.upstream.provider.supports(req.operation));
   const now = Date.now();
-  return [...supported.filter((d) => d.upstream.usable(now)), ...supported.filter((d) => !d.upstream.usable(now))];
+  return [...supported.filter((d) => d.usable(now)), ...supported.filter((d) => !d.usable(now))];
 }
 
 /**

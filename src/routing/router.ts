@@ -253,7 +253,7 @@ export class Router {
     const overridden = base[0] && !base[0].upstream.config.local ? `: ${base[0].model.name} overridden` : '';
     notes.push(`${why} -> local-only${overridden}`);
     if (out.list.length === 0 || out.flags[0]! & UNUSABLE) {
-      const state = out.list.map((d) => `${d.upstream.name}: ${this.load.downReason(d.upstream.name) ?? d.upstream.whyUnusable(j.now) ?? 'unusable'}`);
+      const state = out.list.map((d) => `${d.upstream.name}: ${this.load.downReason(d.upstream.name) ?? d.whyUnusable(j.now) ?? 'unusable'}`);
       throw new SwitchyardError(
         'no_upstream_available',
         `${why}: this request may only go to a local upstream, and ${state.length === 0 ? 'none is configured (mark one `local: true`)' : `none is usable (${[...new Set(state)].join('; ')})`}`,

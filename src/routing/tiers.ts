@@ -15,10 +15,24 @@ function pushUnique(out: Deployment[], d: Deployment | undefined): void {
   if (d && !out.includes(d)) out.push(d);
 }
 
-/** The chain for a model: itself, then its configured fallbacks. */
+/**
+ * The chain for a model: itself, then its configured fallbacks, followed
+ * transitively breadth first (A → [B, X], B → [C]: A, B, X, C), each model
+ * once. Cycles are rejected when the config loads.
+ */
 export function chainFor(model: string, cfg: SwitchyardConfig, reg: UpstreamRegistry, out: Deployment[] = []): Deployment[] {
-  pushUnique(out, reg.deployment(model));
-  for (const f of cfg.fallbacks[model] ?? []) pushUnique(out, reg.deployment(f));
+  const queue = [model];
+  const seen = new Set<string>(queue);
+  for (let i = 0; i < queue.length; i++) {
+    const m = queue[i]!;
+    pushUnique(out, reg.deployment(m));
+    for (const f of cfg.fallbacks[m] ?? []) {
+      if (!seen.has(f)) {
+        seen.add(f);
+        queue.push(f);
+      }
+    }
+  }
   return out;
 }
 

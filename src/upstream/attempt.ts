@@ -36,9 +36,9 @@ export interface StreamAttempt {
 
 export type AttemptResult = JsonAttempt | StreamAttempt;
 
-function failureFromAbort(signal: AbortSignal, err: unknown): UpstreamFailure {
+function failureFromAbort(signal: AbortSignal, err: unknown, beforeHeaders = false): UpstreamFailure {
   if (signal.aborted && signal.reason instanceof UpstreamFailure) return signal.reason;
-  return transportFailure(err);
+  return transportFailure(err, beforeHeaders);
 }
 
 /** Reads an error response into an UpstreamFailure. */
@@ -81,7 +81,7 @@ export async function sendAttempt(
     res = await u.pool.request({ path: spec.path, method: 'POST', headers: spec.headers, body: spec.body, signal: ac.signal });
   } catch (err) {
     cleanup();
-    throw failureFromAbort(ac.signal, err);
+    throw failureFromAbort(ac.signal, err, true);
   }
 
   try {

@@ -1,5 +1,6 @@
 /**
- * One opossum circuit breaker per upstream.
+ * opossum circuit breakers: one per deployment (upstream × model) and one
+ * connection breaker per upstream.
  *
  * Express and `serve` run each upstream call through `run()`. Under Envoy the
  * proxy makes the call, so the observed outcome is fed in with `record()`.
@@ -14,6 +15,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 /** An error that says whether it should count against the upstream's health. */
 export interface HealthAwareError {
   countsAsFailure?: boolean;
+  /** A connection-level failure (refused, DNS, TLS, reset before headers). */
+  connection?: boolean;
 }
 
 type Action = () => Promise<unknown>;
@@ -22,7 +25,8 @@ export class UpstreamBreaker {
   readonly name: string;
   readonly circuit: CircuitBreaker<[Action], unknown>;
 
-  constructor(name: string, cfg: BreakerConfig) {
+  /** `ignore`: errors that do not count (default: those marked `countsAsFailure: false`). */
+  constructor(name: string, cfg: BreakerConfig, ignore: (err: HealthAwareError | undefined) => boolean = (err) => err?.countsAsFailure === false) {
     this.name = name;
     this.circuit = new CircuitBreaker<[Action], unknown>((fn: Action) => fn(), {
       name,
@@ -32,7 +36,7 @@ export class UpstreamBreaker {
       volumeThreshold: cfg.volumeThreshold,
       resetTimeout: cfg.resetTimeoutMs,
       rollingCountTimeout: cfg.rollingCountTimeoutMs,
-      errorFilter: (err: HealthAwareError) => err?.countsAsFailure === false,
+      errorFilter: (err: HealthAwareError | undefined) => ignore(err),
     });
   }
 

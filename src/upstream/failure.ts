@@ -14,8 +14,13 @@ export interface FailureInit {
   /** Counts against the upstream's breaker. */
   countsAsFailure: boolean;
   retryAfterMs?: number;
+  /** A connection-level failure (refused, DNS, TLS, connect timeout, reset before headers): marks every deployment of the upstream. */
+  connection?: boolean;
   cause?: unknown;
 }
+
+/** The failure classes `retry.on` counts retries by. */
+export type RetryClass = 'connect' | 'reset' | '5xx' | '429' | 'timeout';
 
 export class UpstreamFailure extends Error {
   readonly kind: FailureKind;
@@ -24,6 +29,7 @@ export class UpstreamFailure extends Error {
   readonly retryable: boolean;
   readonly countsAsFailure: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly connection: boolean;
 
   constructor(kind: FailureKind, message: string, init: FailureInit) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -34,6 +40,26 @@ export class UpstreamFailure extends Error {
     this.retryable = init.retryable;
     this.countsAsFailure = init.countsAsFailure;
     this.retryAfterMs = init.retryAfterMs;
+    this.connection = init.connection ?? false;
+  }
+
+  /** Which `retry.on` class this failure falls in; undefined for failures never retried. */
+  get retryClass(): RetryClass | undefined {
+    switch (this.kind) {
+      case 'connect':
+        return 'connect';
+      case 'reset':
+      case 'stream':
+        return 'reset';
+      case 'timeout':
+        return this.connection ? 'connect' : 'timeout';
+      case 'status':
+        if (this.status === 429) return '429';
+        if (this.status === 408) return 'timeout';
+        return this.status === undefined || this.status >= 500 || this.status < 300 ? '5xx' : undefined;
+      default:
+        return undefined;
+    }
   }
 
   /** The error the client sees when no fallback is left. */
@@ -48,12 +74,18 @@ export class UpstreamFailure extends Error {
   }
 }
 
-const NETWORK_CODES: Record<string, { kind: FailureKind; message: string }> = {
-  ECONNREFUSED: { kind: 'connect', message: 'connection refused' },
-  ENOTFOUND: { kind: 'connect', message: 'host not found' },
-  EAI_AGAIN: { kind: 'connect', message: 'DNS lookup failed' },
-  EHOSTUNREACH: { kind: 'connect', message: 'host unreachable' },
-  UND_ERR_CONNECT_TIMEOUT: { kind: 'timeout', message: 'connect timeout' },
+const NETWORK_CODES: Record<string, { kind: FailureKind; message: string; connection?: true }> = {
+  ECONNREFUSED: { kind: 'connect', message: 'connection refused', connection: true },
+  ENOTFOUND: { kind: 'connect', message: 'host not found', connection: true },
+  EAI_AGAIN: { kind: 'connect', message: 'DNS lookup failed', connection: true },
+  EHOSTUNREACH: { kind: 'connect', message: 'host unreachable', connection: true },
+  ENETUNREACH: { kind: 'connect', message: 'network unreachable', connection: true },
+  UND_ERR_CONNECT_TIMEOUT: { kind: 'timeout', message: 'connect timeout', connection: true },
+  ERR_TLS_CERT_ALTNAME_INVALID: { kind: 'connect', message: 'TLS certificate does not match the host', connection: true },
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: { kind: 'connect', message: 'TLS certificate not trusted', connection: true },
+  DEPTH_ZERO_SELF_SIGNED_CERT: { kind: 'connect', message: 'TLS certificate is self-signed', connection: true },
+  CERT_HAS_EXPIRED: { kind: 'connect', message: 'TLS certificate expired', connection: true },
+  ERR_SSL_WRONG_VERSION_NUMBER: { kind: 'connect', message: 'TLS handshake failed', connection: true },
   UND_ERR_HEADERS_TIMEOUT: { kind: 'timeout', message: 'no response headers in time' },
   UND_ERR_BODY_TIMEOUT: { kind: 'timeout', message: 'stream idle timeout' },
   ECONNRESET: { kind: 'reset', message: 'connection reset' },
@@ -62,8 +94,11 @@ const NETWORK_CODES: Record<string, { kind: FailureKind; message: string }> = {
   UND_ERR_CLOSED: { kind: 'reset', message: 'connection closed' },
 };
 
-/** Maps a transport error (undici, node net) to a failure. */
-export function transportFailure(err: unknown): UpstreamFailure {
+/**
+ * Maps a transport error (undici, node net) to a failure. `beforeHeaders`:
+ * no response had started, so a reset is a connection-level failure too.
+ */
+export function transportFailure(err: unknown, beforeHeaders = false): UpstreamFailure {
   if (err instanceof UpstreamFailure) return err;
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   const code = e?.code ?? e?.cause?.code ?? '';
@@ -74,6 +109,7 @@ export function transportFailure(err: unknown): UpstreamFailure {
     code: kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable',
     retryable: true,
     countsAsFailure: true,
+    connection: known?.connection === true || (beforeHeaders && kind === 'reset'),
     cause: err,
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The live state of one configured upstream: its connection pool, provider,
- * breaker, cool-down (Retry-After) and load/latency estimates.
+ * connection breaker, probe state (local upstreams) and load/latency
+ * estimates. Per-model health lives in `deployment.ts`.
  */
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
@@ -9,6 +10,7 @@ import { UpstreamBreaker } from './breaker.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { OpenAICompatibleProvider } from './providers/openai-compatible.js';
 import type { Provider } from './providers/provider.js';
+import { probeLocal } from './probe.js';
 
 /** Exponentially weighted moving average; `undefined` until the first sample. */
 export class Ewma {
@@ -27,9 +29,14 @@ export class UpstreamRuntime {
   readonly unavailableReason: string | undefined;
   readonly provider: Provider;
   readonly pool: Pool;
+  /**
+   * The connection breaker: counts connection-level failures only (refused,
+   * DNS, TLS, reset before headers), and while open makes every deployment
+   * of this upstream unusable.
+   */
   readonly breaker: UpstreamBreaker;
-  /** No new calls before this time (ms since epoch), set from Retry-After. */
-  coolingUntil = 0;
+  /** Why the last probe of a `local: true` upstream failed; undefined when it answered (or before the first probe). */
+  probeDown: string | undefined;
   inFlight = 0;
   readonly ttftMs = new Ewma();
   /** The in-process server of a `kind: mock` upstream. */
@@ -60,19 +67,54 @@ export class UpstreamRuntime {
       headersTimeout: config.timeouts.firstTokenMs,
       bodyTimeout: config.timeouts.idleMs,
     });
-    this.breaker = new UpstreamBreaker(config.name, config.breaker);
+    this.breaker = new UpstreamBreaker(config.name, config.breaker, (e) => e?.connection !== true);
   }
 
-  /** Can a request be sent here now? */
-  usable(now = Date.now()): boolean {
-    return this.available && this.breaker.allows && this.coolingUntil <= now;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing: Promise<void> | undefined;
+  private closed = false;
+
+  /**
+   * Probes a local upstream now and every `probeIntervalMs` (idempotent; a
+   * no-op for other upstreams); `ready` resolves after the first probe.
+   * Faces start it (`Switchyard.ready()`); offline commands never probe.
+   */
+  startProbe(): void {
+    if (!this.config.local || this.probeTimer !== undefined || this.closed) return;
+    this.ready = this.probeNow();
+    this.probeTimer = setInterval(() => void this.probeNow(), this.config.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  /** A request found a local upstream not running: unavailable until a probe answers (probing starts if it had not). */
+  markDown(reason: string): void {
+    this.probeDown = reason;
+    this.startProbe();
+  }
+
+  /** Resolves once the first probe of a local upstream finished (immediately for others). */
+  ready: Promise<void> = Promise.resolve();
+
+  /** Probes a local upstream once (concurrent calls share one probe). */
+  probeNow(): Promise<void> {
+    if (!this.config.local) return Promise.resolve();
+    this.probing ??= probeLocal(this).then((down) => {
+      this.probeDown = down;
+      this.probing = undefined;
+    });
+    return this.probing;
+  }
+
+  /** Can a request be sent here now (any of its models)? */
+  usable(_now = Date.now()): boolean {
+    return this.available && this.probeDown === undefined && this.breaker.allows;
   }
 
   /** Why `usable()` is false, for the decision's explanation. */
-  whyUnusable(now = Date.now()): string | undefined {
+  whyUnusable(_now = Date.now()): string | undefined {
     if (!this.available) return this.unavailableReason;
-    if (!this.breaker.allows) return `breaker ${this.breaker.state}`;
-    if (this.coolingUntil > now) return `cooling down ${this.coolingUntil - now}ms (Retry-After)`;
+    if (this.probeDown !== undefined) return this.probeDown;
+    if (!this.breaker.allows) return `upstream "${this.name}": connection breaker ${this.breaker.state}`;
     return undefined;
   }
 
@@ -82,6 +124,8 @@ export class UpstreamRuntime {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.probeTimer) clearInterval(this.probeTimer);
     this.breaker.shutdown();
     await this.pool.close().catch(() => undefined);
     await this.mock?.close();

@@ -125,6 +125,9 @@ describe.skipIf(!haveChromium)('dashboard', () => {
     expect(await page.locator('#chart-latency polyline').count()).toBe(3);
     expect(await page.locator('#breakers tr').count()).toBe(3);
     expect(await page.locator('#breakers tr[data-upstream="openai"] .pill').textContent()).toBe('closed');
+    // One row per deployment (model on an upstream), with its own breaker.
+    expect(await page.locator('#deployments tr').count()).toBe(stats.deployments.length);
+    expect(await page.locator('#deployments tr[data-deployment="llama-3.2-1b@sidecar"] .pill').count()).toBe(1);
     expect(await page.locator('#recent tr').count()).toBe(15);
 
     // One more request moves the numbers again, live.

@@ -71,7 +71,9 @@ describe('examples/express-app', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('x-switchyard-upstream')).toBe('local');
     expect(sseEvents(r.text).at(-1)!.data).toBe('[DONE]');
-    expect(local.requests).toHaveLength(1);
+    // Besides the chat call, the local upstream only sees Switchyard's health probes (GET /health, /v1/models).
+    expect(local.requests.filter((q) => q.method === 'POST')).toHaveLength(1);
+    expect(local.requests.filter((q) => q.method !== 'POST').every((q) => q.method === 'GET' && (q.path === '/health' || q.path === '/v1/models'))).toBe(true);
   });
 
   it('lists the configured and virtual models', async () => {

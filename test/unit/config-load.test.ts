@@ -202,7 +202,7 @@ describe('defaultConfig', () => {
     ]);
     expect(cfg.tiers.map((t) => t.name)).toEqual(['local', 'small', 'frontier']);
     expect(cfg.fallbacks['gpt-4o']).toEqual(['claude-sonnet-4-5']);
-    expect(cfg.fallbacks['claude-sonnet-4-5']).toEqual(['gpt-4o']);
+    expect(cfg.fallbacks['claude-sonnet-4-5']).toBeUndefined(); // chains must not loop
     expect(cfg.fallbacks['local-llama']).toBeUndefined();
     expect(Object.isFrozen(cfg.fallbacks)).toBe(true);
   });

@@ -24,13 +24,13 @@ export type ForwardPlan =
 
 /** The candidates Envoy can reach without translation: same protocol as the client, usable now. */
 export function sameProtocolCandidates(outcome: ForwardOutcome): Deployment[] {
-  return outcome.candidates.filter((d) => d.upstream.provider.protocol === outcome.ctx.protocol && d.upstream.usable());
+  return outcome.candidates.filter((d) => d.upstream.provider.protocol === outcome.ctx.protocol && d.usable());
 }
 
 /** Rejection for a request whose usable candidates all speak another protocol. */
 function noSameProtocol(sy: Switchyard, outcome: ForwardOutcome): RespondOutcome {
   const ctx = outcome.ctx;
-  const others = outcome.candidates.map((d) => `${d.model.name}@${d.upstream.name} (${d.upstream.provider.protocol}${d.upstream.usable() ? '' : ', unusable'})`);
+  const others = outcome.candidates.map((d) => `${d.model.name}@${d.upstream.name} (${d.upstream.provider.protocol}${d.usable() ? '' : ', unusable'})`);
   const err = new SwitchyardError(
     'no_upstream_available',
     `no usable upstream speaks the ${ctx.protocol} protocol for "${ctx.req.model || 'switchyard/auto'}" ` +

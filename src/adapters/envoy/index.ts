@@ -61,6 +61,7 @@ export async function startExtProc(opts: ExtProcOptions = {}): Promise<RunningEx
   const log = opts.logger ?? createLogger();
   const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
   const sy = new Switchyard(cfg, { env, logger: log });
+  await sy.ready(5_000); // local upstreams probed before the first decision
   reportUpstreams(sy, log);
 
   const host = opts.host ?? cfg.server.host;

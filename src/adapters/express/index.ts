@@ -21,6 +21,7 @@ import type { SwitchyardConfig, SwitchyardConfigInput } from '../../config/schem
 import { Switchyard } from '../../core/pipeline.js';
 import { handleNodeRequest } from '../node/handler.js';
 import { handleObservabilityRequest } from '../../observability/http.js';
+import { handleHealthRequest } from '../../observability/health.js';
 
 export interface SwitchyardMiddlewareOptions {
   /** A config file path, a config object (validated here), or an existing core instance. */
@@ -31,6 +32,8 @@ export interface SwitchyardMiddlewareOptions {
   metricsPath?: string;
   /** Serve `/switchyard/events`, `/switchyard/stats` and `/switchyard/dashboard`; off by default. */
   live?: boolean;
+  /** Serve `/livez`, `/readyz` and `/healthz` (mount-relative); off by default (the app may have its own). */
+  health?: boolean;
 }
 
 export type SwitchyardMiddleware = RequestHandler & {
@@ -48,11 +51,13 @@ function resolveConfig(c: string | SwitchyardConfigInput | undefined, env: NodeJ
 export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMiddleware {
   const env = opts.env ?? process.env;
   const sy = opts.switchyard ?? new Switchyard(resolveConfig(opts.config, env), { env });
+  void sy.ready(); // probes local upstreams in the background
   const target = sy.config.proxy.target;
   const proxy = target ? createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
   const routes = { metricsPath: opts.metricsPath ?? (false as const), live: opts.live ?? false };
   const handler = (req: Request, res: Response, next: NextFunction): void => {
+    if (opts.health === true && handleHealthRequest(sy, req, res)) return;
     if (handleObservabilityRequest(sy, req, res, routes)) return;
     handleNodeRequest(sy, req, res).then(
       (handled) => {

@@ -69,7 +69,7 @@ function sameBody(a: unknown, b: unknown, ignoreModel: boolean): boolean {
  */
 export function planNginx(sy: Switchyard, outcome: ForwardOutcome, o: NginxDecideOptions = {}): NginxPlan {
   const ctx = outcome.ctx;
-  const usable = outcome.candidates.filter((d) => d.upstream.usable());
+  const usable = outcome.candidates.filter((d) => d.usable());
   const d = usable[0];
   // nginx cannot translate between protocols: the choice must speak the client's.
   if (!d || d.upstream.provider.protocol !== ctx.protocol) return { type: 'proxy', outcome, why: 'protocol' };

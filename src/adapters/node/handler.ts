@@ -36,7 +36,9 @@ async function writeExec(res: ServerResponse, r: ExecResult): Promise<void> {
     res.end(r.body);
     return;
   }
-  res.writeHead(r.status, r.headers);
+  // Attempts, upstream and model can change after the headers (a stream resumed on another candidate): trailers carry the final values.
+  const trailers = r.trailers && res.req.httpVersion === '1.1' ? r.trailers : undefined;
+  res.writeHead(r.status, trailers ? { ...r.headers, trailer: 'x-switchyard-attempts, x-switchyard-upstream, x-switchyard-model' } : r.headers);
   res.flushHeaders();
   for await (const chunk of r.chunks) {
     if (res.destroyed) break;
@@ -46,6 +48,7 @@ async function writeExec(res: ServerResponse, r: ExecResult): Promise<void> {
       res.on('close', done);
     });
   }
+  if (trailers && !res.destroyed) res.addTrailers(trailers());
   res.end();
 }
 

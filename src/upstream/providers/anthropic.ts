@@ -50,6 +50,6 @@ export class AnthropicProvider implements Provider {
 
   decoder(): StreamDecoder {
     const d = new AnthropicStreamDecoder();
-    return { push: (event, data) => d.push(event, data) };
+    return { push: (event, data) => d.push(event, data), position: () => d.position };
   }
 }

@@ -33,6 +33,10 @@ export class OpenAICompatibleProvider implements Provider {
     if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
   }
 
+  probeHeaders(): Record<string, string> {
+    return this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {};
+  }
+
   supports(): boolean {
     return true;
   }

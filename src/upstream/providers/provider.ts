@@ -11,6 +11,7 @@ import type {
   Protocol,
   StreamEvent,
 } from '../../protocol/canonical.js';
+import type { AnthropicBlockPosition } from '../../protocol/anthropic-stream.js';
 
 /** A ready-to-send upstream HTTP request. */
 export interface UpstreamRequestSpec {
@@ -30,6 +31,8 @@ export interface UpstreamRequestSpec {
 /** Incremental reader of one upstream stream. */
 export interface StreamDecoder {
   push(event: string | undefined, data: string): StreamEvent[];
+  /** Anthropic streams: block bookkeeping, for continuing a verbatim relay with an encoder. */
+  position?(): AnthropicBlockPosition;
 }
 
 export interface BuildInput {
@@ -48,4 +51,6 @@ export interface Provider {
   build(input: BuildInput): UpstreamRequestSpec;
   parseResponse(op: Operation, json: unknown): CanonicalResponse | CanonicalEmbeddingResponse;
   decoder(): StreamDecoder;
+  /** Headers for a health probe (the API key, where the upstream wants one). */
+  probeHeaders?(): Record<string, string>;
 }
