@@ -69,7 +69,7 @@ describe('help', () => {
       expect(h.code, `${p.join(' ')} --help: ${h.stderr}`).toBe(0);
       expect(h.stdout, `${p.join(' ')} --help`).toMatch(new RegExp(`^Usage: switchyard ${p.join(' ')}( |$)`, 'm'));
     }
-  });
+  }, 240_000); // a dozen node start-ups, one after another, on a busy machine
 });
 
 describe('usage errors: one line, exit 2', () => {
