@@ -25,7 +25,7 @@ function gatewayYaml(routing: string, localUrl = local.url): string {
   return `
 upstreams:
 ${upstreamYaml('local', localUrl, [{ name: 'local-llama', contextWindow: 8192 }])}    local: true
-${upstreamYaml('cloud-a', cloudA.url, [{ name: 'mini' }, { name: 'big-a' }])}
+${upstreamYaml('cloud-a', cloudA.url, [{ name: 'mini' }, { name: 'big-a' }], { firstTokenMs: 10_000 })}
 ${upstreamYaml('cloud-b', cloudB.url, [{ name: 'big-b' }])}
 tiers:
   - { name: LOW, models: [local-llama] }
