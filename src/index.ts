@@ -27,3 +27,5 @@ export { buildReport, formatReport, type ShadowReport, type ShadowResult } from 
 export { startMockServer, createMockHandler, type RunningMock, type MockListen } from './mock/server.js';
 export type { MockConfig, MockFault } from './config/mock.js';
 export { MissingOptionalPackageError } from './optional-module.js';
+export { StoreTimeoutError, StoreUnavailableError, type StoreHealth } from './store/redis.js';
+export { RediSearchMissingError, VectorDimensionMismatchError, VectorStoreError } from './cache/vector/redis.js';

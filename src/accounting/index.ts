@@ -3,8 +3,9 @@
  *
  * - `admit` (after parsing, before the cache and routing): rate limits and
  *   budgets. Reserves the request's estimated cost (prompt estimate +
- *   `max_tokens` or `defaultOutputTokens`, at the highest price any of its
- *   candidates could cost) atomically with the checks, so concurrent
+ *   `min(max_tokens, the largest output of its candidates)` or their default
+ *   output estimate, times `n`, at the highest price any of its candidates
+ *   could cost) atomically with the checks, so concurrent
  *   requests cannot overshoot a cap by more than the in-flight estimates.
  *   Throws 429 `rate_limited` (with Retry-After) or `budget_exceeded`; puts
  *   the budget standing on `ctx.budget` (`soft`: the router downgrades — one
@@ -27,6 +28,14 @@ import type { AccountingStore, AdmitInput, AdmitResult } from './store.js';
 import { MemoryAccountingStore } from './store-memory.js';
 import { RedisAccountingStore } from './store-redis.js';
 import { usageOf, type ObservedUsage } from './usage.js';
+import { OutputBook } from './output-estimate.js';
+
+/** `n` (or `best_of`) answers are written and billed: the reservation covers each. */
+function choicesOf(extra: Record<string, unknown>): number {
+  const n = typeof extra.n === 'number' ? extra.n : 1;
+  const best = typeof extra.best_of === 'number' ? extra.best_of : 1;
+  return Math.max(1, n, best);
+}
 
 export { PriceBook, PRICES_AS_OF, BUILTIN_PRICES, builtinPrice, costOf, type ModelPrice, type TokenUsage } from './pricing.js';
 export type { BudgetStanding } from './budgets.js';
@@ -54,6 +63,9 @@ export interface BudgetRemaining {
 interface Reservation {
   at: number;
   store: AccountingStore;
+  ticket?: string;
+  /** Admitted in memory while the shared store was down: its spend still goes there (queued until it is back). */
+  mirror?: AccountingStore;
   caps?: BudgetCaps;
   periods?: Periods;
   estimate: number;
@@ -65,6 +77,7 @@ interface Reservation {
 interface State {
   cfg: SwitchyardConfig;
   book: PriceBook;
+  outputs: OutputBook;
   budgets: boolean;
   rates: boolean;
   store: AccountingStore;
@@ -125,7 +138,7 @@ export class Accounting {
       this.stores.push(store);
       this.storeKey = key;
     }
-    this.st = { cfg, book: new PriceBook(cfg), budgets, rates, store };
+    this.st = { cfg, book: new PriceBook(cfg), outputs: new OutputBook(cfg), budgets, rates, store };
     return this.st;
   }
 
@@ -150,12 +163,12 @@ export class Accounting {
   }
 
   private async reserve(ctx: RequestContext, st: State, plan: RateLimitPlan | undefined, caps: BudgetCaps | undefined): Promise<void> {
-    const a = st.cfg.accounting;
-
     const now = Date.now();
     const inputTokens = estimateTokens(ctx.req);
-    const outputTokens = ctx.operation === 'embedding' ? 0 : (ctx.req.maxTokens ?? a.budgets.defaultOutputTokens);
-    const estimate = caps ? toNano(costOf(st.book.ceiling(ctx.req.model || 'switchyard/auto'), { inputTokens, outputTokens })) : 0;
+    const requested = ctx.req.model || 'switchyard/auto';
+    // min(max_tokens, the largest output a candidate can write), or the candidates' default estimate.
+    const outputTokens = ctx.operation === 'embedding' ? 0 : st.outputs.reserve(requested, ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    const estimate = caps ? toNano(costOf(st.book.ceiling(requested), { inputTokens, outputTokens })) : 0;
     const window = windowAt(now);
     const periods = periodsAt(now);
     const input: AdmitInput = {
@@ -163,11 +176,18 @@ export class Accounting {
       ...(caps ? { budget: { caps, periods, estimate } } : {}),
     };
     let store = st.store;
+    let mirror: AccountingStore | undefined;
     let r: AdmitResult;
     try {
       r = await store.admit(input);
     } catch (e) {
-      this.warn('accounting store unreachable; counting this request in memory', e);
+      // accounting.onStoreError: `closed` refuses, `open` counts this request in this process only.
+      if (st.cfg.accounting.onStoreError === 'closed') {
+        this.warn('accounting store unreachable; refusing requests (onStoreError: closed)', e);
+        throw new SwitchyardError('store_unavailable', 'the accounting store is unavailable; try again shortly', { retryAfter: 1, cause: e });
+      }
+      this.warn('accounting store unreachable; counting this request in memory (onStoreError: open)', e);
+      mirror = store;
       store = this.memoryStore();
       r = await store.admit(input);
     }
@@ -180,12 +200,32 @@ export class Accounting {
     this.reservations.set(ctx.id, {
       at: now,
       store,
+      ...(r.ticket !== undefined ? { ticket: r.ticket } : {}),
+      ...(mirror && caps ? { mirror } : {}),
       estimate,
       window: window.index,
       tokens: plan && plan.tpm >= 0 ? inputTokens + outputTokens : 0,
       ...(caps ? { caps, periods } : {}),
       ...(plan ? { plan } : {}),
     });
+  }
+
+  /**
+   * The usage charged for a request its client abandoned while the upstream
+   * call was under way, before any answer came back. A non-streaming call:
+   * the prompt estimate plus the completion tokens its reservation assumed
+   * (`min(max_tokens, largest output)` or the default estimate, times `n`):
+   * a non-streamed upstream goes on generating, and nothing of the answer
+   * tells how much. A stream before its first event: the prompt estimate,
+   * as for any abandoned stream (closing it stops the generation).
+   *
+   * @example
+   * sy.accounting.abandoned(ctx); // { inputTokens: 120, outputTokens: 1024, estimated: true }
+   */
+  abandoned(ctx: RequestContext): ObservedUsage {
+    const st = this.state();
+    const outputTokens = ctx.operation === 'embedding' || ctx.req.stream ? 0 : st.outputs.reserve(ctx.req.model || 'switchyard/auto', ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    return { inputTokens: estimateTokens(ctx.req), outputTokens, estimated: true };
   }
 
   private rejection(
@@ -218,6 +258,11 @@ export class Accounting {
     return usageOf(ctx.req, response);
   }
 
+  /** Whether a request holds a reservation (a budget or token rate limit settles with its real usage). */
+  holdsReservation(id: string): boolean {
+    return this.reservations.has(id);
+  }
+
   /** Cost and savings of a finished request; releases its reservation and counts its spend. */
   settle(ctx: RequestContext, usage: ObservedUsage | undefined): Settlement {
     this.open.delete(ctx.id);
@@ -246,6 +291,7 @@ export class Accounting {
       .settle({
         ...(res.caps && res.periods ? { budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: res.estimate, actual } } : {}),
         ...(res.plan && tokenDelta !== 0 ? { rate: { tenant: res.plan.tenant, window: res.window, tokenDelta } } : {}),
+        ...(res.ticket !== undefined ? { ticket: res.ticket } : {}),
       })
       .then(
         (totals) => {
@@ -255,6 +301,13 @@ export class Accounting {
       )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+    if (res.mirror && res.caps && res.periods && actual > 0) {
+      const m = res.mirror
+        .settle({ budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: 0, actual } })
+        .catch((e: unknown) => this.warn('accounting settle failed', e))
+        .finally(() => this.pending.delete(m));
+      this.pending.add(m);
+    }
   }
 
   private noteRemaining(caps: BudgetCaps, t: BudgetTotals): void {

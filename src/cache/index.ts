@@ -10,14 +10,14 @@ import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.
 import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 import { MemoryExactStore } from './stores/memory.js';
 import { RedisExactStore } from './stores/redis.js';
-import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from './stores/redis-client.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { ExactStore, VectorStore } from './types.js';
 import { verifyCandidate } from './verify.js';
 import { MemoryVectorStore } from './vector/memory.js';
 import { RedisVectorStore } from './vector/redis.js';
 
 export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
-export { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+export { exactKey, partitionOf, partitionPrefix, questionText, splitQuestion, type Partition } from './key.js';
 
 export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
 
@@ -84,6 +84,8 @@ export interface ResponseCache {
   readonly embedder: Embedder | undefined;
   /** True when the embedder sends text off the host (an `openai-compatible` endpoint not on loopback). */
   readonly embedsRemotely: boolean;
+  /** True when semantic entries (question text and vector) are written to a shared store (Redis). */
+  readonly storesQuestionsRemotely: boolean;
   close(): Promise<void>;
 }
 
@@ -107,21 +109,38 @@ function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
 }
 
-/** Whether an answer is complete and may be replayed to someone else. */
+/**
+ * Whether an answer is complete and may be replayed to someone else: it
+ * ended with a known `stop` (or a tool-call turn when `cacheToolCalls`),
+ * never `length`, a content filter, an error or a missing/unknown finish,
+ * and it is the only choice (an `n > 1` answer is stored whole or not at
+ * all, and the canonical form holds one choice: not at all).
+ */
 export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean): boolean {
-  if (response.finishReason === 'error' || response.finishReason === 'content_filter') return false;
+  if (response.finishReason !== 'stop' && response.finishReason !== 'tool_calls') return false;
+  if (response.finishUnknown || (response.choices ?? 1) > 1) return false;
   const calls = response.toolCalls !== undefined && response.toolCalls.length > 0;
   if ((calls || response.finishReason === 'tool_calls') && !cacheToolCalls) return false;
   return calls || response.text.length > 0;
 }
 
+/** `n > 1` (or `best_of > 1`): several answers, which one stored choice cannot replay. */
+function asksManyChoices(req: CanonicalRequest): boolean {
+  const { n, best_of: bestOf } = req.extra;
+  return (typeof n === 'number' && n > 1) || (typeof bestOf === 'number' && bestOf > 1);
+}
+
 class Cache implements ResponseCache {
   private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, bypass: 0, stores: 0, errors: 0 };
-  private readonly redis: CacheRedisClient | undefined;
+  private readonly redis: RedisLease | undefined;
+  private readonly vectorRedis: RedisLease | undefined;
   private readonly exact: ExactStore;
   private readonly vectors: VectorStore | undefined;
   readonly embedder: Embedder | undefined;
   readonly embedsRemotely: boolean;
+  get storesQuestionsRemotely(): boolean {
+    return this.vectors?.kind === 'redis';
+  }
   private embedderReady: Promise<void> | undefined;
   private embedderRetryAt = 0;
   private readonly restored: Promise<unknown>;
@@ -134,17 +153,17 @@ class Cache implements ResponseCache {
   ) {
     const sem = cfg.semantic;
     this.embedsRemotely = sem.enabled && sem.embedding.kind === 'openai-compatible' && !isLoopbackUrl(sem.embedding.baseUrl);
-    const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined);
-    if (needRedis) {
-      this.redis = openCacheRedis({
-        url: deps.redisUrl ?? cfg.redis.url,
-        commandTimeoutMs: cfg.redis.commandTimeoutMs,
-        onError: (err) => this.report(err, 'redis-connection', false),
-      });
+    const redisVectors = sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined;
+    const conn = deps.redisUrl !== undefined ? { ...cfg.redis, url: deps.redisUrl, cluster: undefined } : cfg.redis;
+    if (cfg.store === 'redis' || (redisVectors && sem.redis === undefined)) {
+      this.redis = acquireRedis('cache', conn, (err) => this.report(err, 'redis-connection', false));
+    }
+    if (redisVectors && sem.redis !== undefined) {
+      this.vectorRedis = acquireRedis('semantic', sem.redis, (err) => this.report(err, 'redis-connection', false));
     }
     this.exact =
       cfg.store === 'redis'
-        ? new RedisExactStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix })
+        ? new RedisExactStore({ redis: this.redis!.store, keyPrefix: cfg.redis.keyPrefix })
         : new MemoryExactStore({ maxBytes: cfg.memory.maxBytes, maxEntries: cfg.memory.maxEntries });
     this.restored = Promise.resolve();
     if (sem.enabled) {
@@ -153,7 +172,7 @@ class Cache implements ResponseCache {
       if (deps.vectorStore !== undefined) {
         this.vectors = deps.vectorStore;
       } else if (sem.vectorStore === 'redis') {
-        this.vectors = new RedisVectorStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName });
+        this.vectors = new RedisVectorStore({ redis: (this.vectorRedis ?? this.redis)!.store, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName, query: sem.redisQuery });
       } else {
         const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
         this.vectors = mem;
@@ -193,10 +212,11 @@ class Cache implements ResponseCache {
     const { req, tenant, modelGroup } = input;
     const route = this.cfg.routes?.[input.route as keyof NonNullable<CacheConfig['routes']>];
     const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
-    if (!enabled || input.noStore || req.operation === 'embedding') return this.bypass();
-    const partition = partitionOf({ tenant, modelGroup, req });
+    if (!enabled || input.noStore || req.operation === 'embedding' || asksManyChoices(req)) return this.bypass();
+    const questionChars = this.cfg.semantic.questionChars;
+    const partition = partitionOf({ tenant, modelGroup, req, questionChars });
     const semantic = this.vectors !== undefined && input.semantic !== false && (route?.semantic ?? true);
-    const text = semantic ? questionText(req) : undefined;
+    const text = semantic ? questionText(req, questionChars) : undefined;
     const ticket: CacheTicket = { partition, key: exactKey(req, partition), ttlSeconds: route?.ttlSeconds ?? this.cfg.ttlSeconds, text };
     if (input.noCache) return this.bypass(ticket);
 
@@ -267,7 +287,8 @@ class Cache implements ResponseCache {
     await this.snapshot();
     await this.exact.close();
     if (this.deps.vectorStore === undefined) await this.vectors?.close();
-    if (this.redis !== undefined) await closeCacheRedis(this.redis);
+    await this.redis?.release();
+    await this.vectorRedis?.release();
     if (this.deps.embedder === undefined) await this.embedder?.close?.().catch(() => undefined);
   }
 

@@ -23,17 +23,17 @@
  * ```
  */
 import { z } from 'zod';
+import { keyPrefix, redisConnectionShape } from './redis.js';
 
 const usd = z.number().nonnegative();
 const perMinute = z.number().int().nonnegative();
 
 export const accountingRedisSchema = z
   .object({
-    url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    /** url, cluster, commandTimeoutMs (past it `onStoreError` decides), breaker: see `redis.ts`. */
+    ...redisConnectionShape,
     /** Prefix of every budget and rate-limit key. */
-    keyPrefix: z.string().min(1).default('switchyard:acct:'),
-    /** Longest wait for one command; past it the request is counted in memory instead. */
-    commandTimeoutMs: z.number().int().positive().default(250),
+    keyPrefix: keyPrefix.default('switchyard:acct:'),
   })
   .strict();
 
@@ -104,6 +104,13 @@ export const accountingSchema = z
     /** Where budget and rate-limit counters live: one process (`memory`) or shared by replicas (`redis`). */
     store: z.enum(['memory', 'redis']).default('memory'),
     redis: accountingRedisSchema.default(accountingRedisSchema.parse({})),
+    /**
+     * When the shared store cannot answer in time (deadline, breaker open):
+     * `open` admits the request and counts it in this process only (limits
+     * hold per replica until Redis is back); `closed` refuses it with 503
+     * `store_unavailable`.
+     */
+    onStoreError: z.enum(['open', 'closed']).default('open'),
     pricing: pricingSchema.default(pricingSchema.parse({})),
     budgets: budgetsSchema.default(budgetsSchema.parse({})),
     rateLimits: rateLimitsSchema.default(rateLimitsSchema.parse({})),

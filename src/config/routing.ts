@@ -31,6 +31,7 @@
 import { z } from 'zod';
 import { SENSITIVE_KINDS, type SensitiveKind } from '../routing/signals/privacy.js';
 import { TASK_TYPES, type TaskType } from '../routing/signals/task.js';
+import { redisConnectionShape } from './redis.js';
 import { routingRulesSchema } from './routing-rules.js';
 
 /** A `ruleTiers` target that keeps the request on local upstreams instead of naming a tier. */
@@ -93,18 +94,20 @@ export const routingAbSchema = z
   })
   .strict();
 
+const learningRedisSchema = z
+  .object({
+    ...redisConnectionShape,
+    /** The hash holding every (task, tier) estimate (one key: one cluster slot). */
+    key: z.string().min(1).default('switchyard:routing:quality'),
+  })
+  .strict();
+
 export const routingLearningSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Where the per (task, tier) quality estimates live across restarts. */
     store: z.enum(['memory', 'redis', 'file']).default('memory'),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        key: z.string().min(1).default('switchyard:routing:quality'),
-      })
-      .strict()
-      .default({ url: 'redis://127.0.0.1:6379', key: 'switchyard:routing:quality' }),
+    redis: learningRedisSchema.default(learningRedisSchema.parse({})),
     /** JSON file for `store: file`. */
     file: z.string().min(1).optional(),
     /** Quality a tier should reach; above it its upper threshold rises (more traffic stays there), below it falls. */

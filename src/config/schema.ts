@@ -11,6 +11,7 @@ import { accountingSchema } from './accounting.js';
 import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 import { shadowSchema } from './shadow.js';
+import { envoySchema } from './envoy.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -30,6 +31,11 @@ export const modelSchema = z
     contextWindow: z.number().int().positive().optional(),
     /** Largest completion the model can produce; used to clamp max_tokens. */
     maxOutputTokens: z.number().int().positive().optional(),
+    /**
+     * Completion tokens assumed when reserving budget for a request to this
+     * model that sets no `max_tokens` (default: `accounting.budgets.defaultOutputTokens`).
+     */
+    defaultOutputTokens: z.number().int().positive().optional(),
     inputPricePer1M: z.number().nonnegative().default(0),
     outputPricePer1M: z.number().nonnegative().default(0),
   })
@@ -201,6 +207,8 @@ export const configSchema = z
     routing: routingSchema.optional(),
     /** Shadow degradation tests: a sample of answers also sent to a cheaper tier and scored (off by default). */
     shadow: shadowSchema.default(shadowSchema.parse({})),
+    /** The Envoy face (ext_proc): buffer limits. */
+    envoy: envoySchema.default(envoySchema.parse({})),
   })
   .strict()
   .superRefine((cfg, ctx) => {

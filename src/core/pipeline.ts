@@ -36,6 +36,9 @@ import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
+import { redisHealth } from '../store/redis-pool.js';
+import { storeReadiness, usesRedis } from '../store/readiness.js';
+import type { StoreHealth } from '../store/redis.js';
 
 /** What `execute` hands a face to write. */
 export type ExecResult =
@@ -96,6 +99,7 @@ export class Switchyard {
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
     this.readiness.add({ name: 'upstreams', check: () => upstreamsReadiness(this.registry) });
+    this.syncRedisCheck(config);
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
@@ -123,6 +127,19 @@ export class Switchyard {
     this.router.reload(config); // throws on dangling routing names, before anything changes
     this.registry.apply(config);
     this.cfg = config;
+    this.syncRedisCheck(config);
+  }
+
+  /** A `redis` readiness check while any feature uses Redis: reported (degraded/down), blocking only when accounting fails closed. */
+  private syncRedisCheck(config: SwitchyardConfig): void {
+    if (!usesRedis(config)) return this.readiness.remove('redis');
+    this.readiness.add({
+      name: 'redis',
+      check: () => {
+        const r = storeReadiness(redisHealth(), this.cfg.accounting.onStoreError === 'closed');
+        return r.reason === undefined ? { ok: r.ok } : { ok: r.ok, reason: r.reason };
+      },
+    });
   }
 
   /** Parse → cache → route. Never throws: failures become `respond` outcomes. */
@@ -145,7 +162,8 @@ export class Switchyard {
         operation: ep.operation,
         req,
         raw,
-        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : undefined,
+        // The client's bytes, for the byte-preserving model rewrite (a parsed body, e.g. after express.json(), has lost them).
+        rawBytes: Buffer.isBuffer(inc.body) ? inc.body : typeof inc.body === 'string' ? Buffer.from(inc.body, 'utf8') : undefined,
         tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
         cacheControl: cacheControl(inc.headers),
         cache: 'off',
@@ -193,8 +211,8 @@ export class Switchyard {
       route: path,
       noCache: c.noCache,
       noStore: c.noStore,
-      // Private content never goes to an embedder off the host: exact cache only.
-      ...(this.cache!.embedsRemotely && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
+      // Private content never goes to an embedder off the host nor into Redis's semantic index: exact cache only.
+      ...((this.cache!.embedsRemotely || this.cache!.storesQuestionsRemotely) && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
     });
     ctx.cache = look.result;
     if (look.embedding) ctx.embedding = look.embedding;
@@ -215,6 +233,11 @@ export class Switchyard {
   /** Calls the upstream (with fallback) and returns the answer to write. Throws only SwitchyardError. */
   async execute(outcome: ForwardOutcome, signal?: AbortSignal): Promise<ExecResult | RespondOutcome> {
     const ctx = outcome.ctx;
+    if (signal?.aborted) {
+      // Gone before anything was sent upstream: nothing to charge.
+      this.emit(ctx, 499, false, 'client_disconnected');
+      throw CLIENT_ABORTED;
+    }
     let ok: FallbackSuccess;
     try {
       ok = await callWithFallback(outcome.candidates, {
@@ -225,7 +248,8 @@ export class Switchyard {
     } catch (e) {
       if (e instanceof FallbackExhausted) ctx.attempts = e.attempts;
       if (e === CLIENT_ABORTED || (e instanceof UpstreamFailure && e.kind === 'aborted')) {
-        this.emit(ctx, 499, false, 'client_disconnected');
+        // Abandoned before any answer came back: charged its estimate, like an abandoned stream.
+        this.emit(ctx, 499, false, 'client_disconnected', this.accounting.abandoned(ctx));
         throw e;
       }
       ctx.upstream = undefined;
@@ -247,10 +271,15 @@ export class Switchyard {
     try {
       parsed = provider.parseResponse(ctx.operation, r.json);
     } catch (e) {
-      const out = this.reject(
-        ctx,
-        new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`),
-      );
+      // A 2xx that is not a valid answer of its protocol: a 502 in the caller's protocol and a failed attempt
+      // (the upstream answered, so not a breaker failure: see DESIGN.md, Breakers).
+      const message = `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`;
+      const last = ctx.attempts.at(-1);
+      if (last) {
+        last.outcome = 'failed';
+        last.reason = 'unreadable answer';
+      }
+      const out = this.reject(ctx, new SwitchyardError('upstream_unavailable', message));
       return { kind: 'json', status: out.status, headers: out.headers, body: out.body };
     }
     let body: string;
@@ -373,10 +402,14 @@ export class Switchyard {
     this.events.emit('decision', rec);
   }
 
-  /** The upstream request for a candidate (Envoy rewrites the body with it when the model changes). */
-  upstreamRequest(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!): UpstreamRequestSpec {
+  /**
+   * The upstream request for a candidate (Envoy rewrites the body with it when
+   * the model changes). `proxied`: a proxy relays the answer unfiltered, so
+   * nothing the client did not ask for is requested.
+   */
+  upstreamRequest(outcome: ForwardOutcome, d: Deployment = outcome.candidates[0]!, proxied = false): UpstreamRequestSpec {
     const ctx = outcome.ctx;
-    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel });
+    return d.upstream.provider.build({ req: ctx.req, raw: ctx.raw, rawBytes: ctx.rawBytes, upstreamModel: d.upstreamModel, proxied });
   }
 
   /**
@@ -398,7 +431,18 @@ export class Switchyard {
         ...(a.response ? { response: a.response } : {}),
         ...(a.error ? { error: a.error } : {}),
       });
-    });
+    }, this.cfg.envoy.bufferedResponseMaxBytes);
+  }
+
+  /**
+   * Whether the answer's body has anything to teach for this request: a cache
+   * write, the exact token usage a budget or rate limit settles with, or a
+   * shadow sample. When not, a proxy face need not send it (the status alone
+   * feeds the breaker; usage is estimated).
+   */
+  wantsAnswerBody(ctx: RequestContext): boolean {
+    if (ctx.operation === 'embedding') return false;
+    return ctx.cacheTicket !== undefined || this.accounting.holdsReservation(ctx.id) || this.cfg.shadow.enabled;
   }
 
   /** `GET /v1/models`: configured models and the virtual ones. */
@@ -438,6 +482,15 @@ export class Switchyard {
       }),
     ]);
     clearTimeout(t);
+  }
+
+  /**
+   * Health of the shared stores (every Redis connection: cache, accounting,
+   * learning, shadow, records): `ok`, `degraded` (recent failures, not
+   * connected) or `down` (breaker open: calls fail fast to their fallback).
+   */
+  storeHealth(): StoreHealth[] {
+    return redisHealth();
   }
 
   /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */

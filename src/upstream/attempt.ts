@@ -8,6 +8,10 @@
 import type { Dispatcher } from 'undici';
 import { classifyUpstreamError } from '../protocol/upstream-errors.js';
 import { SseParser, type SseEvent } from '../protocol/sse.js';
+import { codings, decodeBody } from '../protocol/content-encoding.js';
+
+/** Largest decompressed answer read from a compressed upstream body. */
+const MAX_DECODED_BYTES = 64 * 1024 * 1024;
 import { CLIENT_ABORTED, UpstreamFailure, timeoutFailure, transportFailure } from './failure.js';
 import type { UpstreamRequestSpec } from './providers/provider.js';
 import { parseRetryAfter } from './retry.js';
@@ -88,19 +92,34 @@ export async function sendAttempt(
     if (res.statusCode < 200 || res.statusCode >= 300) throw await statusFailure(u, res);
     const ct = res.headers['content-type'];
     const isSse = typeof ct === 'string' && ct.includes('text/event-stream');
-    if (!wantStream || !isSse) {
-      const text = await res.body.text();
+    const encoding = res.headers['content-encoding'];
+    const coded = typeof encoding === 'string' && codings(encoding).length > 0 ? encoding : undefined;
+    if (!wantStream || !isSse || coded) {
+      // Switchyard asks for identity; an upstream that compresses anyway is decoded (gzip, deflate, br).
+      let text: string;
+      let unreadable: string | undefined;
+      if (coded) {
+        const d = decodeBody(Buffer.from(await res.body.arrayBuffer()), coded, MAX_DECODED_BYTES);
+        text = d.ok ? d.body.toString('utf8') : '';
+        if (!d.ok) unreadable = d.reason;
+        // A compressed event stream would have to be decoded incrementally; upstreams asked for identity do not send one.
+        else if (isSse) unreadable = `a ${coded}-compressed event stream is not read`;
+      } else text = await res.body.text();
       let json: unknown;
       try {
+        if (unreadable) throw new Error(unreadable);
         json = JSON.parse(text);
-      } catch {
-        throw new UpstreamFailure('status', 'upstream sent a body that is not JSON', {
-          status: res.statusCode,
+      } catch (e) {
+        // An unreadable 2xx: the upstream answered, Switchyard cannot read it. Try the next candidate,
+        // but it is not the upstream's failure: the breaker does not count it.
+        // No `status`: a 2xx status would be passed through to the client with an error body (a 502 it is).
+        throw new UpstreamFailure('status', `upstream sent an unreadable answer: ${unreadable ?? 'not JSON: ' + (e as Error).message}`, {
           code: 'upstream_unavailable',
           retryable: true,
-          countsAsFailure: true,
+          countsAsFailure: false,
         });
       }
+
       cleanup();
       return { kind: 'json', status: res.statusCode, json, text, ttftMs: performance.now() - started };
     }

@@ -8,6 +8,7 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { periodsAt } from '../../src/accounting/budgets.js';
+import { budgetKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import type { DecisionRecord } from '../../src/observability/events.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
@@ -61,7 +62,7 @@ upstreams:
 cache: { enabled: false }
 accounting:
   store: ${store}
-  redis: { keyPrefix: "${prefix}${sub}" }
+  redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   budgets: ${budgets}
 `;
 }
@@ -101,7 +102,7 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('budgets 
     expect(spent).toBeCloseTo(10 * (PER_REQUEST + (served[0]!.inputTokens! * 1) / 1e6), 9);
     expect(spent).toBeLessThanOrEqual(1);
     if (store === 'redis') {
-      const day = await redis.hGetAll(`${prefix}${sub}budget:alpha:d:${periodsAt(Date.now()).day}`);
+      const day = await redis.hGetAll(budgetKey(`${prefix}${sub}`, 'alpha', 'd', periodsAt(Date.now()).day));
       expect(Number(day.reserved)).toBe(0);
       expect(Number(day.spent) / 1e9).toBeCloseTo(spent, 8);
     }
@@ -126,7 +127,7 @@ describe.skipIf(SKIP !== undefined)('budgets shared by replicas', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(5);
     expect(results.filter((r) => r.status === 429)).toHaveLength(19);
     await Promise.all([a.switchyard.accounting.flush(), b.switchyard.accounting.flush()]);
-    const month = await redis.hGetAll(`${prefix}replicas:budget:shared:m:${periodsAt(Date.now()).month}`);
+    const month = await redis.hGetAll(budgetKey(`${prefix}replicas:`, 'shared', 'm', periodsAt(Date.now()).month));
     expect(Number(month.reserved)).toBe(0);
     expect(Number(month.spent) / 1e9).toBeLessThanOrEqual(0.5);
     expect(Number(month.spent) / 1e9).toBeGreaterThan(0.45);

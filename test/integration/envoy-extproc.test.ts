@@ -53,7 +53,7 @@ async function harness(extra = ''): Promise<ExtProcHarness> {
   const h = await startExtProcHarness(
     yaml(extra),
     { primary: origin(primary.url), backup: origin(backup.url), claude: origin(claude.url), app: origin(app.url) },
-    { env: { PRIMARY_KEY: KEY, CLAUDE_KEY }, defaultCluster: 'app' },
+    { env: { PRIMARY_KEY: KEY, CLAUDE_KEY } },
   );
   harnesses.push(h);
   return h;
@@ -129,10 +129,15 @@ describe('ext_proc: routing', () => {
     expect(rb.clear_route_cache).toBe(true);
     const set = mutationRecord(rb.header_mutation?.set_headers);
     expect(set['x-switchyard-upstream']).toBe('primary');
-    expect(set['x-switchyard-model']).toBe('fast');
     expect(set['authorization']).toBe(`Bearer ${KEY}`);
+    expect(set['accept-encoding']).toBe('identity');
+    // Decision headers go to the client only; the routing header is removed by the virtual host.
+    expect(Object.keys(set).filter((k) => k.startsWith('x-switchyard-'))).toEqual(['x-switchyard-upstream']);
+    expect(Object.keys(r.upstream!.headers).filter((k) => k.startsWith('x-switchyard-'))).toEqual([]);
+    expect(r.headers['x-switchyard-model']).toBe('fast');
     const rewritten = Buffer.from(rb.body_mutation!.body!).toString('utf8');
-    expect(JSON.parse(rewritten)).toEqual({ ...JSON.parse(body), model: 'gpt-4o-mini' });
+    // Only the model changed, byte for byte.
+    expect(rewritten).toBe(body.replace('"model":"switchyard/auto"', '"model":"gpt-4o-mini"'));
     expect(set['content-length']).toBe(String(Buffer.byteLength(rewritten)));
     expect(primary.requests[0]!.body).toMatchObject({ model: 'gpt-4o-mini' });
     expect(primary.requests[0]!.headers.authorization).toBe(`Bearer ${KEY}`);

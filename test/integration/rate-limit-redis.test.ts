@@ -8,6 +8,7 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { windowAt } from '../../src/accounting/rate-limits.js';
+import { rateKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
@@ -44,7 +45,7 @@ upstreams:
 cache: { enabled: false }
 accounting:
   store: ${store}
-  redis: { keyPrefix: "${prefix}${sub}" }
+  redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   rateLimits: ${limits}
 `);
   gateways.push(gw);
@@ -77,7 +78,7 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate lim
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(120);
     if (store === 'redis') {
-      expect(Number(await redis.get(`${prefix}${store}-rpm:rate:t:plain:r:${windowAt(Date.now()).index}`))).toBe(10);
+      expect(Number(await redis.get(rateKey(`${prefix}${store}-rpm:`, 't:plain', 'r', windowAt(Date.now()).index)))).toBe(10);
     }
   });
 
@@ -95,7 +96,7 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate lim
     await gw.switchyard.accounting.flush();
     // The fake used ≈ 9 + 2 tokens each: the counter now holds the real usage, so more requests fit again.
     if (store === 'redis') {
-      const counted = Number(await redis.get(`${prefix}${store}-tpm:rate:t:tok:t:${windowAt(Date.now()).index}`));
+      const counted = Number(await redis.get(rateKey(`${prefix}${store}-tpm:`, 't:tok', 't', windowAt(Date.now()).index)));
       expect(counted).toBeLessThan(200);
       expect(counted).toBeGreaterThan(0);
     }

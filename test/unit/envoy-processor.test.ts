@@ -1,7 +1,7 @@
 /** The per-stream state machine and the message builders, without gRPC. */
 import { describe, expect, it } from 'vitest';
 import { StreamProcessor } from '../../src/adapters/envoy/processor.js';
-import { headerBag } from '../../src/adapters/envoy/headers.js';
+import { headerBag, setHeaders } from '../../src/adapters/envoy/headers.js';
 import { immediate } from '../../src/adapters/envoy/mutations.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Switchyard } from '../../src/core/pipeline.js';
@@ -17,7 +17,7 @@ upstreams:
     baseUrl: ${baseUrl}
     models: [{ name: m, upstreamModel: real-m }]
 defaultModel: m
-cache: { enabled: false }
+cache: { enabled: true, store: memory, semantic: { enabled: false } }
 `, {}),
     { env: {} },
   );
@@ -27,6 +27,18 @@ const chatHeaders = requestHeaders({ method: 'POST', path: '/v1/chat/completions
 const chatBody = (extra: Record<string, unknown> = {}) => requestBody(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra }));
 
 describe('StreamProcessor', () => {
+  it('asks for no response body when nothing is learnt from it (no cache, no budget, no shadow)', async () => {
+    const sy = new Switchyard(parseConfig('upstreams: [{ name: up, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: m }] }]\ndefaultModel: m\ncache: { enabled: false }\n', {}), { env: {} });
+    const p = new StreamProcessor(sy);
+    await p.handle(chatHeaders);
+    await p.handle(chatBody({ stream: true }));
+    const rh = await p.handle(responseHeaders(200, { 'content-type': 'text/event-stream' }));
+    expect(rh.mode_override).toMatchObject({ response_body_mode: 'NONE', response_trailer_mode: 'SKIP' });
+    expect(p.state).toBe('done');
+    expect(sy.registry.upstream('up')!.inFlight).toBe(0);
+    await sy.close();
+  });
+
   it('walks request headers → body → response headers → body chunks → done', async () => {
     const sy = core();
     const p = new StreamProcessor(sy);
@@ -118,6 +130,12 @@ describe('message helpers', () => {
     expect(
       headerBag({ headers: [{ key: 'X-A', raw_value: Buffer.from('1') }, { key: 'x-a', value: '2' }, { key: ':path', value: '/p' }] }),
     ).toEqual({ 'x-a': ['1', '2'], ':path': '/p' });
+  });
+
+  it('never sends a header value Envoy would refuse (CR, LF, NUL become spaces)', () => {
+    const [a, b] = setHeaders([['x-a', 'one\r\ntwo\0'], ['x-b', 'plain']]);
+    expect(Buffer.from(a!.header.raw_value!).toString()).toBe('one  two ');
+    expect(Buffer.from(b!.header.raw_value!).toString()).toBe('plain');
   });
 
   it('renders an SSE respond outcome with an event-stream content type', () => {

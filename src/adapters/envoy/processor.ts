@@ -13,15 +13,16 @@
  * ends before the answer is complete aborts the observer: no state is left
  * and nothing is cached.
  */
-import { endpointFor } from '../../core/context.js';
+import { endpointFor, protocolForPath } from '../../core/context.js';
 import type { ResponseObserver } from '../../core/observer.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Switchyard } from '../../core/pipeline.js';
-import { decisionHeaders } from '../../core/render.js';
-import { planForward } from './forward.js';
-import { requestHead, responseHead, type RequestHead } from './headers.js';
+import { decisionHeaders, errorOutcome } from '../../core/render.js';
+import { SwitchyardError } from '../../errors.js';
+import { ROUTING_HEADER, planForward } from './forward.js';
+import { requestHead, responseHead, setHeaders, type RequestHead } from './headers.js';
 import { continueToBody, continueUnchanged, forwardRequest, immediate, observeResponse, passHeaders } from './mutations.js';
-import type { HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, RequestKind } from './wire.js';
+import type { BodySendMode, HeaderValueOption, HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, RequestKind } from './wire.js';
 
 /** Where a stream is in its exchange. */
 export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'done';
@@ -52,7 +53,7 @@ export class StreamProcessor {
   private head: RequestHead | undefined;
   private bodyParts: Buffer[] = [];
   private observer: ResponseObserver | undefined;
-  private replyHeaders: Record<string, string> = {};
+  private replyHeaders: HeaderValueOption[] = [];
 
   constructor(private readonly sy: Switchyard) {}
 
@@ -68,7 +69,7 @@ export class StreamProcessor {
 
   /** One message in, its answer out. Messages that do not fit the phase get a no-op answer. */
   async handle(msg: ProcessingRequest): Promise<ProcessingResponse> {
-    const kind = msg.request ?? KINDS.find((k) => msg[k] !== undefined);
+    const kind = msg.request ?? KINDS.find((k) => msg[k] != null);
     switch (kind) {
       case 'request_headers':
         if (this.phase === 'request_headers') return this.onRequestHeaders(msg.request_headers ?? {});
@@ -105,19 +106,30 @@ export class StreamProcessor {
   private async onRequestHeaders(h: HttpHeaders): Promise<ProcessingResponse> {
     const head = requestHead(h.headers);
     this.head = head;
+    // A client-sent routing header means envoy.yaml's early header mutation is missing: drop it and re-pick the route.
+    const spoofed = head.headers[ROUTING_HEADER] !== undefined;
     if (!isLlmRequest(head.method, head.path)) {
       this.verdictValue = 'pass';
       this.phase = 'done';
-      return passHeaders();
+      return passHeaders(spoofed);
     }
     if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY }), 'request_headers');
+    // Larger than Switchyard takes (or than Envoy can buffer): say so in the API's format before Envoy buffers it.
+    const cl = head.headers['content-length'];
+    const limit = Math.min(this.sy.config.server.bodyLimitBytes, this.sy.config.envoy.listenerBufferLimitBytes);
+    if (typeof cl === 'string' && /^\d+$/.test(cl) && Number(cl) > limit) {
+      this.verdictValue = 'respond';
+      this.phase = 'done';
+      const err = new SwitchyardError('body_too_large', `request body is ${cl} bytes; the limit is ${limit}`);
+      return immediate(errorOutcome(err, protocolForPath(head.path), undefined));
+    }
     this.phase = 'request_body';
-    return continueToBody();
+    return continueToBody(spoofed);
   }
 
   private async onRequestBody(b: HttpBody): Promise<ProcessingResponse> {
     // BUFFERED mode sends the whole body in one message (end_of_stream is false only when trailers follow).
-    if (b.body && b.body.length > 0) this.bodyParts.push(Buffer.from(b.body));
+    if (b.body && b.body.length > 0) this.bodyParts.push(Buffer.isBuffer(b.body) ? b.body : Buffer.from(b.body));
     const body = this.bodyParts.length === 1 ? this.bodyParts[0]! : Buffer.concat(this.bodyParts);
     this.bodyParts = [];
     return this.answer(await this.sy.decide({ ...this.head!, body }), 'request_body');
@@ -134,7 +146,7 @@ export class StreamProcessor {
       this.phase = 'done';
       return immediate(outcome);
     }
-    const plan = planForward(this.sy, outcome, this.head!.path);
+    const plan = planForward(this.sy, outcome, this.head!.path, this.head!.headers);
     if (plan.type === 'respond') {
       this.verdictValue = 'respond';
       this.phase = 'done';
@@ -142,15 +154,26 @@ export class StreamProcessor {
     }
     this.verdictValue = 'forward';
     this.observer = this.sy.observer(plan.outcome, plan.deployment);
-    this.replyHeaders = decisionHeaders(plan.outcome.ctx);
+    this.replyHeaders = setHeaders(Object.entries(decisionHeaders(plan.outcome.ctx)));
     this.phase = 'response_headers';
+    this.head = undefined;
     return forwardRequest(plan.mutation, kind);
   }
 
+  /**
+   * How the response body should come, per route and size: not at all when
+   * there is nothing to learn from it (an error status, an embedding, an
+   * answer that will not be cached or settled) or when it is larger than
+   * Envoy may buffer; BUFFERED for a JSON answer of known length up to
+   * `envoy.bufferedResponseMaxBytes`; STREAMED (each chunk answered at once,
+   * nothing held) for SSE and JSON of unknown length. Envoy turns a BUFFERED
+   * body above the listener's buffer limit into a 500, so nothing else may be
+   * buffered.
+   */
   private onResponseHeaders(h: HttpHeaders): ProcessingResponse {
-    const { status, contentType } = responseHead(h.headers);
-    const wanted = this.observer!.onHeaders(status, contentType);
-    if (!wanted) {
+    const head = responseHead(h.headers);
+    const observer = this.observer!;
+    if (!observer.onHeaders(head)) {
       this.finish();
       return observeResponse(this.replyHeaders, 'NONE');
     }
@@ -158,10 +181,19 @@ export class StreamProcessor {
       this.endResponse(EMPTY, true);
       return observeResponse(this.replyHeaders, 'NONE');
     }
-    this.phase = 'response_body';
-    // SSE is observed as it passes (each chunk answered at once); JSON arrives whole.
-    const sse = contentType?.toLowerCase().includes('text/event-stream') ?? false;
-    return observeResponse(this.replyHeaders, sse ? 'STREAMED' : 'BUFFERED');
+    const mode = this.bodyMode(head.contentType, head.contentLength);
+    if (mode === 'NONE') {
+      observer.skipBody();
+      this.finish();
+    } else this.phase = 'response_body';
+    return observeResponse(this.replyHeaders, mode);
+  }
+
+  private bodyMode(contentType: string | undefined, contentLength: number | undefined): BodySendMode {
+    if (!this.sy.wantsAnswerBody(this.observer!.ctx)) return 'NONE';
+    if (contentType?.includes('text/event-stream')) return 'STREAMED';
+    if (contentLength === undefined) return 'STREAMED';
+    return contentLength <= this.sy.config.envoy.bufferedResponseMaxBytes ? 'BUFFERED' : 'NONE';
   }
 
   private onResponseBody(b: HttpBody): ProcessingResponse {

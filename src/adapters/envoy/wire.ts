@@ -1,8 +1,11 @@
 /**
- * TypeScript shapes of the ext_proc messages as `@grpc/proto-loader` decodes
+ * TypeScript shapes of the ext_proc messages: as `@grpc/proto-loader` decodes
  * and encodes them with {@link LOADER_OPTIONS} (snake_case, enum names,
- * oneof discriminator fields, bytes as Buffer). Only the fields Switchyard
- * reads or writes; the schema itself comes from Envoy's .proto files.
+ * oneof discriminator fields, bytes as Buffer) — what the tests' Envoy
+ * stand-in sees — and as `codec.ts` reads and writes them on the server
+ * (protobufjs messages of the same shape; unset fields read as null).
+ * Only the fields Switchyard reads or writes; the schema itself comes from
+ * Envoy's .proto files.
  */
 
 /** `envoy.config.core.v3.HeaderValue`: Envoy sends the value in `raw_value` (bytes) or `value`. */

@@ -2,7 +2,7 @@
 import type { CanonicalEmbeddingResponse, CanonicalResponse, Operation } from '../../protocol/canonical.js';
 import { anthropicResponseToCanonical, toAnthropicBody } from '../../protocol/anthropic.js';
 import { AnthropicStreamDecoder } from '../../protocol/anthropic-stream.js';
-import type { BuildInput, Provider, StreamDecoder, UpstreamRequestSpec } from './provider.js';
+import { splicedBody, type BuildInput, type Provider, type StreamDecoder, type UpstreamRequestSpec } from './provider.js';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -22,6 +22,8 @@ export class AnthropicProvider implements Provider {
     this.headers = {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
+      // Readable answers: no decompression on the hot path (compressed ones are still decoded).
+      'accept-encoding': 'identity',
       'anthropic-version': ANTHROPIC_VERSION,
       ...opts.headers,
     };
@@ -33,6 +35,11 @@ export class AnthropicProvider implements Provider {
   }
 
   build({ req, raw, rawBytes, upstreamModel }: BuildInput): UpstreamRequestSpec {
+    if (req.protocol === 'anthropic' && rawBytes) {
+      // Same protocol: the client's bytes with only the model spliced in.
+      const spliced = splicedBody(rawBytes, raw.model === upstreamModel ? {} : { model: JSON.stringify(upstreamModel) });
+      if (spliced) return { path: `${this.opts.basePath}/messages`, headers: this.headers, body: spliced, injectedStreamUsage: false, unchanged: spliced === rawBytes };
+    }
     const body =
       req.protocol === 'anthropic'
         ? raw.model === upstreamModel

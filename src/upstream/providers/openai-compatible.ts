@@ -9,7 +9,7 @@ import {
   toOpenAIEmbeddingBody,
 } from '../../protocol/openai.js';
 import { OpenAIStreamDecoder } from '../../protocol/openai-stream.js';
-import type { BuildInput, Provider, StreamDecoder, UpstreamRequestSpec } from './provider.js';
+import { splicedBody, type BuildInput, type Provider, type StreamDecoder, type UpstreamRequestSpec } from './provider.js';
 
 const PATHS: Record<Operation, string> = {
   chat: '/chat/completions',
@@ -29,7 +29,13 @@ export class OpenAICompatibleProvider implements Provider {
   private readonly headers: Record<string, string>;
 
   constructor(private readonly opts: OpenAICompatibleOptions) {
-    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...opts.headers };
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      // Readable answers: no decompression on the hot path (compressed ones are still decoded).
+      'accept-encoding': 'identity',
+      ...opts.headers,
+    };
     if (opts.apiKey) this.headers.authorization = `Bearer ${opts.apiKey}`;
   }
 
@@ -41,14 +47,23 @@ export class OpenAICompatibleProvider implements Provider {
     return true;
   }
 
-  build({ req, raw, rawBytes, upstreamModel }: BuildInput): UpstreamRequestSpec {
+  build({ req, raw, rawBytes, upstreamModel, proxied }: BuildInput): UpstreamRequestSpec {
     const path = this.opts.basePath + PATHS[req.operation];
     let body: Record<string, unknown>;
     let injectedStreamUsage = false;
+    if (req.protocol === 'openai' && rawBytes) {
+      // Same protocol: the client's bytes with only the model (and usage request) spliced in.
+      const inject = !proxied && req.stream && this.opts.streamUsage && raw.stream_options === undefined && req.operation !== 'embedding';
+      const members: Record<string, string> = {};
+      if (raw.model !== upstreamModel) members.model = JSON.stringify(upstreamModel);
+      if (inject) members.stream_options = '{"include_usage":true}';
+      const spliced = splicedBody(rawBytes, members);
+      if (spliced) return { path, headers: this.headers, body: spliced, injectedStreamUsage: inject, unchanged: spliced === rawBytes };
+    }
     if (req.protocol === 'openai') {
       // Same protocol: forward the client's body with only the model (and usage request) changed.
       body = raw.model === upstreamModel ? raw : { ...raw, model: upstreamModel };
-      if (req.stream && this.opts.streamUsage && raw.stream_options === undefined && req.operation !== 'embedding') {
+      if (!proxied && req.stream && this.opts.streamUsage && raw.stream_options === undefined && req.operation !== 'embedding') {
         body = body === raw ? { ...raw } : body;
         body.stream_options = { include_usage: true };
         injectedStreamUsage = true;

@@ -3,6 +3,7 @@
  * response and a stream are read. Transport, timeouts, retries and breakers
  * are shared and live in `../`.
  */
+import { setTopLevel } from '../../protocol/json-splice.js';
 import type {
   CanonicalEmbeddingResponse,
   CanonicalRequest,
@@ -42,6 +43,27 @@ export interface BuildInput {
   /** The client's body bytes, when the face had them; forwarded as-is when nothing changes. */
   rawBytes?: Buffer | undefined;
   upstreamModel: string;
+  /**
+   * A proxy (Envoy) relays the upstream's answer to the client unfiltered:
+   * ask for nothing the client did not (no injected stream usage chunk).
+   */
+  proxied?: boolean;
+}
+
+/**
+ * The client's bytes with top-level members set (see `setTopLevel`): key
+ * order, whitespace and numbers (a 64-bit `seed`) stay as the client sent
+ * them. Undefined when the bytes cannot be scanned (the caller re-serialises).
+ *
+ * @example
+ * splicedBody(Buffer.from('{"model":"auto","seed":12345678901234567890}'), { model: '"m"' })
+ */
+export function splicedBody(rawBytes: Buffer, members: Record<string, string>): Buffer | undefined {
+  try {
+    return setTopLevel(rawBytes, members);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Provider {
