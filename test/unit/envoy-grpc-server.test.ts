@@ -107,6 +107,13 @@ describe('ext_proc gRPC transport (grpc-js, pass-through serializers)', () => {
     c.close();
   });
 
+  it('accepts messages up to 64 MiB by default, more when the envoy listener limit is set higher', async () => {
+    expect((await start()).ext.maxMessageBytes).toBe(64 * 1024 * 1024);
+    const big = await start({ yaml: `${CONFIG}envoy: { listenerBufferLimitBytes: 134217728 }\n` });
+    expect(big.ext.maxMessageBytes).toBe(128 * 1024 * 1024 + 1024 * 1024);
+    expect((await start({ maxMessageBytes: 1024 })).ext.maxMessageBytes).toBe(1024);
+  });
+
   it('answers a body of several MiB with a rewrite of the same size', async () => {
     const { port } = await start({ yaml: `${CONFIG}server: { bodyLimitBytes: 8388608 }\n` });
     const content = 'y'.repeat(6 * 1024 * 1024);
