@@ -13,7 +13,7 @@
  * that 100k entries build in seconds; query texts for the USE Lite rows are
  * real questions from the dev pairs.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +21,9 @@ import hnswlib from 'hnswlib-node';
 import { createResponseCache, type CacheTicket, type ResponseCache } from '../src/cache/index.js';
 import { exactKey, partitionOf } from '../src/cache/key.js';
 import { MemoryVectorStore } from '../src/cache/vector/memory.js';
+import { RedisVectorStore } from '../src/cache/vector/redis.js';
+import { escapeGlob, unlinkMatching } from '../src/cache/stores/redis-client.js';
+import { RedisStore } from '../src/store/redis.js';
 import { cacheSchema, type CacheConfigInput } from '../src/config/cache.js';
 import type { Embedder } from '../src/embedding/embedder.js';
 import { createEmbedder } from '../src/embedding/index.js';
@@ -31,7 +34,25 @@ const DIM = 512;
 const SIZES = (process.env.BENCH_CACHE_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 1000);
 const REDISEARCH_URL = process.env.SWITCHYARD_TEST_REDISEARCH_URL;
-const PAIRS_FILE = process.env.BENCH_CACHE_PAIRS ?? resolve(import.meta.dirname, '../../shared/data/cache-pairs-dev.jsonl');
+/**
+ * Where the dev pairs are looked for, in order: BENCH_CACHE_PAIRS, then a
+ * `data/` or `shared/data/` folder next to or above the clone (the layout of
+ * a workspace holding the repository and the shared dev data), then
+ * /work/shared/data. The first that exists wins.
+ */
+export function pairsFileCandidates(repo = resolve(import.meta.dirname, '..'), env = process.env): string[] {
+  const name = 'cache-pairs-dev.jsonl';
+  const out: string[] = [];
+  if (env.BENCH_CACHE_PAIRS) out.push(resolve(env.BENCH_CACHE_PAIRS));
+  for (let dir = repo, i = 0; i < 4; i++, dir = resolve(dir, '..')) {
+    out.push(resolve(dir, 'data', name), resolve(dir, 'shared', 'data', name));
+  }
+  out.push(resolve('/work/shared/data', name));
+  return [...new Set(out)];
+}
+
+const PAIRS_CANDIDATES = pairsFileCandidates();
+const PAIRS_FILE = PAIRS_CANDIDATES.find((f) => existsSync(f)) ?? PAIRS_CANDIDATES[0]!;
 
 /** Median and 99th percentile, ms. */
 export interface Latency {
@@ -224,7 +245,6 @@ async function lookupRows(
   const rows: LookupRow[] = [];
   let buildMs = 0;
   try {
-    if (store === 'redis') await new Promise((r) => setTimeout(r, 500)); // connect
     for (const size of SIZES) {
       const t = performance.now();
       const pending: Promise<void>[] = [];
@@ -275,11 +295,23 @@ async function lookupRows(
       return { rows, snapshot };
     }
   } finally {
-    if (store === 'redis') await cache.purge(BENCH_TENANT).catch(() => undefined);
     await cache.close();
     await index?.close();
+    // Leave nothing behind on the server: the index, its documents, its record, the exact entries.
+    if (store === 'redis') await dropBenchKeys(prefix).catch((err: unknown) => log(`cleanup of ${prefix}* failed: ${String(err)}`));
   }
   return { rows };
+}
+
+/** Drops the benchmark's RediSearch index (with its documents and record) and every other key under `prefix`. */
+async function dropBenchKeys(prefix: string): Promise<void> {
+  const redis = new RedisStore('bench-cleanup', { url: REDISEARCH_URL!, commandTimeoutMs: 30_000, breaker: { failures: 1000, cooldownMs: 100 } });
+  try {
+    await new RedisVectorStore({ redis, keyPrefix: prefix }).drop();
+    await unlinkMatching(redis, `${escapeGlob(prefix)}*`);
+  } finally {
+    await redis.close();
+  }
 }
 
 /** Store `a` of each duplicate pair with USE Lite, then look up `b`: the latency of served semantic hits. */
@@ -379,7 +411,7 @@ function layoutRows(entries: number, partitions: number): LayoutRow[] {
 export async function runCacheBench(log: (s: string) => void = console.log): Promise<CacheBench> {
   const notes: string[] = [];
   const pairs = loadQuestions();
-  if (pairs.length === 0) notes.push(`no pairs file at ${PAIRS_FILE}: USE Lite rows skipped`);
+  if (pairs.length === 0) notes.push(`no pairs file (looked at ${PAIRS_CANDIDATES.join(', ')}; set BENCH_CACHE_PAIRS): USE Lite rows skipped`);
   let useLite: Embedder | undefined;
   if (pairs.length > 0) {
     try {

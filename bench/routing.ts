@@ -1,10 +1,15 @@
 /**
- * Routing evaluation: the complexity score as a router over the MMLU dev set
- * (per prompt: did the weak model, Mixtral-8x7B, and the strong one, GPT-4,
- * answer right). Prints the quality vs share-of-strong-calls curve against
- * random and prompt length, APGR, CPT(50/80), the strong share needed for 95%
- * of all-strong quality, where the configured thresholds land, and what each
- * signal and a whole routing decision cost.
+ * Routing evaluation over the MMLU dev set (per prompt: did the weak model,
+ * Mixtral-8x7B, and the strong one, GPT-4, answer right). Prints random,
+ * prompt length, the complexity score and the outcome-trained (learned)
+ * router side by side, 5-fold CV and leave-subject-group-out CV: APGR,
+ * CPT(50/80), the strong share needed for 95% of all-strong quality and the
+ * quality curve; where the configured thresholds land; what each signal and
+ * a whole routing decision cost, and a learned decision at 100k stored
+ * outcomes.
+ *
+ * Prompt embeddings (USE-Lite) are cached in bench/results/ (gitignored):
+ * the first run embeds 5,613 prompts (minutes on a busy machine).
  *
  *   npx tsx bench/routing.ts                      (ROUTING_DATA=… to use another file)
  *   BENCH_ONLY=routing npm run bench
@@ -12,8 +17,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
-import { benchSignals, type SignalTiming } from '../src/routing/eval-bench.js';
-import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport } from '../src/routing/eval.js';
+import { UseLiteEmbedder } from '../src/embedding/use-lite.js';
+import { embedWithCache } from '../src/eval/embed-cache.js';
+import { evaluateLearned, ROUTERS, type Comparison, type LearnedEvalReport } from '../src/eval/routing-learned-eval.js';
+import { benchSignals, type SignalTiming } from '../src/eval/signal-bench.js';
+import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport } from '../src/eval/routing-eval.js';
 import { Router } from '../src/routing/router.js';
 import { complexityScore } from '../src/routing/signals/complexity.js';
 import { UpstreamRegistry } from '../src/upstream/registry.js';
@@ -39,6 +47,10 @@ export interface RoutingBench {
   signals: SignalTiming[];
   /** A whole `Router.route` decision for `switchyard/auto` (signals, tier, constraints). */
   decision: SignalTiming;
+  /** The learned router against the others, 5-fold and leave-subject-group-out. */
+  learned: LearnedEvalReport;
+  /** A whole learned decision with 100k stored outcomes (plus the dev set as seed outcomes). */
+  learnedDecision: SignalTiming & { outcomes: number };
 }
 
 function operatingPoint(scores: Float64Array, rows: { weak: boolean; strong: boolean }[], threshold: number, weak: number, strong: number): OperatingPoint {
@@ -53,7 +65,7 @@ function operatingPoint(scores: Float64Array, rows: { weak: boolean; strong: boo
   return { threshold, strongShare: k / rows.length, quality, pgr: (quality - weak) / (strong - weak) };
 }
 
-function timeDecisions(prompts: string[]): SignalTiming {
+function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; outcomes: number }): SignalTiming {
   const cfg = parseConfig(
     `upstreams:
   - { name: local, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", local: true, models: [{ name: small }] }
@@ -63,24 +75,40 @@ tiers:
   - { name: MEDIUM, models: [mid] }
   - { name: HIGH, models: [big-a, big-b] }
   - { name: AGENTIC, models: [big-b] }
-routing: {}
+routing:${learned ? `\n  learned: { maxOutcomes: ${learned.outcomes}, maxSteps: 2 }` : ' {}'}
 `,
     {},
   );
   const reg = new UpstreamRegistry(cfg, {});
   const router = new Router(cfg, reg, { pollers: false });
   const reqs = prompts.map(promptRequest);
-  for (const req of reqs) router.route({ req, id: 'warm' });
+  const vec = (i: number) => learned?.vectors[i % learned.vectors.length];
+  if (learned) {
+    // Outcomes near the dev prompts (each a perturbed copy), half on LOW and half on MEDIUM.
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+    for (let i = 0; i < learned.outcomes; i++) {
+      const base = learned.vectors[i % learned.vectors.length]!;
+      const v = new Float32Array(base.length);
+      let norm = 0;
+      for (let j = 0; j < v.length; j++) norm += (v[j] = base[j]! + 0.03 * rnd()) ** 2;
+      for (let j = 0; j < v.length; j++) v[j]! /= Math.sqrt(norm);
+      router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', rnd() > -0.6 ? 1 : 0, undefined, 'feedback');
+    }
+  }
+  for (let i = 0; i < reqs.length; i++) router.route({ req: reqs[i]!, id: 'warm', embedding: vec(i) });
   const times = new Float64Array(reqs.length);
   reqs.forEach((req, i) => {
+    const embedding = vec(i);
     const t0 = process.hrtime.bigint();
-    router.route({ req, id: `r${i}` });
+    router.route({ req, id: `r${i}`, embedding });
     times[i] = Number(process.hrtime.bigint() - t0) / 1_000;
   });
   void router.close();
   void reg.close();
   times.sort();
-  return { signal: 'Router.route (auto, whole decision)', medianUs: times[times.length >> 1]!, p99Us: times[Math.floor(times.length * 0.99)]! };
+  const signal = learned ? `Router.route (auto, learned, ${learned.outcomes.toLocaleString('en')} outcomes)` : 'Router.route (auto, whole decision)';
+  return { signal, medianUs: times[times.length >> 1]!, p99Us: times[Math.floor(times.length * 0.99)]! };
 }
 
 /**
@@ -100,7 +128,14 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
   const prompts = rows.map((r) => r.prompt);
   const signals = benchSignals(prompts);
   const decision = timeDecisions(prompts);
-  const b = { file, report, operating, thresholdFor95, signals, decision };
+  const vectors = await embedWithCache(new UseLiteEmbedder(), prompts, {
+    file: resolve('bench/results/routing-embeddings.use-lite.bin'),
+    progress: (d, n) => process.stderr.write(`\rembedding prompts ${d}/${n}`),
+  });
+  const learned = evaluateLearned(rows, vectors);
+  const outcomes = Number(process.env.ROUTING_OUTCOMES ?? 100_000);
+  const learnedDecision = { ...timeDecisions(prompts, { vectors, outcomes }), outcomes };
+  const b = { file, report, operating, thresholdFor95, signals, decision, learned, learnedDecision };
   log(routingMarkdown(b));
   return b;
 }
@@ -134,7 +169,35 @@ export function routingMarkdown(b: RoutingBench): string {
     `| ${b.thresholdFor95.toFixed(2)} (95% of all-strong) | ${pct(r.shipped.shareFor95)} | ${pct(0.95 * r.strongQuality)} | |`,
   );
   out.push('', '| signal | median | p99 |', '|---|---:|---:|');
-  for (const t of [...b.signals, b.decision]) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs |`);
+  for (const t of [...b.signals, b.decision, b.learnedDecision]) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs |`);
+  out.push('', learnedMarkdown(b.learned));
+  return out.join('\n');
+}
+
+const NAMES: Record<(typeof ROUTERS)[number], string> = { random: 'random', length: 'length', complexity: 'complexity (refitted)', learned: 'learned' };
+
+function comparisonRows(c: Comparison): string[] {
+  return ROUTERS.map((k) => `| ${NAMES[k]} | ${c[k].apgr.toFixed(3)} | ${pct(c[k].cpt50)} | ${pct(c[k].cpt80)} | ${pct(c[k].shareFor95)} |`);
+}
+
+/** The learned router beside random, length and complexity: 5-fold CV, then each held-out subject group. */
+export function learnedMarkdown(l: LearnedEvalReport): string {
+  const out: string[] = [];
+  out.push('**Learned router, 5-fold CV** (everything refitted on four folds, the fifth scored; out-of-fold scores pooled):', '');
+  out.push('| router | APGR | CPT(50%) | CPT(80%) | strong calls for 95% of all-strong |', '|---|---:|---:|---:|---:|', ...comparisonRows(l.crossValidated));
+  out.push('', `| strong calls | ${ROUTERS.map((k) => NAMES[k]).join(' | ')} |`, `|---:|${ROUTERS.map(() => '---:').join('|')}|`);
+  l.crossValidated.random.curve.forEach((pt, i) => {
+    if (![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].includes(pt.share)) return;
+    out.push(`| ${pct(pt.share)} | ${ROUTERS.map((k) => pct(l.crossValidated[k].curve[i]!.quality)).join(' | ')} |`);
+  });
+  out.push('', '**Leave-subject-group-out** (each group of MMLU subjects held out whole; APGR / strong calls for 95% of all-strong):', '');
+  out.push(`| held-out group | n | ${ROUTERS.map((k) => NAMES[k]).join(' | ')} | learned beats length |`, `|---|---:|${ROUTERS.map(() => '---:').join('|')}|---|`);
+  for (const g of l.groups) {
+    const m = g.metrics;
+    const beats = m.learned.apgr > m.length.apgr;
+    out.push(`| ${g.group} | ${g.n} | ${ROUTERS.map((k) => `${m[k].apgr.toFixed(3)} / ${pct(m[k].shareFor95)}`).join(' | ')} | ${beats ? 'yes' : '**no**'} |`);
+  }
+  out.push(`| pooled | ${l.n} | ${ROUTERS.map((k) => `${l.groupsPooled[k].apgr.toFixed(3)} / ${pct(l.groupsPooled[k].shareFor95)}`).join(' | ')} | |`);
   return out.join('\n');
 }
 

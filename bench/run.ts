@@ -2,9 +2,10 @@
  * `npm run bench`: every benchmark in one run, on this machine. Prints each
  * table and writes bench/results/latest.json and latest.md.
  *
- *   npm run bench                      full durations (about 15 minutes on 2 cores)
+ *   npm run bench                      full durations (about 25 minutes on 2 cores, the soak included)
  *   BENCH_QUICK=1 npm run bench        short cells, one repeat: checks the harness, noisy figures
- *   BENCH_ONLY=peer,gateway npm run bench   a subset: gateway, express-face, peer, cache, extproc, routing
+ *   BENCH_ONLY=peer,gateway npm run bench   a subset: gateway, express-face, peer, cache, extproc, routing, soak
+ *                                      (soak runs 10 minutes; SOAK_SECONDS=120 for less, see bench/soak.ts)
  *   npm run bench -- --readme          also writes each table into README.md between
  *                                      <!-- bench:NAME --> and <!-- /bench:NAME -->
  *
@@ -21,6 +22,9 @@ if (quick) {
   process.env.BENCH_EXTPROC_N ??= '300'; // extproc.ts
   process.env.BENCH_CACHE_SIZES ??= '1000,10000'; // cache.ts
   process.env.BENCH_QUERIES ??= '200'; // cache.ts
+  process.env.SOAK_SECONDS ??= '60'; // soak.ts
+  process.env.SOAK_WINDOW_SECONDS ??= '15';
+  process.env.SOAK_WARMUP_SECONDS ??= '15';
 }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const writeReadme = process.argv.includes('--readme');
@@ -87,6 +91,15 @@ const sections: Section[] = [
       const { routingMarkdown, runRoutingBench } = await import('./routing.js');
       const b = await runRoutingBench(log);
       return { markdown: routingMarkdown(b), data: b };
+    },
+  },
+  {
+    name: 'soak',
+    title: 'Soak: memory and latency over time under mixed traffic with upstream faults',
+    run: async (log) => {
+      const { runSoakBench, soakMarkdown } = await import('./soak.js');
+      const r = await runSoakBench(log);
+      return { markdown: soakMarkdown(r), data: r };
     },
   },
   // A new benchmark plugs in here: a module exporting `runXBench(log)` and `xMarkdown(result)`,

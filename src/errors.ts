@@ -3,6 +3,7 @@
  * status and to the error `type` each protocol uses, so every face renders
  * the same failure the same way.
  */
+import { redactForClient } from './observability/known-secrets.js';
 
 export const ERROR_CODES = {
   invalid_json: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
@@ -14,6 +15,11 @@ export const ERROR_CODES = {
   content_policy_violation: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   upstream_client_error: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   authentication_error: { status: 401, openai: 'authentication_error', anthropic: 'authentication_error' },
+  invalid_credentials: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  header_too_large: { status: 431, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
+  permission_denied: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
+  model_not_allowed: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
+  auth_unavailable: { status: 503, openai: 'service_unavailable', anthropic: 'api_error' },
   budget_exceeded: { status: 429, openai: 'insufficient_quota', anthropic: 'rate_limit_error' },
   rate_limited: { status: 429, openai: 'rate_limit_error', anthropic: 'rate_limit_error' },
   no_upstream_available: { status: 503, openai: 'service_unavailable', anthropic: 'overloaded_error' },
@@ -23,6 +29,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, openai: 'invalid_request_error', anthropic: 'not_found_error' },
   method_not_allowed: { status: 405, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
   internal_error: { status: 500, openai: 'api_error', anthropic: 'api_error' },
+  store_unavailable: { status: 503, openai: 'service_unavailable', anthropic: 'overloaded_error' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -63,13 +70,18 @@ export function isSwitchyardError(e: unknown): e is SwitchyardError {
   return e instanceof SwitchyardError;
 }
 
-/** Renders an error as the JSON body of the caller's protocol. */
+/**
+ * Renders an error as the JSON body of the caller's protocol. The message is
+ * what a client sees, so configured secret values and credential-shaped text
+ * are redacted here, whatever produced it.
+ */
 export function errorBody(err: SwitchyardError, protocol: 'openai' | 'anthropic'): Record<string, unknown> {
   const row = ERROR_CODES[err.code];
+  const message = redactForClient(err.message);
   if (protocol === 'anthropic') {
-    return { type: 'error', error: { type: row.anthropic, message: err.message } };
+    return { type: 'error', error: { type: row.anthropic, message } };
   }
-  return { error: { message: err.message, type: row.openai, param: err.param ?? null, code: err.code } };
+  return { error: { message, type: row.openai, param: err.param ?? null, code: err.code } };
 }
 
 /** Wraps anything thrown into a SwitchyardError (unknown errors become `internal_error`). */

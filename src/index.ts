@@ -18,9 +18,13 @@ export { SwitchyardError, ERROR_CODES, errorBody, type ErrorCode } from './error
 export { parseConfig, loadConfigFile, defaultConfig, ConfigError } from './config/load.js';
 export { watchConfig } from './config/watch.js';
 export type { SwitchyardConfig, SwitchyardConfigInput, UpstreamConfig, ModelConfig, TierConfig, RetryConfig, ResumeConfig } from './config/schema.js';
+export type { AuthConfig, VirtualKey } from './config/auth.js';
+export { IdentityResolver, AdminCheck, newKey, hashKey, openKeyStore, type Identity, type IdentitySource, type IdentityInput, type KeyStore } from './identity/index.js';
 export type * from './protocol/canonical.js';
 export type { DecisionRecord } from './observability/events.js';
 export { createResponseCache, type ResponseCache, type CacheLookup, type CacheStats } from './cache/index.js';
 export type { Embedder } from './embedding/embedder.js';
 export { createEmbedder } from './embedding/index.js';
 export { buildReport, formatReport, type ShadowReport, type ShadowResult } from './shadow/index.js';
+export { StoreTimeoutError, StoreUnavailableError, type StoreHealth } from './store/redis.js';
+export { RediSearchMissingError, VectorDimensionMismatchError, VectorStoreError } from './cache/vector/redis.js';

@@ -8,7 +8,8 @@
  * with HINCRBY and one request of a few tokens on a cheap model still counts.
  */
 import type { BudgetsConfig } from '../config/accounting.js';
-import { header, tenantOf, type HeaderBag } from '../core/parse.js';
+import { header, type HeaderBag } from '../core/parse.js';
+import { boundedId } from '../identity/tenant-name.js';
 import type { RequestContext } from '../core/context.js';
 
 /** USD → integer nano-USD. */
@@ -37,38 +38,45 @@ export interface BudgetTotals {
   monthReserved: number;
 }
 
-const MAX_ID = 128;
-
 /**
  * The identity a request's spend counts against, or undefined when the
  * configured source is absent (no user id, no header): such requests are
- * not budgeted.
+ * not budgeted. A virtual key with its own `budget` always counts against
+ * itself (`key:<id>`). Long ids are hashed whole (`#<sha256>`), never
+ * truncated, so two identities never share a budget.
  */
 export function budgetIdentity(cfg: BudgetsConfig, ctx: RequestContext, headers: HeaderBag): string | undefined {
+  const who = ctx.identity;
+  if (who.key?.budget && (who.key.budget.dailyUsd !== undefined || who.key.budget.monthlyUsd !== undefined)) return `key:${who.key.id}`;
   let id: string | undefined;
   switch (cfg.by) {
     case 'tenant':
       id = ctx.tenant;
       break;
-    case 'api-key': {
-      // The key's digest (`k:<hex>`), never the key; a header name that cannot occur skips the tenant header.
-      const k = tenantOf(headers, '');
-      id = k === 'anonymous' ? undefined : k;
+    case 'api-key':
+      // The virtual key's id; otherwise the credential's digest (`k:<hex>`, never the key).
+      id = who.keyId ? `key:${who.keyId}` : who.source === 'credential' ? who.tenant : undefined;
+      break;
+    case 'team':
+      id = who.team;
+      break;
+    case 'user':
+      // Client-chosen: only meaningful under a tenant, so one tenant's users never share another's budget.
+      id = ctx.req.user ? `${ctx.tenant}/${ctx.req.user}` : undefined;
+      break;
+    case 'header': {
+      // Trusted as is only from the authenticating proxy; a client's own header only subdivides its tenant.
+      const v = header(headers, cfg.header!);
+      id = v === undefined ? undefined : who.source === 'proxy' ? v : `${ctx.tenant}/${v}`;
       break;
     }
-    case 'user':
-      id = ctx.req.user;
-      break;
-    case 'header':
-      id = header(headers, cfg.header!);
-      break;
   }
-  return id ? id.slice(0, MAX_ID) : undefined;
+  return id ? boundedId(id) : undefined;
 }
 
-/** The caps of an identity, or undefined when none applies. */
-export function capsFor(cfg: BudgetsConfig, id: string): BudgetCaps | undefined {
-  const own = cfg.limits[id];
+/** The caps of an identity, or undefined when none applies; `keyCaps` (a virtual key's own budget) wins. */
+export function capsFor(cfg: BudgetsConfig, id: string, keyCaps?: { dailyUsd?: number | undefined; monthlyUsd?: number | undefined; softRatio?: number | undefined }): BudgetCaps | undefined {
+  const own = (keyCaps && (keyCaps.dailyUsd !== undefined || keyCaps.monthlyUsd !== undefined) ? keyCaps : undefined) ?? cfg.limits[id];
   const c = own ?? cfg.default;
   if (c.dailyUsd === undefined && c.monthlyUsd === undefined) return undefined;
   return {

@@ -3,8 +3,9 @@
  *
  * - `admit` (after parsing, before the cache and routing): rate limits and
  *   budgets. Reserves the request's estimated cost (prompt estimate +
- *   `max_tokens` or `defaultOutputTokens`, at the highest price any of its
- *   candidates could cost) atomically with the checks, so concurrent
+ *   `min(max_tokens, the largest output of its candidates)` or their default
+ *   output estimate, times `n`, at the highest price any of its candidates
+ *   could cost) atomically with the checks, so concurrent
  *   requests cannot overshoot a cap by more than the in-flight estimates.
  *   Throws 429 `rate_limited` (with Retry-After) or `budget_exceeded`; puts
  *   the budget standing on `ctx.budget` (`soft`: the router downgrades — one
@@ -22,11 +23,19 @@ import type { CanonicalEmbeddingResponse, CanonicalResponse } from '../protocol/
 import { estimateTokens } from '../routing/signals/length.js';
 import { budgetIdentity, budgetsActive, capsFor, fromNano, periodsAt, standing, toNano, type BudgetCaps, type BudgetTotals, type Periods } from './budgets.js';
 import { PriceBook, costOf } from './pricing.js';
-import { limitsFor, rateLimitsActive, retryAfterSeconds, windowAt, type RateLimitPlan } from './rate-limits.js';
+import { keyLimits, limitsFor, rateLimitsActive, retryAfterSeconds, windowAt, type RateLimitPlan } from './rate-limits.js';
 import type { AccountingStore, AdmitInput, AdmitResult } from './store.js';
 import { MemoryAccountingStore } from './store-memory.js';
 import { RedisAccountingStore } from './store-redis.js';
 import { usageOf, type ObservedUsage } from './usage.js';
+import { OutputBook } from './output-estimate.js';
+
+/** `n` (or `best_of`) answers are written and billed: the reservation covers each. */
+function choicesOf(extra: Record<string, unknown>): number {
+  const n = typeof extra.n === 'number' ? extra.n : 1;
+  const best = typeof extra.best_of === 'number' ? extra.best_of : 1;
+  return Math.max(1, n, best);
+}
 
 export { PriceBook, PRICES_AS_OF, BUILTIN_PRICES, builtinPrice, costOf, type ModelPrice, type TokenUsage } from './pricing.js';
 export type { BudgetStanding } from './budgets.js';
@@ -54,6 +63,9 @@ export interface BudgetRemaining {
 interface Reservation {
   at: number;
   store: AccountingStore;
+  ticket?: string;
+  /** Admitted in memory while the shared store was down: its spend still goes there (queued until it is back). */
+  mirror?: AccountingStore;
   caps?: BudgetCaps;
   periods?: Periods;
   estimate: number;
@@ -62,9 +74,23 @@ interface Reservation {
   tokens: number;
 }
 
+/** A charge made from an estimate that a later usage report may correct. */
+interface Correction {
+  at: number;
+  store: AccountingStore;
+  caps: BudgetCaps;
+  periods: Periods;
+  model: string | undefined;
+  /** nano-USD charged so far. */
+  charged: number;
+}
+
+const MAX_CORRECTIONS = 100_000;
+
 interface State {
   cfg: SwitchyardConfig;
   book: PriceBook;
+  outputs: OutputBook;
   budgets: boolean;
   rates: boolean;
   store: AccountingStore;
@@ -84,6 +110,7 @@ export class Accounting {
   /** Admitted, not yet settled: request id → admission time (swept like reservations). */
   private readonly open = new Map<string, number>();
   private readonly reservations = new Map<string, Reservation>();
+  private readonly corrections = new Map<string, Correction>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly remainingById = new Map<string, BudgetRemaining>();
   private readonly sweeper: NodeJS.Timeout;
@@ -118,14 +145,15 @@ export class Accounting {
     const a = cfg.accounting;
     const budgets = budgetsActive(a.budgets);
     const rates = rateLimitsActive(a.rateLimits);
-    const key = a.store === 'redis' && (budgets || rates) ? JSON.stringify(a.redis) : 'memory';
+    // Virtual keys may carry their own budgets and limits: in keys mode the configured store is always used.
+    const key = a.store === 'redis' && (budgets || rates || cfg.auth.mode === 'keys') ? JSON.stringify(a.redis) : 'memory';
     let store = this.st?.store;
     if (!store || key !== this.storeKey) {
       store = key === 'memory' ? this.memoryStore() : new RedisAccountingStore(a.redis, (e) => this.warn('accounting redis error', e));
       this.stores.push(store);
       this.storeKey = key;
     }
-    this.st = { cfg, book: new PriceBook(cfg), budgets, rates, store };
+    this.st = { cfg, book: new PriceBook(cfg), outputs: new OutputBook(cfg), budgets, rates, store };
     return this.st;
   }
 
@@ -140,22 +168,23 @@ export class Accounting {
   admit(ctx: RequestContext, headers: HeaderBag): Promise<void> | undefined {
     this.open.set(ctx.id, Date.now());
     const st = this.state();
-    if (!st.budgets && !st.rates) return undefined;
+    if (!st.budgets && !st.rates && !ctx.identity.key?.budget && !ctx.identity.key?.rateLimit) return undefined;
     const a = st.cfg.accounting;
-    const plan = st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined;
-    const id = st.budgets ? budgetIdentity(a.budgets, ctx, headers) : undefined;
-    const caps = id !== undefined ? capsFor(a.budgets, id) : undefined;
+    const key = ctx.identity.key;
+    const plan = (key?.rateLimit ? keyLimits(key.id, key.rateLimit) : undefined) ?? (st.rates ? limitsFor(a.rateLimits, ctx.tenant) : undefined);
+    const id = st.budgets || key?.budget ? budgetIdentity(a.budgets, ctx, headers) : undefined;
+    const caps = id !== undefined ? capsFor(a.budgets, id, key?.budget && id === `key:${key.id}` ? key.budget : undefined) : undefined;
     if (!plan && !caps) return undefined;
     return this.reserve(ctx, st, plan, caps);
   }
 
   private async reserve(ctx: RequestContext, st: State, plan: RateLimitPlan | undefined, caps: BudgetCaps | undefined): Promise<void> {
-    const a = st.cfg.accounting;
-
     const now = Date.now();
     const inputTokens = estimateTokens(ctx.req);
-    const outputTokens = ctx.operation === 'embedding' ? 0 : (ctx.req.maxTokens ?? a.budgets.defaultOutputTokens);
-    const estimate = caps ? toNano(costOf(st.book.ceiling(ctx.req.model || 'switchyard/auto'), { inputTokens, outputTokens })) : 0;
+    const requested = ctx.req.model || 'switchyard/auto';
+    // min(max_tokens, the largest output a candidate can write), or the candidates' default estimate.
+    const outputTokens = ctx.operation === 'embedding' ? 0 : st.outputs.reserve(requested, ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    const estimate = caps ? toNano(costOf(st.book.ceiling(requested), { inputTokens, outputTokens })) : 0;
     const window = windowAt(now);
     const periods = periodsAt(now);
     const input: AdmitInput = {
@@ -163,11 +192,18 @@ export class Accounting {
       ...(caps ? { budget: { caps, periods, estimate } } : {}),
     };
     let store = st.store;
+    let mirror: AccountingStore | undefined;
     let r: AdmitResult;
     try {
       r = await store.admit(input);
     } catch (e) {
-      this.warn('accounting store unreachable; counting this request in memory', e);
+      // accounting.onStoreError: `closed` refuses, `open` counts this request in this process only.
+      if (st.cfg.accounting.onStoreError === 'closed') {
+        this.warn('accounting store unreachable; refusing requests (onStoreError: closed)', e);
+        throw new SwitchyardError('store_unavailable', 'the accounting store is unavailable; try again shortly', { retryAfter: 1, cause: e });
+      }
+      this.warn('accounting store unreachable; counting this request in memory (onStoreError: open)', e);
+      mirror = store;
       store = this.memoryStore();
       r = await store.admit(input);
     }
@@ -180,12 +216,32 @@ export class Accounting {
     this.reservations.set(ctx.id, {
       at: now,
       store,
+      ...(r.ticket !== undefined ? { ticket: r.ticket } : {}),
+      ...(mirror && caps ? { mirror } : {}),
       estimate,
       window: window.index,
       tokens: plan && plan.tpm >= 0 ? inputTokens + outputTokens : 0,
       ...(caps ? { caps, periods } : {}),
       ...(plan ? { plan } : {}),
     });
+  }
+
+  /**
+   * The usage charged for a request its client abandoned while the upstream
+   * call was under way, before any answer came back. A non-streaming call:
+   * the prompt estimate plus the completion tokens its reservation assumed
+   * (`min(max_tokens, largest output)` or the default estimate, times `n`):
+   * a non-streamed upstream goes on generating, and nothing of the answer
+   * tells how much. A stream before its first event: the prompt estimate,
+   * as for any abandoned stream (closing it stops the generation).
+   *
+   * @example
+   * sy.accounting.abandoned(ctx); // { inputTokens: 120, outputTokens: 1024, estimated: true }
+   */
+  abandoned(ctx: RequestContext): ObservedUsage {
+    const st = this.state();
+    const outputTokens = ctx.operation === 'embedding' || ctx.req.stream ? 0 : st.outputs.reserve(ctx.req.model || 'switchyard/auto', ctx.req.maxTokens) * choicesOf(ctx.req.extra);
+    return { inputTokens: estimateTokens(ctx.req), outputTokens, estimated: true };
   }
 
   private rejection(
@@ -211,6 +267,42 @@ export class Accounting {
       `the ${daily ? 'daily' : 'monthly'} budget of $${cap} is spent; it resets at ${new Date(daily ? periods.dayEndsAt : periods.monthEndsAt).toISOString()}`,
       { retryAfter },
     );
+  }
+
+  /**
+   * The usage to charge for a request whose answer Switchyard will not see
+   * (a proxy carries it out): the prompt estimate plus `max_tokens`, or
+   * `defaultOutputTokens` when the request sets none.
+   */
+  estimateUsage(ctx: RequestContext): ObservedUsage {
+    const inputTokens = estimateTokens(ctx.req);
+    const outputTokens = ctx.operation === 'embedding' ? 0 : (ctx.req.maxTokens ?? this.state().cfg.accounting.budgets.defaultOutputTokens);
+    return { inputTokens, outputTokens, estimated: true };
+  }
+
+  /**
+   * Corrects the charge of a request settled from an estimate (`ctx.correctable`)
+   * with the usage its proxy reports. Once per request; false when unknown,
+   * already corrected or too old.
+   */
+  correct(id: string, usage: { inputTokens: number; outputTokens: number }): boolean {
+    const c = this.corrections.get(id);
+    if (!c) return false;
+    this.corrections.delete(id);
+    const actual = toNano(this.state().book.cost(c.model, usage));
+    const delta = actual - c.charged;
+    if (delta === 0) return true;
+    const p = c.store
+      .settle({ budget: { caps: c.caps, admitted: c.periods, now: periodsAt(Date.now()), estimate: 0, actual: delta } })
+      .then(
+        (totals) => {
+          if (totals) this.noteRemaining(c.caps, totals);
+        },
+        (e: unknown) => this.warn('accounting usage correction failed', e),
+      )
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    return true;
   }
 
   /** Reported usage, or an estimate from the request and the (partial) answer. */
@@ -240,6 +332,10 @@ export class Accounting {
     const res = this.reservations.get(ctx.id);
     if (res) {
       this.reservations.delete(ctx.id);
+      if (ctx.correctable && res.caps && res.periods) {
+        if (this.corrections.size >= MAX_CORRECTIONS) this.corrections.delete(this.corrections.keys().next().value!);
+        this.corrections.set(ctx.id, { at: Date.now(), store: res.store, caps: res.caps, periods: res.periods, model: ctx.model, charged: toNano(cost) });
+      }
       const tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
       this.release(res, toNano(cost), res.tokens > 0 ? tokens - res.tokens : 0);
     }
@@ -251,6 +347,7 @@ export class Accounting {
       .settle({
         ...(res.caps && res.periods ? { budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: res.estimate, actual } } : {}),
         ...(res.plan && tokenDelta !== 0 ? { rate: { tenant: res.plan.tenant, window: res.window, tokenDelta } } : {}),
+        ...(res.ticket !== undefined ? { ticket: res.ticket } : {}),
       })
       .then(
         (totals) => {
@@ -260,6 +357,13 @@ export class Accounting {
       )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
+    if (res.mirror && res.caps && res.periods && actual > 0) {
+      const m = res.mirror
+        .settle({ budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: 0, actual } })
+        .catch((e: unknown) => this.warn('accounting settle failed', e))
+        .finally(() => this.pending.delete(m));
+      this.pending.add(m);
+    }
   }
 
   private noteRemaining(caps: BudgetCaps, t: BudgetTotals): void {
@@ -282,6 +386,7 @@ export class Accounting {
     if (!cfg) return;
     const cutoff = Date.now() - cfg.accounting.budgets.reservationTtlMs;
     for (const [id, at] of this.open) if (at <= cutoff) this.open.delete(id);
+    for (const [id, c] of this.corrections) if (c.at <= cutoff) this.corrections.delete(id);
     for (const [id, res] of this.reservations) {
       if (res.at > cutoff) continue;
       this.reservations.delete(id);

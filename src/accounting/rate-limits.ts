@@ -42,6 +42,12 @@ export function rateLimitsActive(cfg: RateLimitsConfig): boolean {
   return has(cfg.default) || Object.values(cfg.tenants).some(has);
 }
 
+/** A virtual key's own limits (counted under `key:<id>`), or undefined when it sets none. */
+export function keyLimits(id: string, l: { requestsPerMinute?: number | undefined; tokensPerMinute?: number | undefined }): RateLimitPlan | undefined {
+  if (l.requestsPerMinute === undefined && l.tokensPerMinute === undefined) return undefined;
+  return { tenant: `key:${id}`, rpm: l.requestsPerMinute ?? -1, tpm: l.tokensPerMinute ?? -1 };
+}
+
 /** The limits of a tenant, or undefined when it has none. */
 export function limitsFor(cfg: RateLimitsConfig, tenant: string): RateLimitPlan | undefined {
   const l = cfg.tenants[tenant] ?? cfg.default;

@@ -36,6 +36,8 @@ export interface AdmitResult {
   buckets?: { previous: number; current: number };
   /** Budget totals (after the reservation when admitted). */
   totals?: BudgetTotals;
+  /** The store's handle on this admission, handed back to `settle` (Redis: the hold key's id). */
+  ticket?: string;
 }
 
 /** Settles one admitted request: release its reservation, count its real cost and tokens. */
@@ -56,6 +58,8 @@ export interface SettleInput {
     /** Real tokens − counted tokens. */
     tokenDelta: number;
   };
+  /** `AdmitResult.ticket` of the admission being settled. */
+  ticket?: string;
 }
 
 /** A counter store. */
@@ -67,12 +71,25 @@ export interface AccountingStore {
   close(): Promise<void>;
 }
 
+/**
+ * The Redis Cluster hash tag of every accounting key: one admission's keys
+ * (its tenant's rate counters, its budget identity's hashes, its hold key)
+ * must share a slot for the scripts to run, and a tenant's budget may be
+ * another identity's, so all counters live in one slot.
+ */
+export const ACCOUNTING_TAG = '{acct}';
+
 /** The key of an identity's budget hash for a day (`d`) or month (`m`). */
 export function budgetKey(prefix: string, id: string, period: 'd' | 'm', stamp: string): string {
-  return `${prefix}budget:${id}:${period}:${stamp}`;
+  return `${prefix}${ACCOUNTING_TAG}:budget:${id}:${period}:${stamp}`;
 }
 
 /** The key of a tenant's request (`r`) or token (`t`) counter for one minute window. */
 export function rateKey(prefix: string, tenant: string, kind: 'r' | 't', window: number): string {
-  return `${prefix}rate:${tenant}:${kind}:${window}`;
+  return `${prefix}${ACCOUNTING_TAG}:rate:${tenant}:${kind}:${window}`;
+}
+
+/** The hold key of one admission (reserved / settled / cancelled). */
+export function holdKey(prefix: string, ticket: string): string {
+  return `${prefix}${ACCOUNTING_TAG}:hold:${ticket}`;
 }

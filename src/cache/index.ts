@@ -5,21 +5,22 @@
  * or embedder degrades to a miss and is counted in `stats().errors`.
  */
 import type { CacheConfig } from '../config/cache.js';
-import { createEmbedder, type Embedder } from '../embedding/index.js';
+import { createEmbedder, EmbedderBusyError, type Embedder } from '../embedding/index.js';
 import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.js';
 import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 import { MemoryExactStore } from './stores/memory.js';
 import { RedisExactStore } from './stores/redis.js';
-import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from './stores/redis-client.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { ExactStore, VectorStore } from './types.js';
 import { verifyCandidate } from './verify.js';
 import { MemoryVectorStore } from './vector/memory.js';
 import { RedisVectorStore } from './vector/redis.js';
 
 export type { CacheConfig, CacheConfigInput } from '../config/cache.js';
-export { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+export { exactKey, partitionOf, partitionPrefix, questionText, splitQuestion, type Partition } from './key.js';
 
-export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass';
+/** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
+export type CacheResultKind = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass';
 
 /** What the core knows about a request when it looks it up. */
 export interface CacheLookupInput {
@@ -65,10 +66,16 @@ export interface CacheStats {
   hitsExact: number;
   hitsSemantic: number;
   misses: number;
+  /** Misses whose semantic stage was skipped: the embedder's queue was full (also counted in `misses`). */
+  missesEmbedderBusy: number;
   bypass: number;
   stores: number;
   errors: number;
   entries: number;
+  /** Entries of the in-process semantic index (0 with Redis or when semantic is off). */
+  semanticEntries: number;
+  /** Its approximate bytes (bounded by `cache.semantic.maxBytes`). */
+  semanticBytes: number;
 }
 
 /** The cache facade. */
@@ -84,6 +91,8 @@ export interface ResponseCache {
   readonly embedder: Embedder | undefined;
   /** True when the embedder sends text off the host (an `openai-compatible` endpoint not on loopback). */
   readonly embedsRemotely: boolean;
+  /** True when semantic entries (question text and vector) are written to a shared store (Redis). */
+  readonly storesQuestionsRemotely: boolean;
   close(): Promise<void>;
 }
 
@@ -100,6 +109,8 @@ export interface ResponseCacheDeps {
 }
 
 const EMBEDDER_RETRY_MS = 30_000;
+/** The embedder refused a text because its queue was full. */
+const BUSY = Symbol('embedder-busy');
 
 /** Whether a URL points at this host. */
 function isLoopbackUrl(url: string): boolean {
@@ -107,21 +118,38 @@ function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
 }
 
-/** Whether an answer is complete and may be replayed to someone else. */
+/**
+ * Whether an answer is complete and may be replayed to someone else: it
+ * ended with a known `stop` (or a tool-call turn when `cacheToolCalls`),
+ * never `length`, a content filter, an error or a missing/unknown finish,
+ * and it is the only choice (an `n > 1` answer is stored whole or not at
+ * all, and the canonical form holds one choice: not at all).
+ */
 export function isStorable(response: CanonicalResponse, cacheToolCalls: boolean): boolean {
-  if (response.finishReason === 'error' || response.finishReason === 'content_filter') return false;
+  if (response.finishReason !== 'stop' && response.finishReason !== 'tool_calls') return false;
+  if (response.finishUnknown || (response.choices ?? 1) > 1) return false;
   const calls = response.toolCalls !== undefined && response.toolCalls.length > 0;
   if ((calls || response.finishReason === 'tool_calls') && !cacheToolCalls) return false;
   return calls || response.text.length > 0;
 }
 
+/** `n > 1` (or `best_of > 1`): several answers, which one stored choice cannot replay. */
+function asksManyChoices(req: CanonicalRequest): boolean {
+  const { n, best_of: bestOf } = req.extra;
+  return (typeof n === 'number' && n > 1) || (typeof bestOf === 'number' && bestOf > 1);
+}
+
 class Cache implements ResponseCache {
-  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, bypass: 0, stores: 0, errors: 0 };
-  private readonly redis: CacheRedisClient | undefined;
+  private readonly counters = { lookups: 0, hitsExact: 0, hitsSemantic: 0, misses: 0, missesEmbedderBusy: 0, bypass: 0, stores: 0, errors: 0 };
+  private readonly redis: RedisLease | undefined;
+  private readonly vectorRedis: RedisLease | undefined;
   private readonly exact: ExactStore;
   private readonly vectors: VectorStore | undefined;
   readonly embedder: Embedder | undefined;
   readonly embedsRemotely: boolean;
+  get storesQuestionsRemotely(): boolean {
+    return this.vectors?.kind === 'redis';
+  }
   private embedderReady: Promise<void> | undefined;
   private embedderRetryAt = 0;
   private readonly restored: Promise<unknown>;
@@ -134,28 +162,28 @@ class Cache implements ResponseCache {
   ) {
     const sem = cfg.semantic;
     this.embedsRemotely = sem.enabled && sem.embedding.kind === 'openai-compatible' && !isLoopbackUrl(sem.embedding.baseUrl);
-    const needRedis = cfg.store === 'redis' || (sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined);
-    if (needRedis) {
-      this.redis = openCacheRedis({
-        url: deps.redisUrl ?? cfg.redis.url,
-        commandTimeoutMs: cfg.redis.commandTimeoutMs,
-        onError: (err) => this.report(err, 'redis-connection', false),
-      });
+    const redisVectors = sem.enabled && sem.vectorStore === 'redis' && deps.vectorStore === undefined;
+    const conn = deps.redisUrl !== undefined ? { ...cfg.redis, url: deps.redisUrl, cluster: undefined } : cfg.redis;
+    if (cfg.store === 'redis' || (redisVectors && sem.redis === undefined)) {
+      this.redis = acquireRedis('cache', conn, (err) => this.report(err, 'redis-connection', false));
+    }
+    if (redisVectors && sem.redis !== undefined) {
+      this.vectorRedis = acquireRedis('semantic', sem.redis, (err) => this.report(err, 'redis-connection', false));
     }
     this.exact =
       cfg.store === 'redis'
-        ? new RedisExactStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix })
+        ? new RedisExactStore({ redis: this.redis!.store, keyPrefix: cfg.redis.keyPrefix })
         : new MemoryExactStore({ maxBytes: cfg.memory.maxBytes, maxEntries: cfg.memory.maxEntries });
     this.restored = Promise.resolve();
     if (sem.enabled) {
-      this.embedder = deps.embedder ?? createEmbedder(sem.embedding);
+      this.embedder = deps.embedder ?? createEmbedder(sem.embedding, { boundQueue: true });
       this.startEmbedder();
       if (deps.vectorStore !== undefined) {
         this.vectors = deps.vectorStore;
       } else if (sem.vectorStore === 'redis') {
-        this.vectors = new RedisVectorStore({ client: this.redis!, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName });
+        this.vectors = new RedisVectorStore({ redis: (this.vectorRedis ?? this.redis)!.store, keyPrefix: cfg.redis.keyPrefix, indexName: sem.indexName, query: sem.redisQuery });
       } else {
-        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, embedderId: this.embedder.id });
+        const mem = new MemoryVectorStore({ maxEntries: sem.maxEntries, maxBytes: sem.maxBytes, embedderId: this.embedder.id });
         this.vectors = mem;
         if (sem.snapshotPath !== undefined) {
           const path = sem.snapshotPath;
@@ -193,10 +221,11 @@ class Cache implements ResponseCache {
     const { req, tenant, modelGroup } = input;
     const route = this.cfg.routes?.[input.route as keyof NonNullable<CacheConfig['routes']>];
     const enabled = this.cfg.enabled && (route?.enabled ?? true) && this.modelAllowed(req.model, modelGroup);
-    if (!enabled || input.noStore || req.operation === 'embedding') return this.bypass();
-    const partition = partitionOf({ tenant, modelGroup, req });
+    if (!enabled || input.noStore || req.operation === 'embedding' || asksManyChoices(req)) return this.bypass();
+    const questionChars = this.cfg.semantic.questionChars;
+    const partition = partitionOf({ tenant, modelGroup, req, questionChars });
     const semantic = this.vectors !== undefined && input.semantic !== false && (route?.semantic ?? true);
-    const text = semantic ? questionText(req) : undefined;
+    const text = semantic ? questionText(req, questionChars) : undefined;
     const ticket: CacheTicket = { partition, key: exactKey(req, partition), ttlSeconds: route?.ttlSeconds ?? this.cfg.ttlSeconds, text };
     if (input.noCache) return this.bypass(ticket);
 
@@ -212,6 +241,12 @@ class Cache implements ResponseCache {
 
     if (text !== undefined) {
       const embedding = await this.embed(text);
+      if (embedding === BUSY) {
+        this.counters.misses++;
+        this.counters.missesEmbedderBusy++;
+        // Stored exact-only: embedding it at store time would load the busy embedder again.
+        return { result: 'miss-embedder-busy', ticket: { partition, key: ticket.key, ttlSeconds: ticket.ttlSeconds } };
+      }
       if (embedding !== undefined) {
         ticket.embedding = embedding;
         const hit = await this.semanticHit(partition, text, embedding, route?.threshold ?? this.cfg.semantic.threshold);
@@ -237,11 +272,14 @@ class Cache implements ResponseCache {
     }
     if (ticket.text !== undefined && this.vectors !== undefined) {
       const embedding = ticket.embedding ?? (await this.embed(ticket.text));
-      if (embedding !== undefined) {
+      if (embedding !== undefined && embedding !== BUSY) {
         try {
           await this.restored;
           const expiresAt = Date.now() + ticket.ttlSeconds * 1000;
-          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text: ticket.text, response, expiresAt });
+          // The prompt text is kept only where it is read: by the verifier, or when configured.
+          const sem = this.cfg.semantic;
+          const text = sem.verifier || sem.keepPromptText ? ticket.text : '';
+          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text, response, expiresAt });
           stored = true;
         } catch (err) {
           this.report(err, 'vector-add');
@@ -259,7 +297,8 @@ class Cache implements ResponseCache {
   }
 
   stats(): CacheStats {
-    return { ...this.counters, entries: this.exact.size() };
+    const mem = this.vectors instanceof MemoryVectorStore ? this.vectors : undefined;
+    return { ...this.counters, entries: this.exact.size(), semanticEntries: mem?.size() ?? 0, semanticBytes: mem?.byteSize ?? 0 };
   }
 
   async close(): Promise<void> {
@@ -267,7 +306,8 @@ class Cache implements ResponseCache {
     await this.snapshot();
     await this.exact.close();
     if (this.deps.vectorStore === undefined) await this.vectors?.close();
-    if (this.redis !== undefined) await closeCacheRedis(this.redis);
+    await this.redis?.release();
+    await this.vectorRedis?.release();
     if (this.deps.embedder === undefined) await this.embedder?.close?.().catch(() => undefined);
   }
 
@@ -311,8 +351,11 @@ class Cache implements ResponseCache {
     });
   }
 
-  /** One embedding, or `undefined` (counted) when the embedder fails: the lookup goes on exact-only. */
-  private async embed(text: string): Promise<Float32Array | undefined> {
+  /**
+   * One embedding; `undefined` (counted) when the embedder fails, {@link BUSY} when its queue is
+   * full (not an error: the lookup goes on exact-only, the answer is stored exact-only).
+   */
+  private async embed(text: string): Promise<Float32Array | typeof BUSY | undefined> {
     try {
       if (this.embedderRetryAt !== 0) {
         if (Date.now() < this.embedderRetryAt) return undefined;
@@ -323,6 +366,7 @@ class Cache implements ResponseCache {
       const [vec] = await this.embedder!.embed([text]);
       return vec;
     } catch (err) {
+      if (err instanceof EmbedderBusyError) return BUSY;
       if (this.embedderRetryAt === 0) this.report(err, 'embed');
       return undefined;
     }

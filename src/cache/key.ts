@@ -1,9 +1,10 @@
 /**
  * Cache keys. A *partition* holds everything that must be equal for two
  * requests to share an answer except the question itself: the tenant, the
- * model group, the operation, the system prompt, the earlier conversation
- * and every parameter that changes the answer. The *exact key* adds a digest
- * of the last user turn; the semantic cache searches only within a partition,
+ * model group, the operation, the system prompt, the earlier conversation,
+ * the context before the question of a long last turn, and every parameter
+ * that changes the answer. The *exact key* adds a digest of the last user
+ * turn (of its question, when split); the semantic cache searches only within a partition,
  * so a follow-up such as "and in French?" never matches another conversation.
  *
  * Digests are SHA-256 over a canonical, key-order-stable serialisation that is
@@ -26,6 +27,12 @@ export interface Partition {
   readonly id: string;
   readonly tenant: string;
   readonly modelGroup: string;
+  /**
+   * Where the question starts in a last user turn that is a plain string
+   * split by {@link splitQuestion}: the text before it is already in `id`,
+   * so the exact key hashes only the rest.
+   */
+  readonly questionStart?: number;
 }
 
 /** Input of {@link partitionOf}. */
@@ -33,7 +40,17 @@ export interface PartitionInput {
   tenant: string;
   modelGroup: string;
   req: CanonicalRequest;
+  /** Longest question the semantic cache embeds (see {@link splitQuestion}); default {@link DEFAULT_QUESTION_CHARS}. */
+  questionChars?: number;
 }
+
+/**
+ * Default longest question window the semantic cache embeds, in characters.
+ * Short enough that a question after a long shared context is what the
+ * vector (and the verifier) compare, long enough for ordinary questions
+ * (QQP questions are almost all under 300 characters).
+ */
+export const DEFAULT_QUESTION_CHARS = 500;
 
 /** `extra` parameters that do not change the answer and stay out of the key. */
 const NEUTRAL_EXTRA = new Set(['stream_options', 'metadata', 'store', 'user', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
@@ -168,7 +185,8 @@ function answerChangingExtra(extra: Record<string, unknown>): Record<string, unk
 
 /**
  * The partition of a request: tenant + model group + operation + system
- * prompt + earlier conversation + answer-changing parameters (tools,
+ * prompt + earlier conversation + an exact digest of the context before the
+ * question of a long last user turn ({@link splitQuestion}) + answer-changing parameters (tools,
  * tool_choice, response_format, temperature class, top_p, max tokens, stop,
  * `extra` such as seed/n/logprobs). The protocol and `stream` are not part of
  * it: a hit replays in any protocol, streamed or not.
@@ -182,7 +200,7 @@ function answerChangingExtra(extra: Record<string, unknown>): Record<string, unk
 export function partitionOf(input: PartitionInput): Partition {
   const { tenant, modelGroup, req } = input;
   const w = new DigestWriter();
-  w.field('v', 1);
+  w.field('v', 2);
   w.field('tenant', tenant);
   w.field('group', modelGroup);
   w.field('op', req.operation);
@@ -192,6 +210,11 @@ export function partitionOf(input: PartitionInput): Partition {
   const ids = new Map<string, number>();
   w.write('|history=');
   for (let i = 0; i < end; i++) writeMessage(w, req.messages[i]!, ids);
+  // Everything of the last user turn the embedder will not see, exactly: two texts that differ
+  // outside the embedded question never share a partition, whatever their vectors say.
+  const text = q >= 0 ? turnText(req.messages[q]!.content) : undefined;
+  const split = text === undefined ? undefined : splitQuestion(text, input.questionChars ?? DEFAULT_QUESTION_CHARS);
+  w.field('context', split !== undefined && split.start > 0 ? digestOf(text!.slice(0, split.start), 32) : null);
   w.field('tools', req.tools?.map((t) => ({ n: t.name, d: t.description, p: t.parameters, s: t.strict })));
   w.field('toolChoice', req.toolChoice);
   w.field('format', req.responseFormat);
@@ -201,36 +224,109 @@ export function partitionOf(input: PartitionInput): Partition {
   w.field('stop', req.stop === undefined ? undefined : [...req.stop].sort());
   w.field('input', req.operation === 'embedding' ? req.input : undefined);
   w.field('extra', answerChangingExtra(req.extra));
-  return { id: `${partitionPrefix({ tenant, modelGroup })}${w.digest(32)}`, tenant, modelGroup };
+  const id = `${partitionPrefix({ tenant, modelGroup })}${w.digest(32)}`;
+  const plain = q >= 0 && typeof req.messages[q]!.content === 'string';
+  return plain && split !== undefined && split.start > 0 ? { id, tenant, modelGroup, questionStart: split.start } : { id, tenant, modelGroup };
 }
 
 /**
  * The exact-cache key: the partition plus a digest of the last user turn's
- * full content (text and images). Without a final user turn (e.g. after a
- * tool result) the whole conversation is already in the partition.
+ * full content (text and images; for a long turn split by
+ * {@link splitQuestion}, the question, its context being in the partition).
+ * Without a final user turn (e.g. after a tool result) the whole
+ * conversation is already in the partition.
  */
 export function exactKey(req: CanonicalRequest, partition: Partition): string {
   const q = questionIndex(req);
   const w = new DigestWriter();
-  if (q >= 0) writeMessage(w, req.messages[q]!, new Map());
+  const m = q >= 0 ? req.messages[q]! : undefined;
+  if (m && partition.questionStart !== undefined && typeof m.content === 'string') {
+    // The context (text before questionStart) is in the partition id already: hash the question only.
+    w.value({ r: m.role, q: m.content.slice(partition.questionStart), at: partition.questionStart, n: m.name });
+  } else if (m) writeMessage(w, m, new Map());
   else w.write('-');
   return `${partition.id}:${w.digest(32)}`;
 }
 
-/**
- * The text the semantic cache embeds: the last user turn when it is text
- * only. `undefined` when there is no final user turn or it carries images
- * (the same words about two pictures are not the same question).
- */
-export function questionText(req: CanonicalRequest): string | undefined {
-  const q = questionIndex(req);
-  if (q < 0) return undefined;
-  const content = req.messages[q]!.content;
-  if (typeof content === 'string') return content.trim() === '' ? undefined : content;
+/** The text of a turn made only of text (parts joined); `undefined` when it carries an image. */
+function turnText(content: string | ContentPart[]): string | undefined {
+  if (typeof content === 'string') return content;
   let text = '';
   for (const part of content) {
     if (part.type !== 'text') return undefined;
     text += part.text;
   }
-  return text.trim() === '' ? undefined : text;
+  return text;
+}
+
+/** Where the question of a turn starts, and the question itself. */
+export interface QuestionSplit {
+  /** The text the semantic cache embeds and the verifier compares. */
+  question: string;
+  /** Offset of `question` in the turn: everything before it goes into the partition as an exact digest. */
+  start: number;
+}
+
+const WORD = /[\p{L}\p{N}]/u;
+const SENTENCE_END = /[.!?。！？](?=\s)/g;
+
+/**
+ * Splits the last user turn into the question the semantic cache embeds and
+ * the context before it, which is matched exactly (a digest in the
+ * partition). A turn of at most `maxChars` is all question. A longer one
+ * (a RAG prompt: pages of context, then the question) is split at the start
+ * of its last line that holds a word; when that line is itself longer than
+ * `maxChars`, at its last sentence; failing that, the last
+ * `maxChars` characters from a word boundary. So the vector stands for the
+ * question actually asked, not for the context that swamps it, and no part
+ * of the text is left unchecked.
+ *
+ * @example
+ * splitQuestion(`${'Refund policy: ... '.repeat(200)}\nWhat is the refund window?`, 500);
+ * // { question: 'What is the refund window?', start: 3800 }
+ */
+export function splitQuestion(text: string, maxChars = DEFAULT_QUESTION_CHARS): QuestionSplit {
+  if (text.length <= maxChars) return { question: text, start: 0 };
+  // The last line holding a word (trailing blank lines, fences and punctuation stay with it).
+  let start = 0;
+  for (let pos = text.length; ; ) {
+    const nl = text.lastIndexOf('\n', pos - 1);
+    if (WORD.test(text.slice(nl + 1, pos))) {
+      start = nl + 1;
+      break;
+    }
+    if (nl < 0) break;
+    pos = nl;
+  }
+  if (text.length - start <= maxChars) return { question: text.slice(start), start };
+  // That line is too long: its last sentence (that holds a word and fits).
+  const floor = text.length - maxChars;
+  let cut = -1;
+  SENTENCE_END.lastIndex = Math.max(start, floor - 1);
+  for (let m = SENTENCE_END.exec(text); m !== null; m = SENTENCE_END.exec(text)) {
+    const after = m.index + 1;
+    if (after >= floor && WORD.test(text.slice(after))) cut = after;
+  }
+  if (cut < 0) {
+    // No sentence boundary: the last maxChars characters, from a word boundary.
+    const ws = text.slice(floor).search(/\s/);
+    cut = ws >= 0 && WORD.test(text.slice(floor + ws)) ? floor + ws : floor;
+  }
+  while (cut < text.length && /\s/.test(text[cut]!)) cut++;
+  return { question: text.slice(cut), start: cut };
+}
+
+/**
+ * The text the semantic cache embeds: the question of the last user turn
+ * ({@link splitQuestion}) when the turn is text only. `undefined` when there
+ * is no final user turn or it carries images (the same words about two
+ * pictures are not the same question).
+ */
+export function questionText(req: CanonicalRequest, maxChars = DEFAULT_QUESTION_CHARS): string | undefined {
+  const q = questionIndex(req);
+  if (q < 0) return undefined;
+  const text = turnText(req.messages[q]!.content);
+  if (text === undefined || text.trim() === '') return undefined;
+  const { question } = splitQuestion(text, maxChars);
+  return question.trim() === '' ? undefined : question;
 }

@@ -12,7 +12,7 @@
  * {@link VERIFIER_MIN_SCORES}. Word rarity comes from a general English
  * frequency list (SUBTLEX-US), not from the dev data, which did better in
  * cross-validation than an IDF table built from the dev questions.
- * Fit and sweep: `src/cache/eval.ts` (`fitVerifier`, `crossValidateVerifier`, `runCacheEval`).
+ * Fit and sweep: `src/eval/cache-eval.ts` (`fitVerifier`, `crossValidateVerifier`, `runCacheEval`).
  */
 import { createRequire } from 'node:module';
 import { stemmer } from 'stemmer';
@@ -22,7 +22,7 @@ const require = createRequire(import.meta.url);
 /**
  * Similarity threshold of a semantic lookup (USE Lite cosine) when the config sets none:
  * the highest-recall threshold whose served hits reach 0.90 precision with the verifier
- * on the QQP dev pairs (`node dist/cache/eval-main.js --pairs cache-pairs-dev.jsonl --cv`).
+ * on the QQP dev pairs (`switchyard cache-eval --pairs cache-pairs-dev.jsonl --cv`).
  * With the verifier, lower thresholds serve no more hits; without it, 0.91 gives ~0.70 precision.
  */
 export const DEFAULT_SIMILARITY_THRESHOLD = 0.91;
@@ -67,7 +67,7 @@ export interface VerifierWeights {
 /**
  * Fitted on the 16,171 QQP dev pairs (similarity >= 0.6) with USE Lite
  * similarities: `fitVerifier(pairs, { l2: 1, minSimilarity: 0.6 })` in
- * `src/cache/eval.ts`. Rarity is log10 of inverse frequency in SUBTLEX-US.
+ * `src/eval/cache-eval.ts`. Rarity is log10 of inverse frequency in SUBTLEX-US.
  */
 export const VERIFIER_WEIGHTS: VerifierWeights = {
   bias: -7.5784,

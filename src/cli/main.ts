@@ -13,6 +13,15 @@ function exitOnConfigError(e: unknown): never {
   throw e;
 }
 
+/** A config, model or label file problem: one line (the config's issues listed) and exit code 2. */
+function exitOnUsageError(cmd: string, e: unknown): never {
+  if (e instanceof Error && ['ModelFileError', 'LabelFileError', 'SwitchyardError'].includes(e.name)) {
+    process.stderr.write(`switchyard ${cmd}: ${e.message}\n`);
+    process.exit(2);
+  }
+  exitOnConfigError(e);
+}
+
 const program = new Command();
 program.name('switchyard').description('LLM traffic router: cache, route, fall back, observe');
 
@@ -67,7 +76,7 @@ program
   .helpOption(false)
   .argument('[args...]', 'see `switchyard cache-eval --help`')
   .action(async (args: string[]) => {
-    const { main } = await import('../cache/eval-main.js');
+    const { main } = await import('../eval/cache-eval-main.js');
     process.exitCode = await main(args);
   });
 
@@ -105,14 +114,32 @@ program
   .description('route prompts offline: one JSON decision (tier, model, signals, scores, reason) per input line; no upstream is called')
   .requiredOption('-i, --in <file>', 'JSON lines: {"prompt": "..."} or an OpenAI chat body per line ("-" for stdin)')
   .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
-  .action(async (o: { in: string; config?: string }) => {
-    const { classifyStream, openInput } = await import('../routing/classify.js');
+  .option('-m, --model <file>', 'router model from `switchyard route-fit` (learned routing; prompts are embedded)')
+  .action(async (o: { in: string; config?: string; model?: string }) => {
+    const { classifyStream, openInput } = await import('../eval/classify.js');
     const { defaultConfig, loadConfigFile } = await import('../config/load.js');
     try {
       const cfg = o.config ? loadConfigFile(o.config) : defaultConfig();
-      await classifyStream(cfg, openInput(o.in), (line) => process.stdout.write(line));
+      await classifyStream(cfg, openInput(o.in), (line) => process.stdout.write(line), o.model ? { model: o.model } : {});
     } catch (e) {
-      exitOnConfigError(e);
+      exitOnUsageError('classify', e);
+    }
+  });
+
+program
+  .command('route-fit')
+  .description('fit the learned router from a labelled JSON-lines file (see docs/routing-learned.md) and write a model file')
+  .requiredOption('-l, --labels <file>', 'JSON lines: {"prompt", "weak_correct", "strong_correct"} or {"prompt", "ok"}')
+  .requiredOption('-o, --out <file>', 'model file to write (JSON)')
+  .option('-c, --config <file>', 'YAML config file: its cache.semantic.embedding embeds the prompts', process.env.SWITCHYARD_CONFIG)
+  .option('-t, --tier <name>', "the cheaper tier the labels' weak side stands for (default: the ladder's second-strongest)")
+  .option('--embeddings <file>', 'cache of prompt embeddings (reused across runs)')
+  .action(async (o: { labels: string; out: string; config?: string; tier?: string; embeddings?: string }) => {
+    const { routeFit } = await import('../eval/route-fit-main.js');
+    try {
+      process.exitCode = await routeFit(o);
+    } catch (e) {
+      exitOnUsageError('route-fit', e);
     }
   });
 
@@ -132,5 +159,48 @@ shadow
       exitOnConfigError(e);
     }
   });
+
+const keys = program.command('keys').description('Switchyard-issued virtual keys (auth.mode: keys) in a file or Redis store');
+const keysOpts = (c: Command) =>
+  c
+    .option('-c, --config <file>', 'YAML config file (its auth.keys is read)', process.env.SWITCHYARD_CONFIG)
+    .option('--file <path>', 'use this JSON key file as the store')
+    .option('--redis <url>', 'use this Redis as the store')
+    .option('--prefix <prefix>', 'Redis key prefix (default auth.keys.redis.keyPrefix)')
+    .option('--json', 'print JSON');
+keysOpts(keys.command('create').description('create a key; the key is printed once'))
+  .requiredOption('--tenant <name>', 'the tenant the key acts as')
+  .option('--team <name>', 'team (budgets by: team)')
+  .option('--name <label>', 'a label for people')
+  .option('--models <list>', 'comma-separated models the key may request (incl. switchyard/auto)')
+  .option('--tiers <list>', 'comma-separated tiers the key may be routed to')
+  .option('--expires <when>', 'a duration from now (30d, 12h) or an ISO date-time')
+  .option('--daily-usd <usd>', 'hard daily cap for this key')
+  .option('--monthly-usd <usd>', 'hard monthly cap for this key')
+  .option('--rpm <n>', 'requests per minute for this key')
+  .option('--tpm <n>', 'tokens per minute for this key')
+  .action(async (o) => {
+    const { keysCreate } = await import('./keys.js');
+    process.exitCode = await keysCreate(o as Parameters<typeof keysCreate>[0]);
+  });
+keysOpts(keys.command('list').description('list keys (never the key or its digest)')).action(async (o) => {
+  const { keysList } = await import('./keys.js');
+  process.exitCode = await keysList(o as Parameters<typeof keysList>[0]);
+});
+keysOpts(keys.command('revoke').description('delete a key: requests with it get 401').argument('<id>', 'key id')).action(async (id: string, o) => {
+  const { keysRevoke } = await import('./keys.js');
+  process.exitCode = await keysRevoke({ ...(o as Parameters<typeof keysRevoke>[0]), id });
+});
+keysOpts(keys.command('rotate').description('new secret for the same key id; the old key stops working').argument('<id>', 'key id')).action(async (id: string, o) => {
+  const { keysRotate } = await import('./keys.js');
+  process.exitCode = await keysRotate({ ...(o as Parameters<typeof keysRotate>[0]), id });
+});
+
+for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  keysOpts(keys.command(name).description(disabled ? 'refuse a key (401) but keep it' : 'accept a disabled key again').argument('<id>', 'key id')).action(async (id: string, o) => {
+    const { keysSetDisabled } = await import('./keys.js');
+    process.exitCode = await keysSetDisabled({ ...(o as Parameters<typeof keysSetDisabled>[0]), id, disabled });
+  });
+}
 
 await program.parseAsync(process.argv);

@@ -3,7 +3,7 @@
  * framework in the hot path) over the same handler the Express face uses,
  * plus health, config reload (SIGHUP and file change) and graceful shutdown.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy-middleware';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
@@ -11,6 +11,7 @@ import { handleSignals, reportUpstreams, watchForReload } from '../core/lifecycl
 import type { SwitchyardConfig } from '../config/schema.js';
 import { Switchyard } from '../core/pipeline.js';
 import { handleNodeRequest } from '../adapters/node/handler.js';
+import { createLimitedServer, limitsOf } from '../adapters/node/limits.js';
 import { DECIDE_PREFIX, createNginxDecideHandler } from '../adapters/nginx/index.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { handleObservabilityRequest } from '../observability/http.js';
@@ -57,14 +58,16 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const target = cfg.proxy.target;
   const proxy = target ? httpProxy.createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
 
-  const nginxDecide = createNginxDecideHandler(sy);
-  const server = createServer((req, res) => {
+  const nginxDecide = createNginxDecideHandler(sy, { env });
+  // Slow clients are cut off (headers / whole-request timeouts), sockets capped: cfg.server limits.
+  const server = createLimitedServer(limitsOf(cfg.server), (req, res) => {
     const url = req.url ?? '/';
     // /livez, /readyz, /healthz
     if (handleHealthRequest(sy, req, res)) return;
     // /metrics, /switchyard/{events,stats,dashboard}
     if (handleObservabilityRequest(sy, req, res)) return;
-    // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md).
+    // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md);
+    // off unless auth.nginx.enabled, and then only for the trusted proxy (it passes every other request on).
     const handle = url.startsWith(DECIDE_PREFIX) ? nginxDecide(req, res) : handleNodeRequest(sy, req, res);
     handle.then(
       (handled) => {
@@ -78,9 +81,6 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
       },
     );
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0;
 
   const port = opts.port ?? cfg.server.port;
   const host = opts.host ?? cfg.server.host;

@@ -23,17 +23,17 @@
  * ```
  */
 import { z } from 'zod';
+import { keyPrefix, redisConnectionShape } from './redis.js';
 
 const usd = z.number().nonnegative();
 const perMinute = z.number().int().nonnegative();
 
 export const accountingRedisSchema = z
   .object({
-    url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    /** url, cluster, commandTimeoutMs (past it `onStoreError` decides), breaker: see `redis.ts`. */
+    ...redisConnectionShape,
     /** Prefix of every budget and rate-limit key. */
-    keyPrefix: z.string().min(1).default('switchyard:acct:'),
-    /** Longest wait for one command; past it the request is counted in memory instead. */
-    commandTimeoutMs: z.number().int().positive().default(250),
+    keyPrefix: keyPrefix.default('switchyard:acct:'),
   })
   .strict();
 
@@ -62,11 +62,15 @@ export const budgetCapSchema = z
 export const budgetsSchema = z
   .object({
     /**
-     * Whom a budget belongs to: the request's tenant, the caller's API key
-     * (its digest `k:<hex>`), the end user (OpenAI `user`, Anthropic
-     * `metadata.user_id`) or the value of `header`.
+     * Whom a budget belongs to: the resolved tenant, the caller's key (a
+     * virtual key's id `key:<id>`, else the credential digest `k:<hex>`), the
+     * team (keys or proxy header), the end user within its tenant
+     * (`<tenant>/<user>`: OpenAI `user`, Anthropic `metadata.user_id`) or the
+     * value of `header` (as is when a trusted proxy set it, `auth.mode:
+     * header`; otherwise `<tenant>/<value>`). A virtual key with its own
+     * `budget` always counts against itself.
      */
-    by: z.enum(['tenant', 'api-key', 'user', 'header']).default('tenant'),
+    by: z.enum(['tenant', 'api-key', 'team', 'user', 'header']).default('tenant'),
     header: z.string().toLowerCase().optional(),
     /** Fraction of a cap past which spend is `soft` (the router downgrades). */
     softRatio: z.number().min(0).max(1).default(0.8),
@@ -104,6 +108,13 @@ export const accountingSchema = z
     /** Where budget and rate-limit counters live: one process (`memory`) or shared by replicas (`redis`). */
     store: z.enum(['memory', 'redis']).default('memory'),
     redis: accountingRedisSchema.default(accountingRedisSchema.parse({})),
+    /**
+     * When the shared store cannot answer in time (deadline, breaker open):
+     * `open` admits the request and counts it in this process only (limits
+     * hold per replica until Redis is back); `closed` refuses it with 503
+     * `store_unavailable`.
+     */
+    onStoreError: z.enum(['open', 'closed']).default('open'),
     pricing: pricingSchema.default(pricingSchema.parse({})),
     budgets: budgetsSchema.default(budgetsSchema.parse({})),
     rateLimits: rateLimitsSchema.default(rateLimitsSchema.parse({})),

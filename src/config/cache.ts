@@ -17,8 +17,10 @@
  * ```
  */
 import { z } from 'zod';
+import { DEFAULT_QUESTION_CHARS } from '../cache/key.js';
 import { DEFAULT_SIMILARITY_THRESHOLD } from '../cache/verify.js';
 import { embeddingSchema } from './embedding.js';
+import { keyPrefix, redisConnectionSchema, redisConnectionShape } from './redis.js';
 
 /** The LLM routes a per-route override may name. */
 export const CACHE_ROUTES = ['/v1/chat/completions', '/v1/completions', '/v1/messages'] as const;
@@ -29,11 +31,10 @@ const threshold = z.number().min(0).max(1);
 
 export const cacheRedisSchema = z
   .object({
-    url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    /** url, cluster, commandTimeoutMs (past it a lookup is a miss), breaker: see `redis.ts`. */
+    ...redisConnectionShape,
     /** Prefix of every key the cache writes (exact entries, vector hashes, the RediSearch index name). */
-    keyPrefix: z.string().min(1).default('switchyard:'),
-    /** Longest wait for one Redis command before the lookup counts it as a miss. */
-    commandTimeoutMs: z.number().int().positive().default(250),
+    keyPrefix: keyPrefix.default('switchyard:'),
   })
   .strict();
 
@@ -54,17 +55,49 @@ export const semanticCacheSchema = z
     verifier: z.boolean().default(true),
     /** Smallest verifier probability that serves a hit; unset → the verifier's default. */
     verifierMinScore: z.number().min(0).max(1).optional(),
+    /**
+     * Longest question the semantic cache embeds, in characters. A longer last
+     * user turn is split: its last line (or sentence) is embedded, everything
+     * before it must match exactly (a digest in the partition). At most 2000,
+     * what the default embedder reads.
+     */
+    questionChars: z.number().int().min(64).max(2000).default(DEFAULT_QUESTION_CHARS),
     /** Candidates fetched from the index per lookup; the best one that passes is served. */
     candidates: z.number().int().min(1).max(32).default(4),
     vectorStore: z.enum(['memory', 'redis']).default('memory'),
     /** Most vectors the in-process index holds; the least recently used go first. */
     maxEntries: z.number().int().positive().default(100_000),
+    /**
+     * Approximate bytes the in-process index may hold (vectors as allocated, HNSW graphs, cached answers,
+     * kept prompt text), least recently used out first, across partitions. About 3 KB per entry with
+     * a 512-dimension embedder and a short answer.
+     */
+    maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
+    /**
+     * Keep the question's text with its entry even when the verifier is off (the verifier compares
+     * the texts, so with `verifier: true` the text is always kept). Off: entries hold no prompt text.
+     */
+    keepPromptText: z.boolean().default(false),
     /** File the in-process index is restored from at start and written to at close. */
     snapshotPath: z.string().min(1).optional(),
     /** Also snapshot every this many seconds (unset: only at close). */
     snapshotIntervalSeconds: z.number().int().positive().optional(),
     /** RediSearch index name (vector store `redis`); default `<keyPrefix>semantic`. */
     indexName: z.string().min(1).optional(),
+    /**
+     * Where the RediSearch index lives when it is not on `cache.redis` (e.g.
+     * the exact cache on a Redis Cluster, vectors on one Redis 8 node).
+     */
+    redis: redisConnectionSchema.optional(),
+    /** RediSearch lookup attributes (vector store `redis`); unset: the server chooses. See docs/topology.md. */
+    redisQuery: z
+      .object({
+        hybridPolicy: z.enum(['ADHOC_BF', 'BATCHES']).optional(),
+        batchSize: z.number().int().positive().optional(),
+        efRuntime: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     embedding: embeddingSchema.default(embeddingSchema.parse(undefined)),
   })
   .strict();

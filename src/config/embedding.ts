@@ -21,6 +21,17 @@ export const embeddingBatchSchema = z
     maxBatch: z.number().int().min(1).max(2048).default(32),
     /** Longest wait for more texts before a partial batch is sent. */
     maxWaitMs: z.number().min(0).max(1000).default(2),
+    /**
+     * Most texts waiting for or in a model call (batched embedders, `maxBatch` > 1). When full, a
+     * cache lookup skips its semantic stage (`x-switchyard-cache: miss-embedder-busy`) instead of waiting.
+     */
+    maxQueue: z.number().int().min(1).default(64),
+    // (Both queue bounds apply to the cache's embedder on the request path; offline evaluations queue freely.)
+    /**
+     * Also full when the texts queued, at the measured time per text, would take longer than this:
+     * the wait a lookup may add before it goes on without the semantic stage.
+     */
+    maxQueueWaitMs: z.number().positive().default(200),
   })
   .strict();
 

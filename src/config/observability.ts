@@ -11,11 +11,14 @@
  * ```
  */
 import { z } from 'zod';
+import { redisConnectionShape } from './redis.js';
 
 export const metricsConfigSchema = z
   .object({
     /** Path of the Prometheus endpoint on `serve` (and the Express face when it opts in). */
     path: z.string().startsWith('/').default('/metrics'),
+    /** Serve metrics without the admin token (a scraper on an open network); default: admin only (docs/security.md). */
+    public: z.boolean().default(false),
     /** Node's default process metrics (CPU, memory, event loop, GC). */
     processMetrics: z.boolean().default(true),
     /**
@@ -29,21 +32,22 @@ export const metricsConfigSchema = z
   })
   .strict();
 
+const recordsRedisSchema = z
+  .object({
+    ...redisConnectionShape,
+    stream: z.string().min(1).default('switchyard:decisions'),
+    /** Approximate length the stream is trimmed to (XADD MAXLEN ~). */
+    maxLen: z.number().int().positive().default(100_000),
+  })
+  .strict();
+
 export const recordsSchema = z
   .object({
     /** Where each decision record goes, for later analysis. */
     sink: z.enum(['none', 'jsonl', 'redis-stream']).default('none'),
     /** JSONL file (appended), for `sink: jsonl`. */
     path: z.string().min(1).optional(),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        stream: z.string().min(1).default('switchyard:decisions'),
-        /** Approximate length the stream is trimmed to (XADD MAXLEN ~). */
-        maxLen: z.number().int().positive().default(100_000),
-      })
-      .strict()
-      .default({ url: 'redis://127.0.0.1:6379', stream: 'switchyard:decisions', maxLen: 100_000 }),
+    redis: recordsRedisSchema.default(recordsRedisSchema.parse({})),
   })
   .strict()
   .refine((r) => r.sink !== 'jsonl' || Boolean(r.path), { message: '`path` is required when `sink` is "jsonl"', path: ['path'] });

@@ -26,11 +26,14 @@
  *   load: { maxInFlight: { local: 4 }, maxQueue: 8, sidecars: [{ upstream: local }] }
  *   ab: { key: tenant, tiers: { HIGH: { claude-sonnet-4-5: 3, gpt-4o: 1 } } }
  *   learning: { store: redis, guardRail: 0.1 }
+ *   learned: { model: ./router-model.json, scope: tenant }   # see docs/routing-learned.md
  * ```
  */
 import { z } from 'zod';
 import { SENSITIVE_KINDS, type SensitiveKind } from '../routing/signals/privacy.js';
 import { TASK_TYPES, type TaskType } from '../routing/signals/task.js';
+import { redisConnectionShape } from './redis.js';
+import { routingLearnedSchema } from './routing-learned.js';
 import { routingRulesSchema } from './routing-rules.js';
 
 /** A `ruleTiers` target that keeps the request on local upstreams instead of naming a tier. */
@@ -93,18 +96,20 @@ export const routingAbSchema = z
   })
   .strict();
 
+const learningRedisSchema = z
+  .object({
+    ...redisConnectionShape,
+    /** The hash holding every (task, tier) estimate (one key: one cluster slot). */
+    key: z.string().min(1).default('switchyard:routing:quality'),
+  })
+  .strict();
+
 export const routingLearningSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** Where the per (task, tier) quality estimates live across restarts. */
     store: z.enum(['memory', 'redis', 'file']).default('memory'),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        key: z.string().min(1).default('switchyard:routing:quality'),
-      })
-      .strict()
-      .default({ url: 'redis://127.0.0.1:6379', key: 'switchyard:routing:quality' }),
+    redis: learningRedisSchema.default(learningRedisSchema.parse({})),
     /** JSON file for `store: file`. */
     file: z.string().min(1).optional(),
     /** Quality a tier should reach; above it its upper threshold rises (more traffic stays there), below it falls. */
@@ -121,6 +126,14 @@ export const routingLearningSchema = z
     maxEvidence: z.number().positive().default(500),
     /** Recent request ids remembered for feedback (oldest dropped first). */
     recentRequests: z.number().int().positive().default(10_000),
+    /**
+     * Whose routing client feedback moves. `tenant`: a tenant's feedback moves only its own
+     * thresholds (kept in memory, on top of the shared estimate). `global`: the shared estimate,
+     * which only admin feedback (the admin token) and shadow tests may move.
+     */
+    scope: z.enum(['tenant', 'global']).default('tenant'),
+    /** Tenants with their own learned estimate kept (least recently updated dropped first); `tenant` scope. */
+    maxTenants: z.number().int().positive().default(1_000),
   })
   .strict();
 
@@ -145,6 +158,8 @@ export const routingSchema = z
     load: routingLoadSchema.default(routingLoadSchema.parse({})),
     ab: routingAbSchema.default(routingAbSchema.parse({})),
     learning: routingLearningSchema.default(routingLearningSchema.parse({})),
+    /** The outcome-trained router (`src/routing/learned.ts`); absent: complexity thresholds only. */
+    learned: routingLearnedSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -10,6 +10,8 @@ import { accountingSchema } from './accounting.js';
 import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
 import { shadowSchema } from './shadow.js';
+import { authSchema } from './auth.js';
+import { serverLimitsShape } from './server-limits.js';
 import { envoySchema } from './envoy.js';
 
 const positiveMs = z.number().int().positive();
@@ -30,6 +32,11 @@ export const modelSchema = z
     contextWindow: z.number().int().positive().optional(),
     /** Largest completion the model can produce; used to clamp max_tokens. */
     maxOutputTokens: z.number().int().positive().optional(),
+    /**
+     * Completion tokens assumed when reserving budget for a request to this
+     * model that sets no `max_tokens` (default: `accounting.budgets.defaultOutputTokens`).
+     */
+    defaultOutputTokens: z.number().int().positive().optional(),
     inputPricePer1M: z.number().nonnegative().default(0),
     outputPricePer1M: z.number().nonnegative().default(0),
   })
@@ -140,10 +147,18 @@ export const serverSchema = z
     port: z.number().int().min(0).max(65535).default(8080),
     /** Largest request body accepted. */
     bodyLimitBytes: z.number().int().positive().default(4 * 1024 * 1024),
-    /** Header naming the tenant; otherwise the tenant is a digest of the API key. */
-    tenantHeader: z.string().toLowerCase().default('x-switchyard-tenant'),
+    /** Removed: see `auth` (a client-sent tenant header is no longer trusted). Kept only to explain the load error. */
+    tenantHeader: z
+      .unknown()
+      .optional()
+      .refine((v) => v === undefined, {
+        message:
+          'server.tenantHeader was removed: a client-sent tenant header is no longer trusted. Use auth.mode: header with auth.header.tenantHeader behind a trusted proxy, or auth.mode: keys (docs/security.md)',
+      }),
     /** Graceful shutdown: how long in-flight requests may finish. */
     shutdownGraceMs: z.number().int().min(0).default(10_000),
+    /** Slow-client and connection limits (server-limits.ts). */
+    ...serverLimitsShape,
   })
   .strict();
 
@@ -166,6 +181,8 @@ export const resumeSchema = z
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
+    /** Identity and access: auth mode, virtual keys, trusted proxies, admin token, nginx decide trust. */
+    auth: authSchema.default(authSchema.parse({})),
     upstreams: z.array(upstreamSchema).default([]),
     tiers: z.array(tierSchema).default([]),
     /** Model name → models to try, in order, when it fails. */

@@ -23,6 +23,7 @@
  * ```
  */
 import { z } from 'zod';
+import { redisConnectionShape } from './redis.js';
 import { TASK_TYPES, type TaskType } from '../routing/signals/task.js';
 
 const unit = z.number().min(0).max(1);
@@ -70,20 +71,21 @@ export const shadowAgreementSchema = z
   })
   .strict();
 
+const shadowRedisSchema = z
+  .object({
+    ...redisConnectionShape,
+    stream: z.string().min(1).default('switchyard:shadow'),
+    /** Approximate length the stream is trimmed to (XADD MAXLEN ~). */
+    maxLen: z.number().int().positive().default(100_000),
+  })
+  .strict();
+
 export const shadowStoreSchema = z
   .object({
     kind: z.enum(['redis-stream', 'jsonl']).default('redis-stream'),
     /** JSONL file (appended), for `kind: jsonl`. */
     path: z.string().min(1).optional(),
-    redis: z
-      .object({
-        url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-        stream: z.string().min(1).default('switchyard:shadow'),
-        /** Approximate length the stream is trimmed to (XADD MAXLEN ~). */
-        maxLen: z.number().int().positive().default(100_000),
-      })
-      .strict()
-      .default({ url: 'redis://127.0.0.1:6379', stream: 'switchyard:shadow', maxLen: 100_000 }),
+    redis: shadowRedisSchema.default(shadowRedisSchema.parse({})),
   })
   .strict()
   .refine((s) => s.kind !== 'jsonl' || Boolean(s.path), { message: '`path` is required when `kind` is "jsonl"', path: ['path'] });

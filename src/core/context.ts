@@ -3,8 +3,10 @@ import type { CanonicalRequest, Operation, Protocol } from '../protocol/canonica
 import type { AttemptRecord } from '../upstream/fallback.js';
 import type { RouteDecision } from '../routing/policy.js';
 import type { CacheTicket } from '../cache/index.js';
+import type { Identity } from '../identity/identity.js';
 
-export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'bypass' | 'off';
+/** `miss-embedder-busy`: a miss whose semantic stage was skipped because the embedder's queue was full. */
+export type CacheResult = 'hit-exact' | 'hit-semantic' | 'miss' | 'miss-embedder-busy' | 'bypass' | 'off';
 
 export interface CacheControl {
   /** Skip the lookup (may still store). */
@@ -24,7 +26,10 @@ export interface RequestContext {
   readonly raw: Record<string, unknown>;
   /** The client's body bytes, when the face read them itself. */
   readonly rawBytes: Buffer | undefined;
+  /** The resolved identity's tenant (`identity.tenant`): what cache partitions, budgets and limits key on. */
   readonly tenant: string;
+  /** Who is calling, resolved once per request before the body is parsed. */
+  readonly identity: Identity;
   readonly cacheControl: CacheControl;
   cache: CacheResult;
   similarity?: number;
@@ -36,6 +41,8 @@ export interface RequestContext {
   budget?: 'ok' | 'soft' | 'hard';
   route?: RouteDecision;
   attempts: AttemptRecord[];
+  /** A proxy carries the forward out (nginx redirect) and may report usage later: accounting keeps a correction handle. */
+  correctable?: boolean;
   /** Upstream and model that answered. */
   upstream?: string;
   model?: string;

@@ -3,7 +3,6 @@
  * JSON, then the protocol's own validation. Every failure is a SwitchyardError
  * the faces render in the caller's protocol.
  */
-import { createHash } from 'node:crypto';
 import { SwitchyardError } from '../errors.js';
 import { parseAnthropicMessages } from '../protocol/anthropic.js';
 import type { CanonicalRequest } from '../protocol/canonical.js';
@@ -19,6 +18,10 @@ export interface IncomingRequest {
   headers: HeaderBag;
   /** Raw bytes or text, or a value a body parser already produced. */
   body: Buffer | string | unknown;
+  /** The TCP peer's address: the client, or the proxy in front of Switchyard (Envoy, nginx). */
+  peer?: string | undefined;
+  /** Node's `req.rawHeaders` (name, value, …), so repeated auth headers Node folds away are still seen. */
+  rawHeaders?: readonly string[] | undefined;
 }
 
 export function header(h: HeaderBag, name: string): string | undefined {
@@ -68,25 +71,4 @@ export function cacheControl(h: HeaderBag): CacheControl {
   const lc = v.toLowerCase();
   const noStore = lc.includes('no-store');
   return { noCache: noStore || lc.includes('no-cache'), noStore };
-}
-
-const keyDigests = new Map<string, string>();
-
-/**
- * The tenant: the configured header when present, else a digest of the
- * caller's API key (never the key itself), else `anonymous`.
- */
-export function tenantOf(h: HeaderBag, tenantHeader: string): string {
-  const named = header(h, tenantHeader);
-  if (named) return `t:${named}`;
-  const auth = header(h, 'authorization');
-  const key = auth?.toLowerCase().startsWith('bearer ') ? auth.slice(7).trim() : header(h, 'x-api-key');
-  if (!key) return 'anonymous';
-  let d = keyDigests.get(key);
-  if (d === undefined) {
-    d = `k:${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
-    if (keyDigests.size > 10_000) keyDigests.clear();
-    keyDigests.set(key, d);
-  }
-  return d;
 }

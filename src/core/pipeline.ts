@@ -25,7 +25,11 @@ import { Accounting } from '../accounting/index.js';
 import { Observability } from '../observability/index.js';
 import { ShadowTester } from '../shadow/tester.js';
 import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
-import { cacheControl, checkContentType, parseJsonBody, tenantOf, toCanonical, type IncomingRequest } from './parse.js';
+import { cacheControl, checkContentType, parseJsonBody, toCanonical, type IncomingRequest } from './parse.js';
+import type { Identity, IdentityInput, IdentityResolver } from '../identity/index.js';
+import { IdentityGate } from '../identity/identity-gate.js';
+import { FeedbackGate, type FeedbackSource } from '../identity/feedback-gate.js';
+import { checkModelAllowed, filterAllowed } from '../identity/allowed.js';
 import { Readiness } from './readiness.js';
 import { relayStream, type StreamEnd } from './stream.js';
 import { openContinuation, segmentFor } from './resume.js';
@@ -36,6 +40,9 @@ import { ResponseObserver } from './observer.js';
 import type { UpstreamRequestSpec } from '../upstream/providers/provider.js';
 import { decisionHeaders, errorOutcome, renderEmbedding, renderJson, renderSse, streamEncoder, wantsStreamUsage } from './render.js';
 import { replayEvents } from '../protocol/accumulate.js';
+import { redisHealth } from '../store/redis-pool.js';
+import { storeReadiness, usesRedis } from '../store/readiness.js';
+import type { StoreHealth } from '../store/redis.js';
 
 /** What `execute` hands a face to write. */
 export type ExecResult =
@@ -86,16 +93,21 @@ export class Switchyard {
   /** Named readiness checks behind `/readyz`; `upstreams` is built in, others may be added. */
   readonly readiness = new Readiness();
   private readonly log: Logger | undefined;
+  private readonly gate: IdentityGate;
+  private readonly feedbackGate = new FeedbackGate();
 
   constructor(config: SwitchyardConfig, opts: SwitchyardOptions = {}) {
     this.cfg = config;
     this.log = opts.logger;
+    // Built before anything opens a connection: a keys mode without a pepper is a ConfigError.
+    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger);
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
     this.accounting = new Accounting(() => this.cfg, opts.logger);
     this.readiness.add({ name: 'upstreams', check: () => upstreamsReadiness(this.registry) });
+    this.syncRedisCheck(config);
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     const log = opts.logger;
     this.cache =
@@ -105,6 +117,7 @@ export class Switchyard {
         : undefined);
     // Task prototypes are embedded once, by the cache's embedder, in the background; until then tasks come from keywords.
     const embedder = this.cache?.embedder;
+    this.router.setEmbedderId(embedder?.id);
     if (embedder) {
       buildPrototypeIndex(embedder).then(
         (p) => this.router.setPrototypes(p),
@@ -117,27 +130,62 @@ export class Switchyard {
     return this.cfg;
   }
 
+  /** Resolves requests to identities (auth modes) and checks the admin token; see docs/security.md. */
+  get identity(): IdentityResolver {
+    return this.gate.resolver;
+  }
+
   /** Swaps in a new validated config; upstreams whose settings did not change keep their state. */
   reload(config: SwitchyardConfig): void {
-    this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
-    this.router.reload(config); // throws on dangling routing names, before anything changes
+    const ids = this.gate.prepare(config); // throws (ConfigError) before anything changes
+    try {
+      this.shadow.reload(config); // validates only: throws on dangling shadow names, before anything changes
+      this.router.reload(config); // throws on dangling routing names, before anything changes
+    } catch (e) {
+      ids?.discard();
+      throw e;
+    }
     this.registry.apply(config);
     this.cfg = config;
+    ids?.commit();
+    this.syncRedisCheck(config);
+  }
+
+  /** A `redis` readiness check while any feature uses Redis: reported (degraded/down), blocking only when accounting fails closed. */
+  private syncRedisCheck(config: SwitchyardConfig): void {
+    if (!usesRedis(config)) return this.readiness.remove('redis');
+    this.readiness.add({
+      name: 'redis',
+      check: () => {
+        const r = storeReadiness(redisHealth(), this.cfg.accounting.onStoreError === 'closed');
+        return r.reason === undefined ? { ok: r.ok } : { ok: r.ok, reason: r.reason };
+      },
+    });
   }
 
   /** Parse → cache → route. Never throws: failures become `respond` outcomes. */
   async decide(inc: IncomingRequest): Promise<Outcome> {
     const ep = endpointFor(inc.path);
-    if (!ep) {
-      if (inc.method === 'GET' && (inc.path === '/v1/models' || inc.path.startsWith('/v1/models?'))) return this.listModels();
-      return { type: 'pass' };
-    }
+    const listing = !ep && inc.method === 'GET' && (inc.path === '/v1/models' || inc.path.startsWith('/v1/models?'));
+    if (!ep && !listing) return { type: 'pass' };
     let ctx: RequestContext | undefined;
+    let who: Identity;
+    try {
+      // Identity first: nothing (not even the body) is looked at for a caller who did not prove who it is.
+      const r = this.gate.resolver.resolve(inc);
+      who = r instanceof Promise ? await r : r;
+    } catch (e) {
+      const err = toSwitchyardError(e);
+      this.gate.noteRefusal(err, inc.peer);
+      return errorOutcome(err, protocolForPath(inc.path), undefined);
+    }
+    if (!ep) return this.listModels();
     try {
       if (inc.method !== 'POST') throw new SwitchyardError('method_not_allowed', `${inc.method} is not allowed on ${inc.path}; use POST`);
       checkContentType(inc.headers);
       const raw = parseJsonBody(inc.body, this.cfg.server.bodyLimitBytes);
       const req = toCanonical(ep, raw);
+      if (who.key) checkModelAllowed(who.key, req.model);
       ctx = {
         id: randomUUID(),
         startedAt: performance.now(),
@@ -147,7 +195,8 @@ export class Switchyard {
         raw,
         // The client's bytes, for the byte-preserving model rewrite (a parsed body, e.g. after express.json(), has lost them).
         rawBytes: Buffer.isBuffer(inc.body) ? inc.body : typeof inc.body === 'string' ? Buffer.from(inc.body, 'utf8') : undefined,
-        tenant: tenantOf(inc.headers, this.cfg.server.tenantHeader),
+        tenant: who.tenant,
+        identity: who,
         cacheControl: cacheControl(inc.headers),
         cache: 'off',
         attempts: [],
@@ -159,6 +208,12 @@ export class Switchyard {
         if (hit) return hit;
       }
       const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
+      if (who.key) {
+        const before = decision.candidates[0];
+        const virtual = (req.model || AUTO_MODEL).toLowerCase().startsWith(VIRTUAL_PREFIX);
+        decision.candidates = filterAllowed(who.key, decision.candidates, this.cfg, virtual ? (m) => this.registry.deployment(m) : undefined);
+        if (decision.candidates[0] !== before) decision.reason = `${decision.reason}; key allows ${decision.candidates[0]!.model.name}`;
+      }
       ctx.route = decision;
       if (decision.candidates.length === 0 || !decision.candidates[0]!.usable()) {
         throw new SwitchyardError('no_upstream_available', describeUnavailable(decision.candidates));
@@ -194,8 +249,8 @@ export class Switchyard {
       route: path,
       noCache: c.noCache,
       noStore: c.noStore,
-      // Private content never goes to an embedder off the host: exact cache only.
-      ...(this.cache!.embedsRemotely && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
+      // Private content never goes to an embedder off the host nor into Redis's semantic index: exact cache only.
+      ...((this.cache!.embedsRemotely || this.cache!.storesQuestionsRemotely) && privacySignal(ctx.req).length > 0 ? { semantic: false } : {}),
     });
     ctx.cache = look.result;
     if (look.embedding) ctx.embedding = look.embedding;
@@ -216,6 +271,11 @@ export class Switchyard {
   /** Calls the upstream (with fallback) and returns the answer to write. Throws only SwitchyardError. */
   async execute(outcome: ForwardOutcome, signal?: AbortSignal): Promise<ExecResult | RespondOutcome> {
     const ctx = outcome.ctx;
+    if (signal?.aborted) {
+      // Gone before anything was sent upstream: nothing to charge.
+      this.emit(ctx, 499, false, 'client_disconnected');
+      throw CLIENT_ABORTED;
+    }
     let ok: FallbackSuccess;
     try {
       ok = await callWithFallback(outcome.candidates, {
@@ -226,7 +286,8 @@ export class Switchyard {
     } catch (e) {
       if (e instanceof FallbackExhausted) ctx.attempts = e.attempts;
       if (e === CLIENT_ABORTED || (e instanceof UpstreamFailure && e.kind === 'aborted')) {
-        this.emit(ctx, 499, false, 'client_disconnected');
+        // Abandoned before any answer came back: charged its estimate, like an abandoned stream.
+        this.emit(ctx, 499, false, 'client_disconnected', this.accounting.abandoned(ctx));
         throw e;
       }
       ctx.upstream = undefined;
@@ -248,10 +309,15 @@ export class Switchyard {
     try {
       parsed = provider.parseResponse(ctx.operation, r.json);
     } catch (e) {
-      const out = this.reject(
-        ctx,
-        new SwitchyardError('upstream_unavailable', `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`),
-      );
+      // A 2xx that is not a valid answer of its protocol: a 502 in the caller's protocol and a failed attempt
+      // (the upstream answered, so not a breaker failure: see DESIGN.md, Breakers).
+      const message = `upstream "${ok.deployment.upstream.name}" sent an unreadable answer: ${(e as Error).message}`;
+      const last = ctx.attempts.at(-1);
+      if (last) {
+        last.outcome = 'failed';
+        last.reason = 'unreadable answer';
+      }
+      const out = this.reject(ctx, new SwitchyardError('upstream_unavailable', message));
       return { kind: 'json', status: out.status, headers: out.headers, body: out.body };
     }
     let body: string;
@@ -417,6 +483,23 @@ export class Switchyard {
     return ctx.cacheTicket !== undefined || this.accounting.holdsReservation(ctx.id) || this.cfg.shadow.enabled;
   }
 
+  /**
+   * A forward a proxy carries out itself and does not report through
+   * `observe` (the nginx redirect): settles accounting now with an estimate
+   * of the answer's usage, so no reservation outlives the decision. With
+   * `correctable`, {@link reportUsage} may later correct the charge.
+   */
+  handOff(outcome: ForwardOutcome, correctable = false): void {
+    const ctx = outcome.ctx;
+    if (correctable) ctx.correctable = true;
+    this.emit(ctx, 200, false, undefined, this.accounting.estimateUsage(ctx));
+  }
+
+  /** Usage a proxy reports for a handed-off request; false when the id is unknown, too old or already reported. */
+  reportUsage(requestId: string, usage: { inputTokens: number; outputTokens: number }): boolean {
+    return this.accounting.correct(requestId, usage);
+  }
+
   /** `GET /v1/models`: configured models and the virtual ones. */
   listModels(): RespondOutcome {
     const created = 0;
@@ -456,9 +539,28 @@ export class Switchyard {
     clearTimeout(t);
   }
 
-  /** `POST /switchyard/feedback {request_id, score}`: a verdict on a routed answer, fed to the router's learning. */
-  feedback(method: string, body: unknown): RespondOutcome {
-    return feedbackOutcome(this.router, method, body);
+  /**
+   * Health of the shared stores (every Redis connection: cache, accounting,
+   * learning, shadow, records): `ok`, `degraded` (recent failures, not
+   * connected) or `down` (breaker open: calls fail fast to their fallback).
+   */
+  storeHealth(): StoreHealth[] {
+    return redisHealth();
+  }
+
+  /**
+   * `POST /switchyard/feedback {request_id, score}`: a verdict on a routed
+   * answer, fed to the router's learning. Accepted only from the tenant that
+   * made the request or an admin (the admin token), rate limited per tenant.
+   */
+  async feedback(method: string, body: unknown, from: IdentityInput): Promise<RespondOutcome> {
+    let by: FeedbackSource;
+    try {
+      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute);
+    } catch (e) {
+      return errorOutcome(toSwitchyardError(e), 'openai', undefined);
+    }
+    return feedbackOutcome(this.router, method, body, by);
   }
 
   async close(): Promise<void> {
@@ -468,6 +570,7 @@ export class Switchyard {
     await this.cache?.close();
     await this.observability.close();
     await this.accounting.close();
+    await this.gate.close();
   }
 }
 

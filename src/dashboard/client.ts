@@ -6,6 +6,12 @@
  * snapshot's `seq`; it re-takes a snapshot every few seconds (for the
  * percentiles and breaker states) and replays the newer events it kept, so
  * its totals equal the server's at every moment.
+ *
+ * History: the first snapshot carries the last decisions and the series
+ * since start (`recent`, `series`), so a page opened late shows what
+ * happened before it; the page then adds a point of its own every second.
+ * Time series are drawn against time (server clock), rates and percentages
+ * on separate axes.
  */
 export const DASHBOARD_SCRIPT = String.raw`
 (function () {
@@ -13,6 +19,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var base = location.pathname.replace(/\/dashboard\/?$/, '');
   var COLORS = ['#5ab0f6', '#5bd18b', '#f2c14e', '#b48ef5', '#ef6b6b', '#4fd1c5', '#f6a05a', '#9aa5b8'];
   var state = null, lastSeq = 0, kept = [], history = [], names = { models: [], upstreams: [], tiers: [] };
+  var seeded = false, clockOffset = 0, tierByLower = {};
   var $ = function (id) { return document.getElementById(id); };
   var NS = 'http://www.w3.org/2000/svg';
 
@@ -28,12 +35,18 @@ export const DASHBOARD_SCRIPT = String.raw`
   function num(v) { return v >= 1e6 ? (v / 1e6).toFixed(2) + 'M' : v >= 1e4 ? (v / 1e3).toFixed(1) + 'k' : String(v); }
   function bump(m, k, by) { m[k] = (m[k] || 0) + (by === undefined ? 1 : by); }
   function label(list, v) { return v === undefined || v === null ? 'none' : list.indexOf(v) >= 0 ? v : 'other'; }
+  // As the server's LabelSets.recordTier: the routed tier (any case), else the tier a switchyard/<tier> model pinned.
+  function tierOf(r) {
+    if (r.tier !== undefined && r.tier !== null) return names.tiers.indexOf(r.tier) >= 0 ? r.tier : tierByLower[String(r.tier).toLowerCase()] || 'other';
+    var m = /^switchyard\/(.+)$/.exec(r.requested || '');
+    return (m && tierByLower[m[1].toLowerCase()]) || 'none';
+  }
 
   function apply(r) {
     var q = state.requests;
     q.total++;
     if (r.status >= 400 || r.error !== undefined) q.errors++;
-    bump(q.byTier, label(names.tiers, r.tier));
+    bump(q.byTier, tierOf(r));
     bump(q.byUpstream, label(names.upstreams, r.upstream));
     bump(q.byModel, label(names.models, r.model));
     bump(q.byCache, r.cache);
@@ -51,15 +64,33 @@ export const DASHBOARD_SCRIPT = String.raw`
     var r = JSON.parse(ev.data);
     kept.push({ seq: seq, r: r });
     if (kept.length > 2000) kept.shift();
-    addRecent(r);
+    if (seeded) addRecent(r);
     if (!state || seq <= lastSeq) return;
     lastSeq = seq;
     apply(r);
     render();
   }
 
+  function point(p) {
+    return { t: p.t, total: p.total, hitRate: p.lookups ? p.hits / p.lookups * 100 : 0, cost: p.costUsd, savings: p.savingsUsd, p50: p.p50, p90: p.p90, p99: p.p99 };
+  }
+
+  /** The first snapshot: the series since start and the last decisions (then the events that came after it). */
+  function seed(s) {
+    seeded = true;
+    history = (s.series || []).map(point);
+    clear($('recent'));
+    var recent = s.recent || [];
+    recent.forEach(function (r) { addRecent(r); });
+    kept.forEach(function (k) { if (k.seq > s.seq) addRecent(k.r); });
+    drawSeries();
+  }
+
   function onSnapshot(s) {
     names = s.labels;
+    tierByLower = {};
+    names.tiers.forEach(function (t) { tierByLower[t.toLowerCase()] = t; });
+    clockOffset = Date.parse(s.now) - Date.now();
     if (state && s.seq < lastSeq) {
       // Events newer than the snapshot arrived first: replay them on top of it.
       state = s;
@@ -68,6 +99,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       state = s;
       lastSeq = s.seq;
     }
+    if (!seeded) seed(s);
     $('since').textContent = 'since ' + new Date(s.startedAt).toLocaleString();
     $('reference').textContent = s.referenceModel ? 'savings vs ' + s.referenceModel : '';
     $('kpi-savings-ref').textContent = s.referenceModel ? 'vs ' + s.referenceModel : 'no reference model';
@@ -80,9 +112,9 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   function sample() {
     if (!state) return;
-    history.push({ t: Date.now(), total: state.requests.total, hitRate: state.cache.hitRate * 100, cost: state.costUsd, savings: state.savingsUsd,
+    history.push({ t: Date.now() + clockOffset, total: state.requests.total, hitRate: state.cache.hitRate * 100, cost: state.costUsd, savings: state.savingsUsd,
       p50: state.latencyMs.p50, p90: state.latencyMs.p90, p99: state.latencyMs.p99 });
-    if (history.length > 180) history.shift();
+    if (history.length > 900) history.splice(1, 1); // keep the start, drop the oldest after it
     drawSeries();
   }
 
@@ -142,29 +174,37 @@ export const DASHBOARD_SCRIPT = String.raw`
     });
   }
 
+  /**
+   * Time series against time. Each series has values aligned with history;
+   * series with axis 'right' use a 0..100 % scale drawn on the right.
+   */
   function line(svg, legend, series, fmt, axisFmt) {
     axisFmt = axisFmt || fmt;
     clear(svg);
-    var W = svg.clientWidth || 500, H = Number(svg.getAttribute('height')), L = 64, B = 18, T = 8;
+    var hasRight = series.some(function (s) { return s.axis === 'right'; });
+    var W = svg.clientWidth || 500, H = Number(svg.getAttribute('height')), L = 64, R = hasRight ? W - 44 : W, B = 18, T = 8;
     var max = 0;
-    series.forEach(function (s) { s.values.forEach(function (v) { if (v > max) max = v; }); });
+    series.forEach(function (s) { if (s.axis !== 'right') s.values.forEach(function (v) { if (v > max) max = v; }); });
     if (max <= 0) max = 1;
     for (var g = 0; g <= 4; g++) {
       var gy = T + (H - T - B) * (1 - g / 4);
-      svg.appendChild(el('line', { x1: L, x2: W, y1: gy, y2: gy, stroke: '#263040' }));
-      svg.appendChild(el('text', { x: L - 6, y: gy + 4, 'text-anchor': 'end' }, axisFmt(max * g / 4)));
+      svg.appendChild(el('line', { x1: L, x2: R, y1: gy, y2: gy, stroke: '#263040' }));
+      svg.appendChild(el('text', { x: L - 6, y: gy + 4, 'text-anchor': 'end', 'class': 'axis-left' }, axisFmt(max * g / 4)));
+      if (hasRight) svg.appendChild(el('text', { x: R + 6, y: gy + 4, 'class': 'axis-right' }, String(g * 25) + '%'));
     }
-    var n = history.length;
+    var n = history.length, t0 = n ? history[0].t : 0, t1 = n ? history[n - 1].t : 1, span = Math.max(1, t1 - t0);
     if (n > 1) {
-      svg.appendChild(el('text', { x: L, y: H - 3 }, new Date(history[0].t).toLocaleTimeString()));
-      svg.appendChild(el('text', { x: W, y: H - 3, 'text-anchor': 'end' }, new Date(history[n - 1].t).toLocaleTimeString()));
+      svg.appendChild(el('text', { x: L, y: H - 3 }, new Date(t0).toLocaleTimeString()));
+      svg.appendChild(el('text', { x: R, y: H - 3, 'text-anchor': 'end' }, new Date(t1).toLocaleTimeString()));
     }
     series.forEach(function (s) {
       if (s.values.length < 2) return;
+      var top = s.axis === 'right' ? 100 : max;
       var pts = s.values.map(function (v, i) {
-        return (L + (W - L) * i / (s.values.length - 1)).toFixed(1) + ',' + (T + (H - T - B) * (1 - v / max)).toFixed(1);
+        return (L + (R - L) * (history[i].t - t0) / span).toFixed(1) + ',' + (T + (H - T - B) * (1 - Math.min(v, top) / top)).toFixed(1);
       }).join(' ');
-      svg.appendChild(el('polyline', { points: pts, fill: 'none', stroke: s.color, 'stroke-width': 2, 'stroke-linejoin': 'round' }));
+      svg.appendChild(el('polyline', { points: pts, fill: 'none', stroke: s.color, 'stroke-width': 2, 'stroke-linejoin': 'round',
+        'data-series': s.name, 'data-axis': s.axis || 'left', 'data-points': String(s.values.length) }));
     });
     clear(legend);
     series.forEach(function (s) {
@@ -172,16 +212,22 @@ export const DASHBOARD_SCRIPT = String.raw`
       var dot = document.createElement('i');
       dot.style.background = s.color;
       span.appendChild(dot);
-      span.appendChild(document.createTextNode(s.name + (s.values.length ? ': ' + fmt(s.values[s.values.length - 1]) : '')));
+      var f = s.axis === 'right' ? function (v) { return v.toFixed(1) + '%'; } : fmt;
+      span.appendChild(document.createTextNode(s.name + (s.axis === 'right' ? ' (right axis)' : '') + (s.values.length ? ': ' + f(s.values[s.values.length - 1]) : '')));
       legend.appendChild(span);
     });
   }
 
   function drawSeries() {
-    var perSample = history.map(function (h, i) { return i === 0 ? 0 : Math.max(0, h.total - history[i - 1].total); });
+    // Requests per second between points (points are not evenly spaced: the server's start at most 1/s while busy).
+    var perSecond = history.map(function (h, i) {
+      if (i === 0) return 0;
+      var dt = (h.t - history[i - 1].t) / 1000;
+      return dt > 0 ? Math.max(0, h.total - history[i - 1].total) / dt : 0;
+    });
     line($('chart-traffic'), $('legend-traffic'), [
-      { name: 'requests per second', color: COLORS[0], values: perSample },
-      { name: 'cache hit rate %', color: COLORS[1], values: history.map(function (h) { return h.hitRate; }) },
+      { name: 'requests per second', color: COLORS[0], values: perSecond },
+      { name: 'cache hit rate', color: COLORS[1], axis: 'right', values: history.map(function (h) { return h.hitRate; }) },
     ], function (v) { return v >= 10 ? v.toFixed(0) : v.toFixed(1); });
     line($('chart-cost'), $('legend-cost'), [
       { name: 'cost', color: COLORS[4], values: history.map(function (h) { return h.cost; }) },
@@ -237,6 +283,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   function addRecent(r) {
     var tb = $('recent');
     var tr = document.createElement('tr');
+    tr.setAttribute('data-id', r.id);
     var route = r.protocol === 'anthropic' ? '/v1/messages' : r.operation === 'embedding' ? '/v1/embeddings' : r.operation === 'completion' ? '/v1/completions' : '/v1/chat/completions';
     var tokens = (r.inputTokens || 0) + (r.outputTokens || 0);
     [new Date(r.time).toLocaleTimeString(), route, r.cache, r.tier || '–', r.upstream || '–', r.model || '–', String(r.status),

@@ -49,7 +49,7 @@ const BODY = `
   <div class="card w4"><h2>Routing: by tier</h2><svg id="chart-tiers" height="170"></svg></div>
   <div class="card w4"><h2>Cache results</h2><svg id="chart-cache" height="170"></svg></div>
 
-  <div class="card w6"><h2>Requests and cache hit rate</h2><svg id="chart-traffic" height="180"></svg><div class="legend" id="legend-traffic"></div></div>
+  <div class="card w6"><h2>Requests per second and cache hit rate (%)</h2><svg id="chart-traffic" height="180"></svg><div class="legend" id="legend-traffic"></div></div>
   <div class="card w6"><h2>Cost and savings (USD, cumulative)</h2><svg id="chart-cost" height="180"></svg><div class="legend" id="legend-cost"></div></div>
 
   <div class="card w8"><h2>Latency percentiles (ms)</h2><svg id="chart-latency" height="180"></svg><div class="legend" id="legend-latency"></div></div>
@@ -59,6 +59,15 @@ const BODY = `
   <div class="card w12"><h2>Latest decisions</h2><table><thead><tr><th>Time</th><th>Route</th><th>Cache</th><th>Tier</th><th>Upstream</th><th>Model</th><th>Status</th><th>ms</th><th>Tokens</th><th>Cost</th><th>Reason</th></tr></thead><tbody id="recent"></tbody></table></div>
 </main>
 `;
+
+/** A switch (two tracks parting), inline: no extra request, no route to serve. */
+const FAVICON =
+  'data:image/svg+xml,' +
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0f1419"/>' +
+      '<path d="M6 26 L16 14 L16 5 M16 14 L26 26" stroke="#5ab0f6" stroke-width="3.5" fill="none" stroke-linecap="round" stroke-linejoin="round"/>' +
+      '<circle cx="16" cy="14" r="3" fill="#5bd18b"/></svg>',
+  );
 
 let page: string | undefined;
 
@@ -71,7 +80,7 @@ let page: string | undefined;
 export function dashboardHtml(): string {
   page ??= `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Switchyard · live</title><style>${CSS}</style></head>
+<title>Switchyard · live</title><link rel="icon" type="image/svg+xml" href="${FAVICON}"><style>${CSS}</style></head>
 <body>${BODY}<script>${DASHBOARD_SCRIPT}</script></body></html>`;
   return page;
 }

@@ -9,10 +9,16 @@ import { TransformersEmbedder } from './transformers.js';
 import { UseLiteEmbedder } from './use-lite.js';
 
 export type { Embedder } from './embedder.js';
-export { BatchingEmbedder, type BatchOptions } from './batcher.js';
+export { BatchingEmbedder, EmbedderBusyError, type BatchOptions } from './batcher.js';
 export { OpenAICompatibleEmbedder, type OpenAICompatibleEmbedderOptions } from './openai-compatible.js';
 export { TransformersEmbedder, type TransformersEmbedderOptions } from './transformers.js';
 export { UseLiteEmbedder, type UseLiteOptions } from './use-lite.js';
+
+/** Options of {@link createEmbedder}. */
+export interface CreateEmbedderOptions {
+  /** Apply `batch.maxQueue` / `batch.maxQueueWaitMs` (the cache's request path does); default false: unbounded. */
+  boundQueue?: boolean;
+}
 
 /**
  * Builds the configured embedder, wrapped in a {@link BatchingEmbedder}
@@ -24,7 +30,7 @@ export { UseLiteEmbedder, type UseLiteOptions } from './use-lite.js';
  * await embedder.ready();
  * ```
  */
-export function createEmbedder(cfg: EmbeddingConfig | EmbeddingConfigInput = { kind: 'use-lite' }): Embedder {
+export function createEmbedder(cfg: EmbeddingConfig | EmbeddingConfigInput = { kind: 'use-lite' }, opts: CreateEmbedderOptions = {}): Embedder {
   const c = embeddingSchema.parse(cfg);
   let inner: Embedder;
   switch (c.kind) {
@@ -50,5 +56,8 @@ export function createEmbedder(cfg: EmbeddingConfig | EmbeddingConfigInput = { k
       });
       break;
   }
-  return c.batch.maxBatch > 1 ? new BatchingEmbedder(inner, c.batch) : inner;
+  if (c.batch.maxBatch <= 1) return inner;
+  const { maxBatch, maxWaitMs, maxQueue, maxQueueWaitMs } = c.batch;
+  // The queue bound is for the request path (a lookup must not wait); offline callers (evaluations, benchmarks) queue freely.
+  return new BatchingEmbedder(inner, opts.boundQueue ? { maxBatch, maxWaitMs, maxQueue, maxQueueWaitMs } : { maxBatch, maxWaitMs });
 }

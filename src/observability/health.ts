@@ -6,8 +6,9 @@
  *   failing checks' reasons (no usable deployment: which key to set, which
  *   sidecar to start, which breakers are open).
  * - `GET /healthz`: 200 with the detail: status `ok`, `degraded` (some
- *   deployments unusable) or `unavailable` (none usable), and each upstream
- *   with its deployments (breaker, estimates, reason).
+ *   deployments unusable, or a shared store failing) or `unavailable` (none
+ *   usable), each upstream with its deployments (breaker, estimates,
+ *   reason), and each Redis connection under `stores`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Switchyard } from '../core/pipeline.js';
@@ -45,7 +46,10 @@ export function handleHealthRequest(sy: Switchyard, req: IncomingMessage, res: S
       return true;
     case HEALTHZ_PATH: {
       const upstreams = sy.health();
-      send(res, 200, { status: sy.healthStatus(upstreams), upstreams });
+      const status = sy.healthStatus(upstreams);
+      // A degraded shared store (Redis) degrades an otherwise healthy instance; requests still complete.
+      const stores = sy.storeHealth();
+      send(res, 200, { status: status === 'ok' && stores.some((s) => s.status !== 'ok') ? 'degraded' : status, upstreams, stores });
       return true;
     }
     default:

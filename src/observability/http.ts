@@ -8,11 +8,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SwitchyardConfig } from '../config/schema.js';
 import { dashboardHtml } from '../dashboard/page.js';
 import type { Observability } from './index.js';
+import type { AdminCheck } from '../identity/admin.js';
+import { adminGate } from '../identity/admin-http.js';
 
 /** A core with observability (a `Switchyard`). */
 export interface HasObservability {
   readonly config: SwitchyardConfig;
   readonly observability: Observability;
+  /** The admin gate: every endpoint here needs it (metrics unless `observability.metrics.public`). */
+  readonly identity: { readonly admin: AdminCheck };
 }
 
 /** Which endpoints a face serves. */
@@ -34,13 +38,15 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 
 /**
  * A Node handler serving the Prometheus text of `sy`'s registry: what the
- * ext_proc face mounts on its HTTP port.
+ * ext_proc face mounts on its HTTP port. Admin only unless
+ * `observability.metrics.public: true`.
  *
  * @example
  * http.createServer((req, res) => (req.url === '/metrics' ? metricsHandler(sy)(req, res) : notFound(res)));
  */
 export function metricsHandler(sy: HasObservability): (req: IncomingMessage, res: ServerResponse) => void {
-  return (_req, res) => {
+  return (req, res) => {
+    if (!sy.config.observability.metrics.public && !adminGate(sy.identity.admin, req, res)) return;
     sy.observability.metrics.exposition().then(
       (m) => send(res, 200, m.contentType, m.body),
       (err: unknown) => send(res, 500, 'text/plain; charset=utf-8', `${String(err)}\n`),
@@ -67,6 +73,9 @@ export function handleObservabilityRequest(sy: HasObservability, req: IncomingMe
     return true;
   }
   if (!(routes.live ?? obs.live.enabled)) return false;
+  if (path !== EVENTS_PATH && path !== STATS_PATH && path !== DASHBOARD_PATH && path !== `${DASHBOARD_PATH}/`) return false;
+  // Events and stats name tenants: admins only.
+  if (!adminGate(sy.identity.admin, req, res)) return true;
   switch (path) {
     case EVENTS_PATH:
       sy.observability.live.attach(req, res);

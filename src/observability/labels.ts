@@ -11,6 +11,7 @@ import type { SwitchyardConfig } from '../config/schema.js';
 import { ERROR_CODES } from '../errors.js';
 
 export const OTHER = 'other';
+const PINNED_PREFIX = 'switchyard/';
 export const NONE = 'none';
 
 const ROUTES: Record<string, string> = {
@@ -54,6 +55,8 @@ export class LabelSets {
   private readonly models = new Set<string>();
   private readonly upstreams = new Set<string>();
   private readonly tiers = new Set<string>();
+  /** Lower-cased tier name → as configured (`switchyard/Fast` pins tier `fast`). */
+  private readonly tierByLower = new Map<string, string>();
   private readonly tenants: Set<string>;
   private readonly buckets: number;
   private readonly tenantCache = new Map<string, string>();
@@ -63,7 +66,10 @@ export class LabelSets {
       this.upstreams.add(u.name);
       for (const m of u.models) this.models.add(m.name);
     }
-    for (const t of config.tiers) this.tiers.add(t.name);
+    for (const t of config.tiers) {
+      this.tiers.add(t.name);
+      this.tierByLower.set(t.name.toLowerCase(), t.name);
+    }
     this.tenants = new Set(config.observability.metrics.tenants);
     this.buckets = config.observability.metrics.tenantBuckets;
   }
@@ -82,7 +88,18 @@ export class LabelSets {
   }
 
   tier(name: string | undefined): string {
-    return name === undefined ? NONE : this.tiers.has(name) ? name : OTHER;
+    if (name === undefined) return NONE;
+    return this.tiers.has(name) ? name : (this.tierByLower.get(name.toLowerCase()) ?? OTHER);
+  }
+
+  /**
+   * The tier a request counts under: the tier it was routed to, else the
+   * tier its `switchyard/<tier>` model pinned (a cache hit is not routed).
+   */
+  recordTier(r: { tier?: string; requested: string }): string {
+    if (r.tier !== undefined) return this.tier(r.tier);
+    if (r.requested.startsWith(PINNED_PREFIX)) return this.tierByLower.get(r.requested.slice(PINNED_PREFIX.length).toLowerCase()) ?? NONE;
+    return NONE;
   }
 
   /** A listed tenant as itself; others `other`, or `bucket-NN` by hash when `tenantBuckets` > 0. */

@@ -287,7 +287,7 @@ export class SwitchyardMetrics {
     const l = this.labels;
     const route = routeLabel(r.protocol, r.operation);
     const upstream = l.upstream(r.upstream);
-    this.requests.inc(1, route, l.tier(r.tier), upstream, statusLabel(r.status), r.cache);
+    this.requests.inc(1, route, l.recordTier(r), upstream, statusLabel(r.status), r.cache);
     this.duration.observe(r.durationMs / 1000, route, r.cache);
     if (r.ttftMs !== undefined && r.upstream !== undefined) this.ttft.observe(r.ttftMs / 1000, upstream);
     if (r.cache !== 'off') this.cacheLookups.inc(1, r.cache);

@@ -8,7 +8,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RecordsConfig } from '../config/observability.js';
-import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from '../cache/stores/redis-client.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 
 /** Where records go. */
 export interface RecordSink {
@@ -41,26 +41,21 @@ export class JsonlSink implements RecordSink {
   }
 }
 
-/** Adds records to a Redis stream, trimmed to about `maxLen` entries. */
+/** Adds records to a Redis stream, trimmed to about `maxLen` entries; each XADD under the connection's deadline. */
 export class RedisStreamSink implements RecordSink {
   readonly kind = 'redis-stream';
-  readonly client: CacheRedisClient;
+  private readonly lease: RedisLease;
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly ready: Promise<unknown>;
 
   constructor(private readonly cfg: RecordsConfig['redis'], private readonly onError: () => void) {
-    this.client = openCacheRedis({ url: cfg.url, commandTimeoutMs: 1_000 });
-    // Records written while the first connection is made wait for it (briefly) instead of failing.
-    this.ready = Promise.race([
-      new Promise((resolve) => this.client.once('ready', resolve)),
-      new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
-    ]);
+    this.lease = acquireRedis('records', cfg);
   }
 
   write(json: string): void {
-    const send = () =>
-      this.client.xAdd(this.cfg.stream, '*', { record: json }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } });
-    const p = (this.client.isReady ? send() : this.ready.then(send))
+    const p = this.lease.store
+      .call('records-xadd', (c) =>
+        c.xAdd(this.cfg.stream, '*', { record: json }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } }),
+      )
       .catch(() => this.onError())
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
@@ -68,7 +63,7 @@ export class RedisStreamSink implements RecordSink {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.pending]);
-    await closeCacheRedis(this.client);
+    await this.lease.release();
   }
 }
 

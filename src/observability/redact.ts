@@ -6,22 +6,12 @@
  * Complements pino's path-based `redact`, which only knows field names.
  */
 import { detectSensitive } from '../routing/signals/privacy.js';
+import { redactKnownValues } from './known-secrets.js';
 
-const MIN_SECRET = 8;
-const knownSecrets = new Set<string>();
 const CREDENTIAL = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 const MAX_DEPTH = 6;
 
-/**
- * Registers secret values (e.g. API keys read from the environment) that
- * must never appear in logs, wherever they occur. Short values are ignored.
- *
- * @example
- * addKnownSecrets([process.env.OPENAI_API_KEY]);
- */
-export function addKnownSecrets(values: Iterable<string | undefined>): void {
-  for (const v of values) if (v && v.length >= MIN_SECRET) knownSecrets.add(v);
-}
+export { addKnownSecrets } from './known-secrets.js';
 
 /**
  * A text with secrets and detected PII replaced by `[redacted:<kind>]`.
@@ -31,8 +21,7 @@ export function addKnownSecrets(values: Iterable<string | undefined>): void {
  */
 export function scrubText(text: string): string {
   if (text.length < 6) return text;
-  let out = text;
-  for (const s of knownSecrets) if (out.includes(s)) out = out.split(s).join('[redacted:secret]');
+  let out = redactKnownValues(text, '[redacted:secret]');
   if (out.includes(' ')) out = out.replace(CREDENTIAL, '$1 [redacted]');
   const found = detectSensitive(out, { spans: true }).spans!;
   if (found.length === 0) return out;

@@ -3,6 +3,12 @@
  * the last N requests, kept from the same decision records that feed the
  * metrics and the event stream (so the three agree). Breakdown keys use the
  * metrics' bounded label sets.
+ *
+ * History for a dashboard opened late: the last {@link RECENT_RECORDS}
+ * decisions, and a time series since start ({@link SeriesPoint}) sampled at
+ * most once a second when records arrive; when it holds
+ * {@link SERIES_POINTS} points every other one is dropped and the interval
+ * doubles, so it always spans the whole uptime in bounded memory.
  */
 import type { DecisionRecord } from './events.js';
 import { LabelSets, statusLabel } from './labels.js';
@@ -15,6 +21,26 @@ export interface Percentiles {
   p90: number;
   p99: number;
   max: number;
+}
+
+/** Decisions kept for a dashboard that opens late. */
+export const RECENT_RECORDS = 20;
+/** Most points of the series since start (then its resolution halves). */
+export const SERIES_POINTS = 360;
+
+/** One point of the series since start: cumulative counts and the latency window's percentiles then. */
+export interface SeriesPoint {
+  /** Unix ms. */
+  t: number;
+  total: number;
+  errors: number;
+  lookups: number;
+  hits: number;
+  costUsd: number;
+  savingsUsd: number;
+  p50: number;
+  p90: number;
+  p99: number;
 }
 
 /** What `/switchyard/stats` returns. */
@@ -48,6 +74,11 @@ export interface StatsSnapshot {
   budgets: { id: string; period: string; usd: number }[];
   /** The configured names breakdowns use (anything else is counted as `other`). */
   labels: { models: string[]; upstreams: string[]; tiers: string[] };
+  /** The last decisions, oldest first; the last one has sequence number `seq`. */
+  recent: DecisionRecord[];
+  /** The series since start, oldest first, and the current interval between points (ms). */
+  series: SeriesPoint[];
+  seriesIntervalMs: number;
 }
 
 /** A fixed-size ring of samples. */
@@ -102,6 +133,10 @@ export class LiveStats {
   private savings = 0;
   private readonly latency: Ring;
   private readonly ttft: Ring;
+  private readonly recent: DecisionRecord[] = [];
+  private series: SeriesPoint[] = [];
+  private seriesIntervalMs = 1_000;
+  private nextPointAt = 0;
 
   constructor(
     private readonly source: MetricsSource,
@@ -122,7 +157,7 @@ export class LiveStats {
     if (r.status >= 400 || r.error !== undefined) this.errors++;
     bump(this.byStatus, statusLabel(r.status));
     bump(this.byRoute, `${r.protocol}:${r.operation}`);
-    bump(this.byTier, l.tier(r.tier));
+    bump(this.byTier, l.recordTier(r));
     bump(this.byUpstream, l.upstream(r.upstream));
     bump(this.byModel, l.model(r.model));
     bump(this.byCache, r.cache);
@@ -137,10 +172,27 @@ export class LiveStats {
     if (r.savingsUsd) this.savings += r.savingsUsd;
     this.latency.push(r.durationMs);
     if (r.ttftMs !== undefined) this.ttft.push(r.ttftMs);
+    this.recent.push(r);
+    if (this.recent.length > RECENT_RECORDS) this.recent.shift();
+    this.samplePoint(Date.now());
+  }
+
+  /** Adds a point to the series when one is due (no timer: a quiet gateway adds none). */
+  private samplePoint(now: number): void {
+    if (now < this.nextPointAt) return;
+    this.nextPointAt = now + this.seriesIntervalMs;
+    const l = this.latency.percentiles();
+    this.series.push({ t: now, total: this.total, errors: this.errors, lookups: this.lookups, hits: this.hits, costUsd: this.cost, savingsUsd: this.savings, p50: l.p50, p90: l.p90, p99: l.p99 });
+    if (this.series.length > SERIES_POINTS) {
+      // Keep the first point (the start) and every other one after it: half the resolution, same span.
+      this.series = this.series.filter((_, i) => i % 2 === 0 || i === this.series.length - 1);
+      this.seriesIntervalMs *= 2;
+    }
   }
 
   snapshot(): StatsSnapshot {
     const ref = this.referenceModel();
+    if (this.total > 0) this.samplePoint(Date.now());
     return {
       startedAt: this.startedAt,
       now: new Date().toISOString(),
@@ -171,6 +223,9 @@ export class LiveStats {
       }),
       budgets: this.source.accounting ? [...this.source.accounting.remaining()].map((b) => ({ ...b })) : [],
       labels: this.labels.names(),
+      recent: [...this.recent],
+      series: [...this.series],
+      seriesIntervalMs: this.seriesIntervalMs,
     };
   }
 }

@@ -22,6 +22,7 @@ export class StreamAccumulator {
   private readonly text: string[] = [];
   private readonly tools = new Map<number, ToolCall>();
   private finish: FinishReason | undefined;
+  private finishUnknown = false;
   private usage: Usage | undefined;
   private done = false;
   private error = false;
@@ -52,6 +53,7 @@ export class StreamAccumulator {
       }
       case 'finish':
         this.finish = ev.reason;
+        this.finishUnknown = ev.unknown === true;
         return;
       case 'usage':
         this.usage = ev.usage;
@@ -84,6 +86,7 @@ export class StreamAccumulator {
         .map(([, c]) => ({ id: c.id !== '' ? c.id : newId('call_'), name: c.name, arguments: c.arguments }));
     }
     if (this.usage) response.usage = { ...this.usage };
+    if (this.finishUnknown) response.finishUnknown = true;
     return { response, complete: this.finish !== undefined && this.done && !this.error };
   }
 }

@@ -7,6 +7,7 @@ import {
   finishFromAnthropic,
   finishToAnthropic,
   isObject,
+  markCompleteness,
   newId,
   nowSeconds,
   parseToolArguments,
@@ -59,7 +60,7 @@ export function anthropicResponseToCanonical(json: unknown): CanonicalResponse {
   if (calls.length > 0) resp.toolCalls = calls;
   const usage = usageFromAnthropic(json.usage);
   if (usage) resp.usage = usage;
-  return resp;
+  return markCompleteness(resp, 'anthropic', json.stop_reason);
 }
 
 /**

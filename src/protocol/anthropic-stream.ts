@@ -3,7 +3,8 @@
  */
 import type { FinishReason, StreamEvent, Usage } from './canonical.js';
 import { MALFORMED_CHUNK } from './openai-stream.js';
-import { errorTypeFor, finishFromAnthropic, finishToAnthropic, isObject, newId, nowSeconds, tokenCount } from './wire-util.js';
+import { errorTypeFor, finishFromAnthropic, finishToAnthropic, isKnownFinish, isObject, newId, nowSeconds, tokenCount } from './wire-util.js';
+import { redactForClient } from '../observability/known-secrets.js';
 
 const INPUT_FIELDS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
@@ -79,8 +80,9 @@ export class AnthropicStreamDecoder {
       }
       case 'message_delta': {
         const out: StreamEvent[] = [];
-        const reason = isObject(json.delta) ? finishFromAnthropic(json.delta.stop_reason) : undefined;
-        if (reason) out.push({ type: 'finish', reason });
+        const raw = isObject(json.delta) ? json.delta.stop_reason : undefined;
+        const reason = finishFromAnthropic(raw);
+        if (reason) out.push(isKnownFinish('anthropic', raw) ? { type: 'finish', reason } : { type: 'finish', reason, unknown: true });
         if (isObject(json.usage)) {
           const u = json.usage;
           let inputTokens = 0;
@@ -197,7 +199,7 @@ export class AnthropicStreamEncoder {
         return '';
       case 'error':
         this.closed = true;
-        return sse('error', { type: 'error', error: { type: errorTypeFor(ev.code, 'anthropic'), message: ev.message } });
+        return sse('error', { type: 'error', error: { type: errorTypeFor(ev.code, 'anthropic'), message: redactForClient(ev.message) } });
       case 'done': {
         this.closed = true;
         const usage: Record<string, number> = { output_tokens: this.usage?.outputTokens ?? 0 };

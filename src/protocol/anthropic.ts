@@ -19,6 +19,7 @@ import {
   requireModel,
   type JsonObject,
 } from './wire-util.js';
+import { ANTHROPIC_NUMBERS, checkNumbers } from './numeric-params.js';
 
 export * from './anthropic-response.js';
 
@@ -41,6 +42,7 @@ export function parseAnthropicMessages(body: unknown): CanonicalRequest {
   const b = requireBody(body);
   const model = requireModel(b);
   if (b.max_tokens === undefined || b.max_tokens === null) invalid('max_tokens', '`max_tokens` is required');
+  checkNumbers(b, ANTHROPIC_NUMBERS);
   const maxTokens = optPositiveInt(b, 'max_tokens');
   const raw = b.messages;
   if (!Array.isArray(raw) || raw.length === 0) invalid('messages', '`messages` must be a non-empty array');

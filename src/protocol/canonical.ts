@@ -104,6 +104,14 @@ export interface CanonicalResponse {
   toolCalls?: ToolCall[];
   finishReason: FinishReason;
   usage?: Usage;
+  /**
+   * The upstream named no finish reason it is known to end an answer with
+   * (`null`, absent, or an unknown value; `finishReason` then reads `stop`
+   * for rendering). The answer may be partial and is never cached.
+   */
+  finishUnknown?: true;
+  /** How many choices the upstream returned when more than one (OpenAI `n`); only the first is canonical. */
+  choices?: number;
 }
 
 export interface CanonicalEmbeddingResponse {
@@ -118,7 +126,8 @@ export type StreamEvent =
   | { type: 'text'; text: string }
   /** A tool call begins (`id`, `name`) and/or its argument text grows. */
   | { type: 'tool'; index: number; id?: string; name?: string; argumentsDelta?: string }
-  | { type: 'finish'; reason: FinishReason }
+  /** `unknown`: the upstream's reason is not one known to end an answer (see `CanonicalResponse.finishUnknown`). */
+  | { type: 'finish'; reason: FinishReason; unknown?: true }
   | { type: 'usage'; usage: Usage }
   /** An in-band error: the stream is not a complete answer. */
   | { type: 'error'; message: string; code?: string }

@@ -8,6 +8,7 @@ import {
   extraOf,
   finishFromOpenAI,
   finishToOpenAI,
+  markCompleteness,
   invalid,
   isObject,
   newId,
@@ -21,6 +22,7 @@ import {
   readSampling,
   type JsonObject,
 } from './wire-util.js';
+import { OPENAI_COMPLETION_NUMBERS, checkNumbers } from './numeric-params.js';
 
 const COMPLETION_KNOWN: ReadonlySet<string> = new Set([
   'model', 'prompt', 'max_tokens', 'temperature', 'top_p', 'stop', 'stream', 'user',
@@ -38,6 +40,8 @@ const COMPLETION_KNOWN: ReadonlySet<string> = new Set([
 export function parseOpenAICompletion(body: unknown): CanonicalRequest {
   const b = requireBody(body);
   const model = requireModel(b);
+  checkNumbers(b, OPENAI_COMPLETION_NUMBERS);
+  if (typeof b.n === 'number' && typeof b.best_of === 'number' && b.best_of < b.n) invalid('best_of', '`best_of` must be at least `n`');
   let prompt: string;
   if (typeof b.prompt === 'string') prompt = b.prompt;
   else if (Array.isArray(b.prompt) && b.prompt.length === 1 && typeof b.prompt[0] === 'string') prompt = b.prompt[0];
@@ -109,7 +113,7 @@ export function openAICompletionResponseToCanonical(json: unknown): CanonicalRes
   };
   const usage = usageFromOpenAI(json.usage);
   if (usage) resp.usage = usage;
-  return resp;
+  return markCompleteness(resp, 'openai', choice.finish_reason, json.choices.length);
 }
 
 /**

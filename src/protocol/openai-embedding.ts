@@ -13,6 +13,7 @@ import {
   tokenCount,
   type JsonObject,
 } from './wire-util.js';
+import { OPENAI_EMBEDDING_NUMBERS, checkNumbers } from './numeric-params.js';
 
 const EMBEDDING_KNOWN: ReadonlySet<string> = new Set(['model', 'input', 'user']);
 
@@ -28,6 +29,7 @@ const EMBEDDING_KNOWN: ReadonlySet<string> = new Set(['model', 'input', 'user'])
 export function parseOpenAIEmbedding(body: unknown): CanonicalRequest {
   const b = requireBody(body);
   const model = requireModel(b);
+  checkNumbers(b, OPENAI_EMBEDDING_NUMBERS);
   const raw = b.input;
   let input: string[];
   if (typeof raw === 'string') input = [raw];

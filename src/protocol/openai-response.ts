@@ -7,6 +7,7 @@ import {
   finishFromOpenAI,
   finishToOpenAI,
   isObject,
+  markCompleteness,
   newId,
   nowSeconds,
   openAIUsage,
@@ -49,7 +50,7 @@ export function openAIChatResponseToCanonical(json: unknown): CanonicalResponse 
   if (calls.length > 0) resp.toolCalls = calls;
   const usage = usageFromOpenAI(json.usage);
   if (usage) resp.usage = usage;
-  return resp;
+  return markCompleteness(resp, 'openai', choice.finish_reason, json.choices.length);
 }
 
 function toolCallsFromOpenAI(v: unknown): ToolCall[] {

@@ -4,7 +4,8 @@
  */
 import type { StreamEvent, Usage } from './canonical.js';
 import { usageFromOpenAI } from './openai-response.js';
-import { errorTypeFor, finishFromOpenAI, finishToOpenAI, isObject, newId, nowSeconds, openAIUsage } from './wire-util.js';
+import { redactForClient } from '../observability/known-secrets.js';
+import { errorTypeFor, finishFromOpenAI, finishToOpenAI, isKnownFinish, isObject, newId, nowSeconds, openAIUsage } from './wire-util.js';
 
 /** The error event for a chunk that is not valid JSON. */
 export const MALFORMED_CHUNK: Readonly<StreamEvent> = Object.freeze({
@@ -47,7 +48,7 @@ export class OpenAIStreamDecoder {
       if (isObject(choice.delta)) readDelta(choice.delta, body);
       else if (typeof choice.text === 'string' && choice.text !== '') body.push({ type: 'text', text: choice.text });
       const fin = finishFromOpenAI(choice.finish_reason);
-      if (fin) body.push({ type: 'finish', reason: fin });
+      if (fin) body.push(isKnownFinish('openai', choice.finish_reason) ? { type: 'finish', reason: fin } : { type: 'finish', reason: fin, unknown: true });
     }
     const usage = usageFromOpenAI(json.usage);
     if (usage) body.push({ type: 'usage', usage });
@@ -178,7 +179,7 @@ export class OpenAIStreamEncoder {
       case 'error':
         this.closed = true;
         return `data: ${JSON.stringify({
-          error: { message: ev.message, type: errorTypeFor(ev.code, 'openai'), param: null, code: ev.code ?? null },
+          error: { message: redactForClient(ev.message), type: errorTypeFor(ev.code, 'openai'), param: null, code: ev.code ?? null },
         })}\n\n`;
       case 'done': {
         this.closed = true;

@@ -28,6 +28,7 @@ import {
   readSampling,
   type JsonObject,
 } from './wire-util.js';
+import { OPENAI_CHAT_NUMBERS, checkNumbers } from './numeric-params.js';
 
 export * from './openai-response.js';
 export * from './openai-completion.js';
@@ -53,6 +54,7 @@ const CHAT_KNOWN: ReadonlySet<string> = new Set([
 export function parseOpenAIChat(body: unknown): CanonicalRequest {
   const b = requireBody(body);
   const model = requireModel(b);
+  checkNumbers(b, OPENAI_CHAT_NUMBERS);
   if (b.functions !== undefined || b.function_call !== undefined) {
     invalid(b.functions !== undefined ? 'functions' : 'function_call',
       '`functions` and `function_call` are deprecated and not supported; use `tools` and `tool_choice`');

@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES } from '../errors.js';
 import type { Protocol } from './canonical.js';
 import { isObject } from './wire-util.js';
+import { redactForClient } from '../observability/known-secrets.js';
 
 /** What an upstream failure means for the caller. */
 export interface UpstreamErrorClass {
@@ -96,24 +97,13 @@ function truncate(s: string): string {
   return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s;
 }
 
-const SECRET_PATTERNS: readonly RegExp[] = [
-  /\b(?:sk|pk|rk)-[A-Za-z0-9_*.-]{6,}/g, // OpenAI/Anthropic style keys, including masked ones
-  /\bAIza[0-9A-Za-z_-]{20,}/g, // Google API keys
-  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=*-]+/gi,
-  /\b((?:x-)?api[-_]?key|access[-_]?token|secret)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
-];
-
 /**
- * Replaces anything that looks like a credential with `[redacted]`.
+ * Replaces the configured secret values and anything that looks like a
+ * credential with `[redacted]` (see `observability/known-secrets.ts`).
  *
  * @example
  * redactSecrets('Incorrect API key provided: sk-proj-abc123XYZ'); // 'Incorrect API key provided: [redacted]'
  */
 export function redactSecrets(text: string): string {
-  let out = text;
-  out = out.replace(SECRET_PATTERNS[0]!, '[redacted]');
-  out = out.replace(SECRET_PATTERNS[1]!, '[redacted]');
-  out = out.replace(SECRET_PATTERNS[2]!, '$1 [redacted]');
-  out = out.replace(SECRET_PATTERNS[3]!, '$1$2[redacted]');
-  return out;
+  return redactForClient(text);
 }

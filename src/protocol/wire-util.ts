@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ERROR_CODES, SwitchyardError, type ErrorCode } from '../errors.js';
-import type { CanonicalRequest, ContentPart, FinishReason, Usage } from './canonical.js';
+import type { CanonicalRequest, CanonicalResponse, ContentPart, FinishReason, Usage } from './canonical.js';
 
 /** A plain JSON object (not null, not an array). */
 export type JsonObject = Record<string, unknown>;
@@ -118,6 +118,23 @@ export function finishFromOpenAI(r: unknown): FinishReason | undefined {
     default:
       return typeof r === 'string' && r !== '' ? 'stop' : undefined;
   }
+}
+
+/** OpenAI finish reasons that end an answer, as the API documents them. */
+const OPENAI_FINISHES: ReadonlySet<unknown> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+/** Anthropic stop reasons that end an answer (`pause_turn` does not: the turn goes on). */
+const ANTHROPIC_FINISHES: ReadonlySet<unknown> = new Set(['end_turn', 'stop_sequence', 'max_tokens', 'model_context_window_exceeded', 'tool_use', 'refusal']);
+
+/** Whether an upstream's raw finish reason is one its protocol documents as ending an answer. */
+export function isKnownFinish(protocol: 'openai' | 'anthropic', rawFinish: unknown): boolean {
+  return (protocol === 'openai' ? OPENAI_FINISHES : ANTHROPIC_FINISHES).has(rawFinish);
+}
+
+/** Sets `finishUnknown` and `choices` on a JSON answer read from an upstream (see {@link CanonicalResponse}). */
+export function markCompleteness(resp: CanonicalResponse, protocol: 'openai' | 'anthropic', rawFinish: unknown, choices = 1): CanonicalResponse {
+  if (!(protocol === 'openai' ? OPENAI_FINISHES : ANTHROPIC_FINISHES).has(rawFinish)) resp.finishUnknown = true;
+  if (choices > 1) resp.choices = choices;
+  return resp;
 }
 
 /** Canonical → OpenAI `finish_reason` (`error` has no OpenAI value and renders as `stop`). */

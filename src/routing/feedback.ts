@@ -47,14 +47,14 @@ export function parseFeedback(body: unknown): { requestId: string; score: number
  * Handles one feedback request and returns the response to write.
  *
  * @example
- * const out = feedbackOutcome(sy.router, 'POST', '{"request_id":"…","score":1}');
+ * const out = feedbackOutcome(sy.router, 'POST', '{"request_id":"…","score":1}', { tenant: 't:acme' });
  * out.status; // 200
  */
-export function feedbackOutcome(router: Router, method: string, body: unknown): RespondOutcome {
+export function feedbackOutcome(router: Router, method: string, body: unknown, by: { tenant?: string; admin?: boolean } = { admin: true }): RespondOutcome {
   try {
     if (method !== 'POST') throw new SwitchyardError('method_not_allowed', `${method} is not allowed on ${FEEDBACK_PATH}; use POST`);
     const { requestId, score } = parseFeedback(body);
-    const result = router.feedback(requestId, score);
+    const result = router.feedback(requestId, score, by);
     return { type: 'respond', ctx: undefined, status: 200, headers: {}, contentType: 'application/json', body: JSON.stringify(result) };
   } catch (e) {
     return errorOutcome(toSwitchyardError(e), 'openai', undefined);

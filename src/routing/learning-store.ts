@@ -2,12 +2,14 @@
  * Where the quality posteriors persist: a Redis hash (field `task|tier`,
  * value `{"a":…,"b":…,"t":…}`, shared by every gateway instance, newest entry
  * wins on load), a JSON file, or nowhere. Writes are batched and never block
- * a request; a failed write stays pending and goes with the next one.
+ * a request; a failed write stays pending and goes with the next one. Each
+ * Redis call has the connection's deadline: a late one skips learning, it
+ * never stalls routing.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createClient } from 'redis';
 import type { RoutingLearningConfig } from '../config/routing.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { QualityEntry } from './learning.js';
 
 /** A persistence backend for quality entries. */
@@ -37,28 +39,25 @@ class MemoryStore implements QualityStore {
 }
 
 class RedisStore implements QualityStore {
-  private readonly client: ReturnType<typeof createClient>;
+  private readonly lease: RedisLease;
   private readonly pending = new Map<string, QualityEntry>();
   private flushing: Promise<void> | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private readonly key: string;
 
   constructor(
-    url: string,
-    private readonly key: string,
+    cfg: RoutingLearningConfig['redis'],
     private readonly onError: StoreErrorHandler,
   ) {
-    this.client = createClient({
-      url,
-      disableOfflineQueue: true,
-      commandOptions: { timeout: 1_000 },
-      socket: { connectTimeout: 2_000, reconnectStrategy: (n: number) => Math.min(100 * 2 ** Math.min(n, 5), 3_000) },
-    });
-    this.client.on('error', (err: Error) => onError(err, 'redis'));
+    this.key = cfg.key;
+    this.lease = acquireRedis('learning', cfg, (err) => onError(err, 'redis'));
   }
 
   async load(): Promise<[string, QualityEntry][]> {
     try {
-      if (!this.client.isOpen) await this.client.connect();
-      const all = await this.client.hGetAll(this.key);
+      const redis = this.lease.store;
+      await redis.ready(2_000);
+      const all = await redis.call('learning-load', (c) => c.hGetAll(this.key), Math.max(redis.timeoutMs, 2_000));
       const out: [string, QualityEntry][] = [];
       for (const [field, value] of Object.entries(all)) {
         try {
@@ -86,30 +85,34 @@ class RedisStore implements QualityStore {
   }
 
   private async flush(): Promise<void> {
-    while (this.pending.size > 0 && this.client.isReady) {
+    while (this.pending.size > 0) {
       const batch = new Map(this.pending);
       this.pending.clear();
       const fields: Record<string, string> = {};
       for (const [k, e] of batch) fields[k] = JSON.stringify(e);
       try {
-        await this.client.hSet(this.key, fields);
+        await this.lease.store.call('learning-save', (c) => c.hSet(this.key, fields));
       } catch (err) {
+        // Skipped, not lost: the newest entries go with the next write (or the retry).
         for (const [k, e] of batch) if (!this.pending.has(k)) this.pending.set(k, e);
         this.onError(err instanceof Error ? err : new Error(String(err)), 'save');
+        if (this.retry === undefined) {
+          this.retry = setTimeout(() => {
+            this.retry = undefined;
+            this.kick();
+          }, 1_000);
+          this.retry.unref();
+        }
         return;
       }
     }
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.retry);
     await this.flushing;
-    await this.flush();
-    try {
-      if (this.client.isReady) await this.client.close();
-      else this.client.destroy();
-    } catch {
-      this.client.destroy();
-    }
+    if (this.lease.store.available) await this.flush();
+    await this.lease.release();
   }
 }
 
@@ -165,7 +168,7 @@ class FileStore implements QualityStore {
  * model.merge(await store.load());
  */
 export function openQualityStore(cfg: RoutingLearningConfig, onError: StoreErrorHandler = () => undefined): QualityStore {
-  if (cfg.store === 'redis') return new RedisStore(cfg.redis.url, cfg.redis.key, onError);
+  if (cfg.store === 'redis') return new RedisStore(cfg.redis, onError);
   if (cfg.store === 'file') return new FileStore(cfg.file!, onError);
   return new MemoryStore();
 }

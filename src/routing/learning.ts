@@ -124,6 +124,10 @@ export class QualityModel {
 export interface RecentDecision {
   task: string;
   tier: string;
+  /** The request's embedding, kept for the learned router (a reference to the cache's vector, not a copy). */
+  embedding?: Float32Array;
+  /** The tenant that made the request: only it (or an admin) may rate it. */
+  tenant?: string;
 }
 
 /**
@@ -143,6 +147,11 @@ export class RecentDecisions {
   remember(id: string, d: RecentDecision): void {
     this.map.set(id, d);
     this.trim();
+  }
+
+  /** The decision of a request id, left in place. */
+  peek(id: string): RecentDecision | undefined {
+    return this.map.get(id);
   }
 
   /** The decision of a request id, removed from the map; undefined if unknown, expired or used. */

@@ -10,6 +10,7 @@ import type { SwitchyardConfig } from '../config/schema.js';
 import { SwitchyardError } from '../errors.js';
 import type { CanonicalRequest } from '../protocol/canonical.js';
 import type { Deployment, UpstreamRegistry } from '../upstream/registry.js';
+import type { LearnedChoice } from './learned.js';
 import type { Signals, TaskType } from './signals/index.js';
 import { chainFor, tierCandidates } from './tiers.js';
 import { findTier } from './validate.js';
@@ -35,6 +36,8 @@ export interface RouteDecision {
   thresholds?: number[];
   /** Candidates were restricted to local upstreams (privacy or a rule). */
   localOnly?: boolean;
+  /** The learned router's estimates, when it decided (`routing.learned`). */
+  learned?: LearnedChoice;
 }
 
 /** A request headed for the router, with what the pipeline knows about it. */

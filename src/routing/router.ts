@@ -13,9 +13,12 @@ import type { Operation } from '../protocol/canonical.js';
 import type { Deployment, UpstreamRegistry } from '../upstream/registry.js';
 import { applyAb } from './ab.js';
 import { NO_FIT, SATURATED, UNUSABLE, explainChoice, orderByConstraints, type Judge, type Ordered } from './constraints.js';
+import { LearnedRouter, type LearnedChoice } from './learned.js';
+import { ModelFileError, readRouterModel, type RouterModel } from './learned-model.js';
 import { QualityModel, RecentDecisions, qualityKey, type QualityEstimate } from './learning.js';
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
+import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX, route as plainRoute, unknownModel, type RouteDecision, type RouteInput } from './policy.js';
 import { compileRules, computeSignals, estimateTokens, privacySignal, taskType, type PrototypeIndex, type RuleMatcher, type Signals, type TaskType } from './signals/index.js';
 import { chainFor, pickTier, tierDeployments } from './tiers.js';
@@ -40,6 +43,8 @@ export interface FeedbackResult {
   quality: QualityEstimate;
   /** Thresholds for the task now in effect (configured + learned). */
   thresholds: number[];
+  /** Whether the verdict became an outcome of the learned router (`routing.learned`). */
+  learned: boolean;
 }
 
 /** The SLA header: the most time-to-first-token (streams) or latency (others) the caller accepts. */
@@ -72,7 +77,13 @@ export class Router {
   private store: QualityStore | undefined;
   private storeSig = '';
   private recent = new RecentDecisions(10_000);
+  /** `learning.scope: tenant`: each tenant's own estimate from its own feedback, bounded, least recently updated dropped. */
+  private readonly tenantQuality = new Map<string, QualityModel>();
   private prototypes: PrototypeIndex | undefined;
+  private learned: LearnedRouter | undefined;
+  private learnedModel: { path: string; model: RouterModel } | undefined;
+  private outcomes: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } | undefined;
+  private embedderId: string | undefined;
   private readonly onError: (err: Error, op: string) => void;
   private readonly pollers: boolean;
 
@@ -91,6 +102,7 @@ export class Router {
   reload(cfg: SwitchyardConfig): void {
     const issues = routingIssues(cfg);
     if (issues.length > 0) throw new ConfigError(issues);
+    const model = this.loadModel(cfg);
     const r = cfg.routing;
     this.cfg = cfg;
     this.load.stop();
@@ -105,6 +117,83 @@ export class Router {
     this.hasLocalOnlyRule = Object.values(r.ruleTiers).includes(LOCAL_ONLY);
     if (this.pollers) this.load.start(r.load, cfg);
     this.configureLearning(r);
+    this.configureLearned(r, model);
+  }
+
+  /** Reads `routing.learned.model` (again only when the path changed); a bad file is a config error. */
+  private loadModel(cfg: SwitchyardConfig): RouterModel | undefined {
+    const l = cfg.routing?.learned;
+    if (!l?.enabled || !l.model) return undefined;
+    if (this.learnedModel?.path === l.model) return this.learnedModel.model;
+    try {
+      const model = readRouterModel(l.model);
+      this.learnedModel = { path: l.model, model };
+      return model;
+    } catch (e) {
+      if (e instanceof ModelFileError) throw new ConfigError([{ path: 'routing.learned.model', message: e.message }]);
+      throw e;
+    }
+  }
+
+  private configureLearned(r: RoutingConfig, model: RouterModel | undefined): void {
+    const l = r.learned;
+    if (!l?.enabled) {
+      this.learned = undefined;
+      this.closeOutcomes();
+      return;
+    }
+    const ladder = this.ladder.map((t) => t.name);
+    if (this.learned) this.learned.configure(l, ladder, model);
+    else this.learned = new LearnedRouter(l, ladder, model);
+    this.learned.setEmbedderId(this.embedderId);
+    const sig = JSON.stringify([l.store, l.redis, l.file]);
+    if (this.outcomes?.sig === sig) return;
+    this.closeOutcomes();
+    const store = openOutcomeStore(l, (err, op) => this.onError(err, `learned ${op}`));
+    const learned = this.learned;
+    const slot: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } = { sig, store, timer: undefined };
+    this.outcomes = slot;
+    const loaded = store.load().then(async (list) => {
+      // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
+      for (let i = 0; i < list.length; i += 256) {
+        if (this.outcomes !== slot) return;
+        for (const o of list.slice(i, i + 256)) learned.restore(o);
+        if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
+      }
+      if (l.store !== 'redis' || this.outcomes !== slot) return;
+      let busy = false;
+      slot.timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        void store
+          .poll()
+          .then((more) => {
+            for (const o of more) learned.restore(o);
+          })
+          .finally(() => (busy = false));
+      }, l.redis.syncMs);
+      slot.timer.unref();
+    });
+    this.ready = Promise.all([this.ready, loaded]).then(() => undefined);
+  }
+
+  private closeOutcomes(): void {
+    const o = this.outcomes;
+    if (!o) return;
+    this.outcomes = undefined;
+    clearInterval(o.timer);
+    void o.store.close();
+  }
+
+  /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */
+  setEmbedderId(id: string | undefined): void {
+    this.embedderId = id;
+    this.learned?.setEmbedderId(id);
+  }
+
+  /** The outcome-trained router, when `routing.learned` is on. */
+  get learnedRouter(): LearnedRouter | undefined {
+    return this.learned;
   }
 
   private configureLearning(r: RoutingConfig): void {
@@ -117,6 +206,8 @@ export class Router {
     this.recent.resize(l.recentRequests);
     if (this.quality) this.quality.configure(l, ladder);
     else this.quality = new QualityModel(l, ladder);
+    if (l.scope === 'global') this.tenantQuality.clear();
+    for (const m of this.tenantQuality.values()) m.configure(l, ladder);
     const sig = JSON.stringify([l.store, l.redis, l.file]);
     if (sig === this.storeSig && this.store) return;
     const old = this.store;
@@ -143,10 +234,15 @@ export class Router {
   }
 
   /** The complexity thresholds in effect for a task: configured, plus the learned shift. */
-  thresholdsFor(task: string): number[] {
+  thresholdsFor(task: string, tenant?: string): number[] {
     const th = this.cfg.routing?.taskThresholds[task as TaskType] ?? this.cfg.routing?.thresholds ?? [];
-    const s = this.quality?.shiftsFor(task);
+    const s = this.qualityFor(tenant)?.shiftsFor(task);
     return th.map((t, i) => Number((t + (s?.[i] ?? 0)).toFixed(4)));
+  }
+
+  /** The estimate that routes a tenant's traffic: its own (tenant scope, once it rated something), else the shared one. */
+  private qualityFor(tenant: string | undefined): QualityModel | undefined {
+    return (tenant !== undefined ? this.tenantQuality.get(tenant) : undefined) ?? this.quality;
   }
 
   /** Routes one request. Throws `SwitchyardError` (404 unknown model, 503 nothing local for a private request). */
@@ -158,6 +254,7 @@ export class Router {
     const requested = req.model || AUTO_MODEL;
     const notes: string[] = [];
     let signals: Signals | undefined;
+    let learnedChoice: LearnedChoice | undefined;
     let tier: TierConfig | undefined;
     let step = -1;
     let cheapest = false;
@@ -167,10 +264,17 @@ export class Router {
     if (requested.toLowerCase() === AUTO_MODEL) {
       signals = this.signals(input);
       const taskTh = r.taskThresholds[signals.task.type];
-      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.quality?.shiftsFor(signals.task.type));
+      const pick = pickTier(signals, taskTh ? { ...r, thresholds: taskTh } : r, this.ladder, this.agentic, (n) => findTier(cfg, n), this.qualityFor(input.tenant)?.shiftsFor(signals.task.type));
       tier = pick.tier;
       step = pick.step;
-      notes.push(`auto: ${pick.why}`, `task ${signals.task.type}`);
+      notes.push(`auto: ${pick.why}`);
+      if (this.learned && pick.byComplexity && step >= 0) {
+        learnedChoice = this.learned.choose({ embedding: input.embedding, complexity: signals.complexity, tokens: signals.tokens, tenant: input.tenant }, step, this.thresholdsFor(signals.task.type));
+        step = learnedChoice.step;
+        tier = this.ladder[step]!;
+        notes.push(learnedChoice.why);
+      }
+      notes.push(`task ${signals.task.type}`);
       if (soft) {
         cheapest = true;
         if (step > 0) {
@@ -229,14 +333,18 @@ export class Router {
     const tierName = first && tier && !base.includes(first) ? this.modelTier.get(first.model.name) : tier?.name;
     const task = signals?.task.type ?? (this.quality && input.id ? taskType(req, input.embedding, this.prototypes).type : undefined);
     const learnTier = tierName ?? (first ? this.modelTier.get(first.model.name) : undefined);
-    if (this.quality && input.id && task && learnTier) this.recent.remember(input.id, { task, tier: learnTier });
+    // A private (local-only) request never becomes a stored outcome: its embedding is not kept for feedback.
+    if ((this.quality || this.learned) && input.id && task && learnTier) {
+      this.recent.remember(input.id, { task, tier: learnTier, ...(input.embedding && this.learned && !localWhy ? { embedding: input.embedding } : {}), ...(input.tenant !== undefined ? { tenant: input.tenant } : {}) });
+    }
     return {
       requested,
       ...(tierName ? { tier: pinned !== undefined && tierName === tier?.name ? pinned : tierName } : {}),
       candidates: out.list,
       reason: headerSafe(notes.join('; ')),
-      ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type) } : task ? { task } : {}),
+      ...(signals ? { signals, task: signals.task.type, thresholds: this.thresholdsFor(signals.task.type, input.tenant) } : task ? { task } : {}),
       ...(localWhy ? { localOnly: true } : {}),
+      ...(learnedChoice ? { learned: learnedChoice } : {}),
     };
   }
 
@@ -318,21 +426,81 @@ export class Router {
     return this.quality.estimate(task, tier);
   }
 
-  /** Feedback on a recent request (`x-switchyard-request-id`); each request counts once. */
-  feedback(requestId: string, score: number): FeedbackResult {
-    if (!this.quality) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true`');
+  /**
+   * Feedback on a recent request (`x-switchyard-request-id`); each request
+   * counts once. Only the tenant that made the request may rate it (another
+   * tenant's id is "unknown", and stays rateable by its owner), or an admin.
+   * Under `learning.scope: tenant` a tenant's score moves only its own
+   * estimate; the shared one moves only for admin feedback (or shadow tests).
+   * Under `global`, tenant feedback is refused (403). The learned router
+   * (`routing.learned`) takes a tenant's verdict only when it learns per
+   * tenant; with a global scope only admin verdicts become outcomes.
+   */
+  feedback(requestId: string, score: number, by: { tenant?: string; admin?: boolean } = { admin: true }): FeedbackResult {
+    const l = this.cfg.routing?.learning;
+    const useQuality = this.quality !== undefined && l !== undefined;
+    if (!useQuality && !this.learned) throw new SwitchyardError('not_found', 'routing learning is off: add a `routing` section with `learning.enabled: true` or `learned`');
     if (!(score >= 0 && score <= 1)) throw new SwitchyardError('invalid_request', '`score` must be a number from 0 to 1', { param: 'score' });
-    const d = this.recent.take(requestId);
-    if (!d) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently, a cache hit, or already rated`, { param: 'request_id' });
-    const quality = this.recordQuality(d.task, d.tier, score);
-    return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task) };
+    const seen = this.recent.peek(requestId);
+    const mine = seen !== undefined && (by.admin === true || (by.tenant !== undefined && seen.tenant === by.tenant));
+    if (!mine) throw new SwitchyardError('not_found', `unknown request id "${requestId}": not routed here recently for this caller, a cache hit, or already rated`, { param: 'request_id' });
+    const learnedScope = this.cfg.routing?.learned?.scope ?? 'global';
+    const tenantMovesLearned = this.learned !== undefined && learnedScope === 'tenant';
+    if (!by.admin && (useQuality ? l!.scope === 'global' : !tenantMovesLearned)) {
+      throw new SwitchyardError('permission_denied', 'routing learning is global: only admin feedback (with the admin token) moves routing');
+    }
+    const d = this.recent.take(requestId)!;
+    const learned = d.embedding && (by.admin || tenantMovesLearned) ? this.recordOutcome(d.embedding, d.tier, score, d.tenant, 'feedback') : false;
+    if (!useQuality) return { request_id: requestId, task: d.task, tier: d.tier, score, quality: { mean: score, n: 0 }, thresholds: this.thresholdsFor(d.task), learned };
+    if (by.admin || by.tenant === undefined) {
+      const quality = this.recordQuality(d.task, d.tier, score);
+      return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
+    }
+    const own = this.ownModel(by.tenant, l!);
+    own.update(d.task, d.tier, score);
+    return { request_id: requestId, task: d.task, tier: d.tier, score, quality: own.estimate(d.task, d.tier), thresholds: this.thresholdsFor(d.task, by.tenant), learned };
   }
 
-  /** Stops pollers and flushes the store. */
+  private ownModel(tenant: string, l: NonNullable<RoutingConfig['learning']>): QualityModel {
+    let m = this.tenantQuality.get(tenant);
+    if (m) this.tenantQuality.delete(tenant);
+    else {
+      // Starts from the shared estimate, so a tenant's first score does not forget what everyone learned.
+      m = new QualityModel(l, this.ladder.map((t) => t.name.toLowerCase()));
+      m.merge(this.quality!.all());
+    }
+    this.tenantQuality.set(tenant, m);
+    while (this.tenantQuality.size > l.maxTenants) this.tenantQuality.delete(this.tenantQuality.keys().next().value!);
+    return m;
+  }
+
+  /**
+   * An outcome for the learned router: `tier` (a cheaper ladder tier) was
+   * good enough (`score` 1) or not (0) for the request embedded as
+   * `embedding`. Returns whether it was stored (false: learned routing off,
+   * that source turned off, the top tier, or an unknown tier).
+   *
+   * @example
+   * router.recordOutcome(ctx.embedding, 'MEDIUM', 1, ctx.tenant, 'shadow'); // a shadow test agreed
+   */
+  recordOutcome(embedding: Float32Array, tier: string, score: number, tenant: string | undefined, source: 'feedback' | 'shadow'): boolean {
+    if (!this.learned || !this.learned.sources[source] || !(score >= 0 && score <= 1)) return false;
+    const stored = this.learned.record({ vector: embedding, tier, score, tenant });
+    if (stored) this.outcomes?.store.append(stored);
+    return stored !== undefined;
+  }
+
+  /** Stops pollers and flushes the stores. */
   async close(): Promise<void> {
     this.load.stop();
     await this.ready.catch(() => undefined);
     await this.store?.close();
+    const o = this.outcomes;
+    this.outcomes = undefined;
+    if (o) {
+      clearInterval(o.timer);
+      await o.store.close();
+    }
   }
 }
 

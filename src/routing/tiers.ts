@@ -57,6 +57,8 @@ export interface TierPick {
   why: string;
   /** A rule asked for local-only. */
   localOnlyRule?: string;
+  /** The complexity ladder decided (not a rule, not tools/agentic): the learned router may move it. */
+  byComplexity?: boolean;
 }
 
 const f2 = (x: number) => x.toFixed(2);
@@ -106,5 +108,5 @@ export function pickTier(
   if (th.length === 0) why = `${cx} -> ${tier.name}`;
   else if (step === th.length) why = `${cx} >= ${f2(th[step - 1]!)}${shiftText(shifts?.[step - 1] ?? 0)} -> ${tier.name}`;
   else why = `${cx} < ${f2(th[step]!)}${shiftText(shifts?.[step] ?? 0)} -> ${tier.name}`;
-  return { tier, step, why, ...extra };
+  return { tier, step, why, byComplexity: true, ...extra };
 }

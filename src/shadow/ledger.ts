@@ -4,10 +4,11 @@
  * would take the day's total (settled plus reserved) past the cap is refused,
  * so concurrent calls cannot jointly overshoot on their estimates. Amounts
  * are integer nano-USD. In memory (per process) or in Redis (one counter per
- * UTC day shared by every gateway, checked and added by one Lua script);
- * when Redis cannot be reached the cap fails closed: no shadow call.
+ * UTC day shared by every gateway, checked and added by one Lua script; one
+ * key per call, so any cluster slot serves it); when Redis cannot be reached
+ * in time the cap fails closed: no shadow call.
  */
-import type { CacheRedisClient } from '../cache/stores/redis-client.js';
+import type { RedisStore } from '../store/redis.js';
 
 /** A granted reservation: which day it counts against and how much. */
 export interface Reservation {
@@ -68,7 +69,7 @@ return v`;
 /** A ledger shared through Redis: key `<prefix>:<UTC day>`, kept three days. */
 export class RedisLedger implements SpendLedger {
   constructor(
-    private readonly client: CacheRedisClient,
+    private readonly redis: RedisStore,
     private readonly prefix: string,
     private readonly onError: (err: Error) => void,
   ) {}
@@ -77,7 +78,8 @@ export class RedisLedger implements SpendLedger {
     const day = utcDay();
     const nanos = toNanos(usd);
     try {
-      const v = await this.client.eval(RESERVE, { keys: [`${this.prefix}:${day}`], arguments: [String(nanos), String(toNanos(capUsd))] });
+      const key = `${this.prefix}:${day}`;
+      const v = await this.redis.call('shadow-reserve', (c) => c.eval(RESERVE, { keys: [key], arguments: [String(nanos), String(toNanos(capUsd))] }));
       return Number(v) < 0 ? undefined : { day, nanos };
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)));
@@ -89,7 +91,8 @@ export class RedisLedger implements SpendLedger {
     const delta = toNanos(actualUsd) - r.nanos;
     if (delta === 0) return;
     try {
-      await this.client.incrBy(`${this.prefix}:${r.day}`, delta);
+      const key = `${this.prefix}:${r.day}`;
+      await this.redis.call('shadow-settle', (c) => c.incrBy(key, delta));
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)));
     }
@@ -97,7 +100,8 @@ export class RedisLedger implements SpendLedger {
 
   async today(): Promise<number> {
     try {
-      return Number((await this.client.get(`${this.prefix}:${utcDay()}`)) ?? 0) / NANO;
+      const key = `${this.prefix}:${utcDay()}`;
+      return Number((await this.redis.call('shadow-today', (c) => c.get(key))) ?? 0) / NANO;
     } catch {
       return Number.NaN;
     }

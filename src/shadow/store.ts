@@ -9,7 +9,8 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ShadowStoreConfig } from '../config/shadow.js';
-import { closeCacheRedis, openCacheRedis, type CacheRedisClient } from '../cache/stores/redis-client.js';
+import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
+import type { RedisStore } from '../store/redis.js';
 import { isShadowResult, type ShadowResult } from './result.js';
 
 /** A place for shadow results. */
@@ -22,7 +23,7 @@ export interface ShadowStore {
   /** Every stored result, oldest first, optionally only those written since `sinceMs` (ms since epoch). */
   read(opts?: { sinceMs?: number }): AsyncIterable<ShadowResult>;
   /** The Redis connection, when the store has one (the spend ledger shares it). */
-  readonly redis?: CacheRedisClient;
+  readonly redis?: RedisStore;
   close(): Promise<void>;
 }
 
@@ -38,30 +39,28 @@ function parse(json: string): ShadowResult | undefined {
 /** Results in a Redis stream, trimmed to about `maxLen` entries. */
 export class RedisStreamStore implements ShadowStore {
   readonly kind = 'redis-stream' as const;
-  readonly redis: CacheRedisClient;
-  private readonly connected: Promise<unknown>;
+  readonly redis: RedisStore;
+  private readonly lease: RedisLease;
 
   constructor(
     private readonly cfg: ShadowStoreConfig['redis'],
     private readonly onError: (err: Error) => void = () => undefined,
   ) {
-    this.redis = openCacheRedis({ url: cfg.url, commandTimeoutMs: 2_000 });
-    // Commands issued while the first connection is made wait for it (briefly) instead of failing.
-    this.connected = Promise.race([
-      new Promise((resolve) => this.redis.once('ready', resolve)),
-      new Promise((resolve) => setTimeout(resolve, 3_000).unref()),
-    ]);
+    this.lease = acquireRedis('shadow', cfg, onError);
+    this.redis = this.lease.store;
   }
 
   /** Resolves once connected (or after a few seconds of trying). */
   async ready(): Promise<void> {
-    if (!this.redis.isReady) await this.connected;
+    await this.redis.ready(3_000);
   }
 
   async write(r: ShadowResult): Promise<boolean> {
     try {
-      await this.ready();
-      await this.redis.xAdd(this.cfg.stream, '*', { record: JSON.stringify(r) }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } });
+      const record = JSON.stringify(r);
+      await this.redis.call('shadow-xadd', (c) =>
+        c.xAdd(this.cfg.stream, '*', { record }, { TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: this.cfg.maxLen } }),
+      );
       return true;
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)));
@@ -69,11 +68,14 @@ export class RedisStreamStore implements ShadowStore {
     }
   }
 
+  /** Pages through the stream; each page has a generous deadline of its own (a report, not a request). */
   async *read(opts: { sinceMs?: number } = {}): AsyncIterable<ShadowResult> {
     await this.ready();
     let start = opts.sinceMs !== undefined ? String(Math.max(0, Math.floor(opts.sinceMs))) : '-';
+    const pageMs = Math.max(this.redis.timeoutMs, 5_000);
     for (;;) {
-      const page = await this.redis.xRange(this.cfg.stream, start, '+', { COUNT: 1000 });
+      const from = start;
+      const page = await this.redis.call('shadow-xrange', (c) => c.xRange(this.cfg.stream, from, '+', { COUNT: 1000 }), pageMs);
       for (const e of page) {
         const r = parse(String(e.message['record'] ?? ''));
         if (r) yield r;
@@ -84,7 +86,7 @@ export class RedisStreamStore implements ShadowStore {
   }
 
   async close(): Promise<void> {
-    await closeCacheRedis(this.redis);
+    await this.lease.release();
   }
 }
 

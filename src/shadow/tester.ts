@@ -28,7 +28,11 @@ import { openShadowStore, type ShadowStore } from './store.js';
 export interface ShadowHost {
   readonly config: SwitchyardConfig;
   readonly registry: UpstreamRegistry;
-  readonly router: { readonly load: LoadMonitor; recordQuality(task: string, tier: string, score: number): unknown };
+  readonly router: {
+    readonly load: LoadMonitor;
+    recordQuality(task: string, tier: string, score: number): unknown;
+    recordOutcome(embedding: Float32Array, tier: string, score: number, tenant: string | undefined, source: 'shadow'): boolean;
+  };
   readonly accounting: { readonly prices: PriceBook };
   readonly cache: { readonly embedder: Embedder | undefined } | undefined;
 }
@@ -218,6 +222,7 @@ export class ShadowTester {
     if (!(await b.store.write(r))) this.c.errors++;
     this.c.completed++;
     this.feedRouter(r, config);
+    this.feedLearned(r, job.ctx);
     for (const l of this.listeners) {
       try {
         l(r);
@@ -234,6 +239,16 @@ export class ShadowTester {
       this.host.router.recordQuality(r.task, r.shadowTier, r.agreed ? 1 : 0);
     } catch (e) {
       this.fault('shadow auto mode could not record quality', e);
+    }
+  }
+
+  /** The verdict becomes a labelled outcome of the learned router (`routing.learned`), near this request's embedding. */
+  private feedLearned(r: ShadowResult, ctx: RequestContext): void {
+    if (r.agreed === undefined || r.shadowTier === undefined || !ctx.embedding) return;
+    try {
+      this.host.router.recordOutcome(ctx.embedding, r.shadowTier, r.agreed ? 1 : 0, ctx.tenant, 'shadow');
+    } catch (e) {
+      this.fault('shadow result could not feed the learned router', e);
     }
   }
 

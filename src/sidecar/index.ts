@@ -4,9 +4,10 @@
  * can sit behind the router's `local` upstream. It loads and warms the model
  * before it listens: once the port answers, the model is ready.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { createLimitedServer, type ServerLimitsInput } from '../adapters/node/limits.js';
 import { LlamaEngine } from './engine.js';
 import { createSidecarHandler } from './http.js';
 import { createSidecarMetrics } from './metrics.js';
@@ -38,6 +39,8 @@ export interface SidecarOptions {
   defaultTemperature?: number;
   /** Largest request body. Default 16 MiB. */
   bodyLimitBytes?: number;
+  /** Slow-client and connection limits; default the gateway's (`DEFAULT_SERVER_LIMITS`: headers 10 s, whole request 30 s, ...). */
+  limits?: ServerLimitsInput;
   logger?: Logger;
   /** Install SIGTERM/SIGINT handlers (the CLI does; tests don't). */
   signals?: boolean;
@@ -90,7 +93,8 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
   const queue = new SlotQueue(parallel, queueSize);
   const metrics = createSidecarMetrics(queue);
   const modelId = o.alias ?? engine.name;
-  const server = createServer(
+  const server = createLimitedServer(
+    o.limits ?? {},
     createSidecarHandler({
       engine,
       queue,
@@ -102,8 +106,6 @@ export async function startSidecar(o: SidecarOptions): Promise<RunningSidecar> {
       retryAfterSeconds: 1,
     }),
   );
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 0;
 
   const host = o.host ?? '127.0.0.1';
   try {

@@ -64,7 +64,8 @@ export class UpstreamFailure extends Error {
 
   /** The error the client sees when no fallback is left. */
   toClientError(upstream: string): SwitchyardError {
-    const passStatus = this.kind === 'status' && this.status !== undefined && this.status < 500 ? this.status : undefined;
+    // Only an upstream 4xx is passed through: an unreadable 2xx must never reach the client as a success status.
+    const passStatus = this.kind === 'status' && this.status !== undefined && this.status >= 400 && this.status < 500 ? this.status : undefined;
     const retryAfter = this.retryAfterMs === undefined ? undefined : Math.ceil(this.retryAfterMs / 1000);
     return new SwitchyardError(this.code, `upstream "${upstream}": ${this.message}`, {
       ...(passStatus !== undefined ? { status: passStatus } : {}),

@@ -3,6 +3,7 @@
  * connection breaker, probe state (local upstreams) and load/latency
  * estimates. Per-model health lives in `deployment.ts`.
  */
+import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { UpstreamBreaker } from './breaker.js';
@@ -44,6 +45,9 @@ export class UpstreamRuntime {
     this.name = config.name;
     this.config = config;
     const apiKey = config.apiKeyEnv ? env[config.apiKeyEnv] : undefined;
+    // Never shown to a client, whatever an upstream echoes back (errors.ts, the stream encoders).
+    addKnownSecrets([apiKey]);
+    addSecretHeaders(config.headers);
     this.available = !config.apiKeyEnv || Boolean(apiKey);
     this.unavailableReason = this.available
       ? undefined

@@ -138,4 +138,55 @@ describe.skipIf(!haveChromium)('dashboard', () => {
     await page.screenshot({ path: out, fullPage: true });
     expect(existsSync(out)).toBe(true);
   }, 60_000);
+
+  it('shows history when opened late: the last decisions and the series since start, pinned tiers under their tier', async () => {
+    // More traffic while no dashboard is open, including a pinned tier spelled in another case and its cache hits.
+    const before = (await (await fetch(`${gw.url}/switchyard/stats`)).json()) as StatsSnapshot;
+    for (let i = 10; i < 13; i++) {
+      await wave(i);
+      // Wait for the server to add a point to its series (at most one a second) before the next wave.
+      const n = (await (await fetch(`${gw.url}/switchyard/stats`)).json()) as StatsSnapshot;
+      await expect
+        .poll(async () => ((await (await fetch(`${gw.url}/switchyard/stats`)).json()) as StatsSnapshot).series.length, { timeout: 10_000, interval: 200 })
+        .toBeGreaterThan(n.series.length);
+    }
+    await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/FAST', messages: [{ role: 'user', content: 'the popular question' }] });
+
+    const late = await browser!.newPage();
+    const favicons: string[] = [];
+    late.on('request', (r) => {
+      if (/favicon/.test(r.url())) favicons.push(r.url());
+    });
+    await late.goto(`${gw.url}/switchyard/dashboard`);
+    const stats = (await (await fetch(`${gw.url}/switchyard/stats`)).json()) as StatsSnapshot;
+    expect(stats.series.length).toBeGreaterThanOrEqual(4);
+    expect(stats.series[0]!.t).toBeLessThanOrEqual(Date.parse(before.now)); // since start, not since the page opened
+
+    // The last decisions are listed at once, newest first, without any new request.
+    await late.locator('#recent tr').first().waitFor({ timeout: 10_000 });
+    expect(await late.locator('#recent tr').count()).toBe(15);
+    expect(await late.locator('#recent tr').first().getAttribute('data-id')).toBe(stats.recent.at(-1)!.id);
+
+    // The series since start is drawn from the server's history, not only from the page's own samples.
+    const points = async (chart: string, series: string) => Number(await late.locator(`#${chart} polyline[data-series="${series}"]`).getAttribute('data-points'));
+    await expect.poll(() => late.locator('#chart-traffic polyline').count(), { timeout: 5_000 }).toBe(2);
+    expect(await points('chart-traffic', 'requests per second')).toBeGreaterThanOrEqual(stats.series.length);
+    expect(await points('chart-latency', 'p99')).toBeGreaterThanOrEqual(stats.series.length);
+
+    // Rates and percentages on separate axes.
+    expect(await late.locator('#chart-traffic polyline[data-series="cache hit rate"]').getAttribute('data-axis')).toBe('right');
+    expect(await late.locator('#chart-traffic polyline[data-series="requests per second"]').getAttribute('data-axis')).toBe('left');
+    expect(await late.locator('#chart-traffic text.axis-right').last().textContent()).toBe('100%');
+
+    // Pinned tiers (any case, cache hits included) count under their tier, never `other`.
+    expect(stats.requests.byTier['other']).toBeUndefined();
+    expect(stats.requests.byTier['fast']).toBeGreaterThan(before.requests.byTier['fast'] ?? 0);
+    expect(Number(await late.locator('#chart-tiers rect[data-key="fast"]').getAttribute('data-value'))).toBe(stats.requests.byTier['fast']);
+    expect(await late.locator('#chart-tiers rect[data-key="other"]').count()).toBe(0);
+
+    // A favicon, inline: the browser asks the server for none.
+    expect(await late.locator('link[rel="icon"]').getAttribute('href')).toMatch(/^data:image\/svg\+xml,/);
+    expect(favicons.filter((u) => !u.startsWith('data:'))).toEqual([]);
+    await late.close();
+  }, 60_000);
 });

@@ -76,6 +76,31 @@ describe('examples/express-app', () => {
     expect(local.requests.filter((q) => q.method !== 'POST').every((q) => q.method === 'GET' && (q.path === '/health' || q.path === '/v1/models'))).toBe(true);
   });
 
+  it('answers malformed JSON on the LLM routes in the caller\'s protocol, without a stack trace or paths', async () => {
+    const openaiErr = await postJson(`${url}/v1/chat/completions`, '{"model": "gpt-4o-mini", "messages": [');
+    expect(openaiErr.status).toBe(400);
+    expect(openaiErr.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(openaiErr.json).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_json' } });
+    const anthropicErr = await postJson(`${url}/v1/messages`, '{not json');
+    expect(anthropicErr.status).toBe(400);
+    expect(anthropicErr.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    for (const r of [openaiErr, anthropicErr]) {
+      expect(r.text).not.toMatch(/<html|<pre|at .*\(|node_modules|\/work\/|examples\//i);
+    }
+    // The service's own route: JSON too, not Express's HTML error page.
+    const own = await postJson(`${url}/api/orders`, '{"item": ');
+    expect(own.status).toBe(400);
+    expect(own.json).toEqual({ error: 'bad request' });
+  });
+
+  it('accepts a 1 MB chat body that express.json()\'s 100 KB default would refuse', async () => {
+    const big = 'lorem ipsum '.repeat(90_000); // ~1.08 MB
+    const r = await postJson(`${url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${big} end` }] });
+    expect(r.status).toBe(200);
+    expect(r.json.choices[0].message.content).toMatch(/ end$/);
+    expect(openai.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini' });
+  });
+
   it('lists the configured and virtual models', async () => {
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
     const ids = models.data.map((m) => m.id);

@@ -44,6 +44,7 @@ describe.skipIf(NGINX_SKIP_REASON !== undefined)(`nginx as the data plane, Switc
     cloud = await startFakeOpenAI();
     sy = new Switchyard(
       parseConfig(`
+auth: { nginx: { enabled: true } }
 upstreams:
 ${upstreamYaml('local', llama.url, 'local-llama')}    local: true
 ${upstreamYaml('cloud', cloud.url, 'gpt-4o-mini')}

@@ -78,7 +78,7 @@ cache: { enabled: false }
     gw = await startGateway(yaml);
     front = await startNginx(repoConf('switchyard-front.conf', [['server 127.0.0.1:8080;', `server 127.0.0.1:${gw.port};`]]));
 
-    sy = new Switchyard(parseConfig(yaml, process.env));
+    sy = new Switchyard(parseConfig(`${yaml}auth: { nginx: { enabled: true } }\n`, process.env));
     const decide = createNginxDecideHandler(sy, { upstreams: ['local'] });
     decider = createServer((req, res) => void decide(req, res).then((h) => h || res.writeHead(404).end()));
     await new Promise<void>((r) => decider.listen(0, '127.0.0.1', r));

@@ -8,6 +8,7 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { periodsAt } from '../../src/accounting/budgets.js';
+import { budgetKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import type { DecisionRecord } from '../../src/observability/events.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
@@ -28,7 +29,8 @@ const PER_REQUEST = 99 * 1000 / 1e6;
 
 beforeAll(async () => {
   await redis.connect();
-  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 300, answer: ANSWER } });
+  // Slow enough that no answer settles (releasing its reservation) before the last request of a burst is admitted on a busy machine.
+  oa = await startFakeOpenAI({ behavior: { kind: 'slow-first-token', ms: 1500, answer: ANSWER } });
   ant = await startFakeAnthropic({ behavior: { kind: 'ok', answer: ANSWER } });
 });
 afterEach(async () => {
@@ -56,9 +58,11 @@ upstreams:
     apiKeyEnv: BUDGET_TEST_ANTHROPIC_KEY
     models: [{ name: claude-pricey, inputPricePer1M: 1, outputPricePer1M: 1000 }]
 cache: { enabled: false }
+# The team header is trusted as a budget identity only from a trusted proxy (loopback here).
+auth: { mode: header, header: { tenantHeader: x-tenant, trustedProxies: [127.0.0.1/32, "::1/128"] } }
 accounting:
   store: ${store}
-  redis: { keyPrefix: "${prefix}${sub}" }
+  redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   budgets: ${budgets}
 `;
 }
@@ -70,7 +74,7 @@ async function gateway(yaml: string): Promise<RunningServer> {
 }
 
 const ask = (gw: RunningServer, team: string, model = 'pricey') =>
-  postJson(`${gw.url}/v1/chat/completions`, { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': team });
+  postJson(`${gw.url}/v1/chat/completions`, { model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': team, 'x-team': team });
 
 describe.each(['redis', 'memory'] as const)('budgets in %s', (store) => {
   it('lets a concurrent burst overshoot the daily cap by at most one in-flight estimate, then refuses with 429', async () => {
@@ -94,7 +98,7 @@ describe.each(['redis', 'memory'] as const)('budgets in %s', (store) => {
     expect(spent).toBeCloseTo(10 * (PER_REQUEST + (served[0]!.inputTokens! * 1) / 1e6), 9);
     expect(spent).toBeLessThanOrEqual(1);
     if (store === 'redis') {
-      const day = await redis.hGetAll(`${prefix}${sub}budget:alpha:d:${periodsAt(Date.now()).day}`);
+      const day = await redis.hGetAll(budgetKey(`${prefix}${sub}`, 'alpha', 'd', periodsAt(Date.now()).day));
       expect(Number(day.reserved)).toBe(0);
       expect(Number(day.spent) / 1e9).toBeCloseTo(spent, 8);
     }
@@ -119,7 +123,7 @@ describe('budgets shared by replicas', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(5);
     expect(results.filter((r) => r.status === 429)).toHaveLength(19);
     await Promise.all([a.switchyard.accounting.flush(), b.switchyard.accounting.flush()]);
-    const month = await redis.hGetAll(`${prefix}replicas:budget:shared:m:${periodsAt(Date.now()).month}`);
+    const month = await redis.hGetAll(budgetKey(`${prefix}replicas:`, 'shared', 'm', periodsAt(Date.now()).month));
     expect(Number(month.reserved)).toBe(0);
     expect(Number(month.spent) / 1e9).toBeLessThanOrEqual(0.5);
     expect(Number(month.spent) / 1e9).toBeGreaterThan(0.45);
@@ -149,7 +153,7 @@ describe('standing', () => {
     expect(o.status).toBe(429);
     expect(o.headers.get('x-switchyard-error')).toBe('budget_exceeded');
     expect(o.json.error.message).toMatch(/daily budget of \$0 is spent/);
-    const a = await postJson(`${gw.url}/v1/messages`, { model: 'claude-pricey', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': 'zero' });
+    const a = await postJson(`${gw.url}/v1/messages`, { model: 'claude-pricey', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'zero', 'x-team': 'zero' });
     expect(a.status).toBe(429);
     expect(a.json).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
     expect(Number(a.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -157,9 +161,9 @@ describe('standing', () => {
 
   it('does not budget requests without the identity header, and counts streamed spend', async () => {
     const gw = await gateway(config('memory', '{ by: header, header: x-team, default: { dailyUsd: 0.15 } }'));
-    const anon = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    const anon = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'anon' });
     expect(anon.status).toBe(200);
-    const s = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'x-team': 'streamer' });
+    const s = await postJson(`${gw.url}/v1/chat/completions`, { model: 'pricey', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'streamer', 'x-team': 'streamer' });
     expect(s.status).toBe(200);
     await gw.switchyard.accounting.flush();
     // The stream's ≈ $0.099 leaves ≈ $0.05: one more is admitted, then the cap is reached.

@@ -14,6 +14,7 @@ import type { RunningServer } from '../../src/cli/serve.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { chat, postJson, sseEvents, startGateway, upstreamYaml } from '../helpers/gateway.js';
+import { credentialTenant } from '../../src/identity/tenant-name.js';
 
 let up: FakeProvider;
 let ant: FakeProvider;
@@ -164,8 +165,9 @@ describe('safety', () => {
 
   it("never serves one tenant another tenant's entry", async () => {
     const url = await gateway();
-    await postJson(url, chat('What is our internal roadmap?'), { 'x-switchyard-tenant': 'acme' });
-    const other = await postJson(url, chat('What is our internal roadmap?'), { 'x-switchyard-tenant': 'globex' });
+    // A client-sent tenant header is ignored: naming acme does not read acme's entry.
+    await postJson(url, chat('What is our internal roadmap?'), { authorization: 'Bearer acme-key', 'x-switchyard-tenant': 'acme' });
+    const other = await postJson(url, chat('What is our internal roadmap?'), { authorization: 'Bearer mallory-key', 'x-switchyard-tenant': 'acme' });
     expect(other.headers.get('x-switchyard-cache')).toBe('miss');
     const keyA = await postJson(url, chat('Secret plans?'), { authorization: 'Bearer key-a' });
     expect(keyA.headers.get('x-switchyard-cache')).toBe('miss');
@@ -219,19 +221,24 @@ cache: ${cfg}
 describe('admin API', () => {
   it('reads cache stats and purges a tenant, loopback only unless a token is set', async () => {
     const url = await gateway(exactOnly);
-    await postJson(url, chat('purge me'), { 'x-switchyard-tenant': 'acme' });
-    await postJson(url, chat('keep me'), { 'x-switchyard-tenant': 'globex' });
+    const acme = { authorization: 'Bearer acme-key' };
+    const globex = { authorization: 'Bearer globex-key' };
+    await postJson(url, chat('purge me'), acme);
+    await postJson(url, chat('keep me'), globex);
     const stats = await (await fetch(`${gw!.url}/switchyard/cache/stats`)).json();
     expect(stats).toMatchObject({ enabled: true, stores: 2 });
-    const del = await fetch(`${gw!.url}/switchyard/cache?tenant=t:acme`, { method: 'DELETE' });
+    const del = await fetch(`${gw!.url}/switchyard/cache?tenant=${credentialTenant('key', 'acme-key')}`, { method: 'DELETE' });
     expect(await del.json()).toMatchObject({ deleted: 1 });
-    expect((await postJson(url, chat('purge me'), { 'x-switchyard-tenant': 'acme' })).headers.get('x-switchyard-cache')).toBe('miss');
-    expect((await postJson(url, chat('keep me'), { 'x-switchyard-tenant': 'globex' })).headers.get('x-switchyard-cache')).toBe('hit-exact');
+    expect((await postJson(url, chat('purge me'), acme)).headers.get('x-switchyard-cache')).toBe('miss');
+    expect((await postJson(url, chat('keep me'), globex)).headers.get('x-switchyard-cache')).toBe('hit-exact');
     const bad = await fetch(`${gw!.url}/switchyard/cache`, { method: 'DELETE' });
     expect(bad.status).toBe(400);
     process.env.SWITCHYARD_ADMIN_TOKEN = 'admin-secret';
     try {
-      expect((await fetch(`${gw!.url}/switchyard/cache/stats`)).status).toBe(403);
+      // The token is read when the gateway starts.
+      await gw!.close();
+      await gateway(exactOnly);
+      expect((await fetch(`${gw!.url}/switchyard/cache/stats`)).status).toBe(401);
       expect((await fetch(`${gw!.url}/switchyard/cache/stats`, { headers: { authorization: 'Bearer admin-secret' } })).status).toBe(200);
     } finally {
       delete process.env.SWITCHYARD_ADMIN_TOKEN;

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResponseCache, type CacheLookup, type CacheLookupInput, type ResponseCache } from '../../src/cache/index.js';
 import { exactKey, partitionOf, partitionPrefix } from '../../src/cache/key.js';
 import { RedisExactStore } from '../../src/cache/stores/redis.js';
-import { closeCacheRedis, openCacheRedis, unlinkMatching, type CacheRedisClient } from '../../src/cache/stores/redis-client.js';
+import { unlinkMatching } from '../../src/cache/stores/redis-client.js';
+import { RedisStore } from '../../src/store/redis.js';
 import { RediSearchMissingError, RedisVectorStore } from '../../src/cache/vector/redis.js';
 import { cacheSchema } from '../../src/config/cache.js';
 import type { CanonicalRequest, CanonicalResponse } from '../../src/protocol/canonical.js';
@@ -19,9 +20,12 @@ function answer(text: string): CanonicalResponse {
   return { id: 'r1', model: 'm', created: 1, text, finishReason: 'stop' };
 }
 
-async function ready(client: CacheRedisClient): Promise<void> {
-  for (let i = 0; i < 100 && !client.isReady; i++) await new Promise((r) => setTimeout(r, 20));
-  if (!client.isReady) throw new Error(`Redis at ${REDIS_URL} is not reachable`);
+function open(): RedisStore {
+  return new RedisStore('test', { url: REDIS_URL, commandTimeoutMs: 2_000, breaker: { failures: 1000, cooldownMs: 100 } });
+}
+
+async function ready(redis: RedisStore): Promise<void> {
+  if (!(await redis.ready(5_000))) throw new Error(`Redis at ${REDIS_URL} is not reachable`);
 }
 
 /** The facade connects in the background: retry while lookups still fail (counted as errors). */
@@ -36,18 +40,18 @@ async function connectedLookup(cache: ResponseCache, input: CacheLookupInput): P
 
 describe('RedisExactStore on a real Redis', () => {
   const prefix = `sy-test:${randomBytes(4).toString('hex')}:`;
-  let client: CacheRedisClient;
+  let client: RedisStore;
   let store: RedisExactStore;
 
   beforeAll(async () => {
-    client = openCacheRedis({ url: REDIS_URL, commandTimeoutMs: 2_000 });
+    client = open();
     await ready(client);
-    store = new RedisExactStore({ client, keyPrefix: prefix });
+    store = new RedisExactStore({ redis: client, keyPrefix: prefix });
   });
 
   afterAll(async () => {
     await unlinkMatching(client, `${prefix}*`);
-    await closeCacheRedis(client);
+    await client.close();
   });
 
   const entryFor = (tenant: string, text: string) => ({ response: answer(text), tenant, modelGroup: 'g', storedAt: Date.now() });
@@ -60,7 +64,7 @@ describe('RedisExactStore on a real Redis', () => {
     expect(got?.response).toEqual(answer('Rayleigh scattering.'));
     expect(got?.tenant).toBe('acme');
     expect(store.redisKey(key)).toBe(`${prefix}x:${p.id}:${key.split(':')[3]}`);
-    const ttl = await client.ttl(store.redisKey(key));
+    const ttl = await client.node('test').ttl(store.redisKey(key));
     expect(ttl).toBeGreaterThan(55);
     expect(ttl).toBeLessThanOrEqual(60);
     expect(await store.get(`${p.id}:missing`)).toBeUndefined();
@@ -158,19 +162,19 @@ describe('the cache facade with Redis', () => {
 
 describe('RedisVectorStore on a server without RediSearch', () => {
   it('fails with an error saying RediSearch 2.6+ is required', async () => {
-    const client = openCacheRedis({ url: REDIS_URL, commandTimeoutMs: 2_000 });
+    const client = open();
     try {
       await ready(client);
-      const hasSearch = await client.sendCommand(['FT._LIST']).then(
+      const hasSearch = await client.node('test').sendCommand(['FT._LIST']).then(
         () => true,
         () => false,
       );
       if (hasSearch) return; // covered by cache-redisearch.test.ts
-      const store = new RedisVectorStore({ client, keyPrefix: `sy-test:${randomBytes(4).toString('hex')}:` });
+      const store = new RedisVectorStore({ redis: client, keyPrefix: `sy-test:${randomBytes(4).toString('hex')}:` });
       await expect(store.init(8)).rejects.toBeInstanceOf(RediSearchMissingError);
       await expect(store.search('p', new Float32Array(8), 1)).rejects.toThrow(/RediSearch 2\.6\+ is required/);
     } finally {
-      await closeCacheRedis(client);
+      await client.close();
     }
   });
 });

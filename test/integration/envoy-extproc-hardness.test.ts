@@ -327,7 +327,7 @@ describe('buffering: per route and size, never a 500 for an upstream success', (
 describe('the request as the upstream gets it', () => {
   it('changes only the model: a 64-bit seed, key order, spacing and escapes arrive byte for byte', async () => {
     const h = await harness();
-    const body = `{ "seed": 18446744073709551615,\n  "temperature": 1.0, "model" : "switchyard/auto", "messages":[{"role":"user","content":"caf\\u00e9 \\ud83d\\ude00"}], "n": 1e0 }`;
+    const body = `{ "seed": 9223372036854775807,\n  "temperature": 1.0, "model" : "switchyard/auto", "messages":[{"role":"user","content":"caf\\u00e9 \\ud83d\\ude00"}], "n": 1e0 }`;
     const r = await h.envoy.request(post(body));
     expect(r.status).toBe(200);
     const expected = body.replace('"model" : "switchyard/auto"', '"model" : "gpt-4o-mini"');

@@ -5,6 +5,7 @@
  * stream agree on counts, cost, savings and tokens; and the per-tenant cost
  * label stays within its bounded set.
  */
+import { credentialTenant } from '../../src/identity/tenant-name.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/cli/serve.js';
 import type { StatsSnapshot } from '../../src/observability/stats.js';
@@ -18,6 +19,8 @@ let ant: FakeProvider;
 let local: FakeProvider;
 let gw: RunningServer;
 let live: EventCollector;
+/** The tenant of the credential `acme` (auth.mode none: a digest of it). */
+const ACME = credentialTenant('key', 'acme');
 
 const timeouts = '{ connectMs: 1000, firstTokenMs: 2000, idleMs: 2000, totalMs: 10000 }';
 const retry = '{ max: 0, baseDelayMs: 10, maxDelayMs: 50 }';
@@ -28,7 +31,6 @@ beforeAll(async () => {
   local = await startFakeOpenAI();
   gw = await startGateway(
     `
-server: { tenantHeader: x-team }
 upstreams:
   - name: oa
     kind: openai-compatible
@@ -60,7 +62,7 @@ cache: { semantic: { enabled: false } }
 accounting:
   pricing: { referenceModel: gpt-4o, localInputPer1M: 0.01, localOutputPer1M: 0.02 }
 observability:
-  metrics: { tenants: [t:acme], tenantBuckets: 4 }
+  metrics: { tenants: ['${ACME}'], tenantBuckets: 4 }
 `,
     { ...process.env, AGREE_ANTHROPIC_KEY: 'sk-ant-agreement-test' },
   );
@@ -76,7 +78,8 @@ afterAll(async () => {
 async function burst(): Promise<number> {
   const chatUrl = `${gw.url}/v1/chat/completions`;
   const msgUrl = `${gw.url}/v1/messages`;
-  const team = (t: string) => ({ 'x-team': t });
+  // Tenants are told apart by their credentials (a client-sent tenant header is ignored).
+  const team = (t: string) => ({ authorization: `Bearer ${t}` });
   const jobs: Promise<unknown>[] = [];
   for (let i = 0; i < 6; i++) jobs.push(postJson(chatUrl, chat(`question ${i}`, { model: 'gpt-4o-mini' }), team(i % 2 ? 'acme' : `team-${i}`)));
   for (let i = 0; i < 4; i++) jobs.push(postJson(chatUrl, chat(`stream ${i}`, { model: 'gpt-4o', stream: true }), team('acme')));
@@ -170,8 +173,8 @@ describe('metrics, stats and the event stream', () => {
   it('keeps the tenant label on cost within the listed tenants and the hash buckets', async () => {
     const prom = await scrape(gw.url);
     const tenants = new Set(prom.filter((s) => s.name === 'switchyard_cost_usd_total').map((s) => s.labels.tenant));
-    expect(tenants.has('t:acme')).toBe(true);
-    for (const t of tenants) expect(t).toMatch(/^(t:acme|bucket-0[0-3])$/);
+    expect(tenants.has(ACME)).toBe(true);
+    for (const t of tenants) expect(t === ACME || /^bucket-0[0-3]$/.test(t)).toBe(true);
     const models = new Set(prom.filter((s) => s.name === 'switchyard_requests_total').map((s) => s.labels.upstream));
     for (const m of models) expect(['oa', 'ant', 'local', 'none']).toContain(m);
   });

@@ -8,6 +8,7 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { windowAt } from '../../src/accounting/rate-limits.js';
+import { rateKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
@@ -30,9 +31,12 @@ afterAll(async () => {
   await oa.close();
 });
 
-async function gateway(store: 'redis' | 'memory', limits: string, sub: string): Promise<RunningServer> {
+// Header mode: the tenant header is trusted because these requests come from a trusted peer (loopback here, a proxy in production).
+const HEADER_AUTH = 'auth: { mode: header, header: { tenantHeader: x-tenant, trustedProxies: [127.0.0.1/32, "::1/128"] } }';
+
+async function gateway(store: 'redis' | 'memory', limits: string, sub: string, auth = HEADER_AUTH): Promise<RunningServer> {
   const gw = await startGateway(`
-server: { tenantHeader: x-tenant }
+${auth}
 upstreams:
   - name: oa
     kind: openai-compatible
@@ -41,7 +45,7 @@ upstreams:
 cache: { enabled: false }
 accounting:
   store: ${store}
-  redis: { keyPrefix: "${prefix}${sub}" }
+  redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   rateLimits: ${limits}
 `);
   gateways.push(gw);
@@ -74,21 +78,25 @@ describe.each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(120);
     if (store === 'redis') {
-      expect(Number(await redis.get(`${prefix}${store}-rpm:rate:t:plain:r:${windowAt(Date.now()).index}`))).toBe(10);
+      expect(Number(await redis.get(rateKey(`${prefix}${store}-rpm:`, 't:plain', 'r', windowAt(Date.now()).index)))).toBe(10);
     }
   });
 
   it('counts prompt + max_tokens against tokens per minute, then corrects to the real usage', async () => {
     const gw = await gateway(store, '{ default: { tokensPerMinute: 1000 } }', `${store}-tpm:`);
     await awayFromMinuteEdge();
-    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000.
-    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 })));
+    // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000. The upstream answers slowly enough
+    // that no early answer corrects the counter (to its real ≈ 10 tokens) before the last of the burst is admitted.
+    oa.setBehavior({ kind: 'slow-first-token', ms: 1500, answer: 'short' });
+    const burst = await Promise.all(Array.from({ length: 15 }, () => ask(gw, 'tok', { max_tokens: 100 }))).finally(() =>
+      oa.setBehavior({ kind: 'slow-first-token', ms: 100, answer: 'short' }),
+    );
     expect(burst.filter((r) => r.status === 200)).toHaveLength(9);
     expect(burst.find((r) => r.status === 429)!.json.error.message).toMatch(/1000 tokens per minute/);
     await gw.switchyard.accounting.flush();
     // The fake used ≈ 9 + 2 tokens each: the counter now holds the real usage, so more requests fit again.
     if (store === 'redis') {
-      const counted = Number(await redis.get(`${prefix}${store}-tpm:rate:t:tok:t:${windowAt(Date.now()).index}`));
+      const counted = Number(await redis.get(rateKey(`${prefix}${store}-tpm:`, 't:tok', 't', windowAt(Date.now()).index)));
       expect(counted).toBeLessThan(200);
       expect(counted).toBeGreaterThan(0);
     }
@@ -110,11 +118,14 @@ describe('rate limits shared by replicas', () => {
   });
 
   it('limits anonymous callers as one tenant and leaves unlisted tenants alone when only tenants are listed', async () => {
-    const gw = await gateway('redis', '{ tenants: { anonymous: { requestsPerMinute: 2 } } }', 'anon:');
+    // auth.mode none: callers without a credential share `anonymous`; a credential is its own tenant.
+    const gw = await gateway('redis', '{ tenants: { anonymous: { requestsPerMinute: 2 } } }', 'anon:', 'auth: { mode: none }');
     await awayFromMinuteEdge();
     const anon = await Promise.all(Array.from({ length: 5 }, () => ask(gw, undefined)));
     expect(anon.filter((r) => r.status === 200)).toHaveLength(2);
-    const named = await Promise.all(Array.from({ length: 5 }, () => ask(gw, 'free')));
+    const named = await Promise.all(
+      Array.from({ length: 5 }, () => postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer free' })),
+    );
     expect(named.every((r) => r.status === 200)).toBe(true);
   });
 });

@@ -31,6 +31,7 @@ tiers:
   - { name: MEDIUM, models: [mid] }
   - { name: HIGH, models: [dear, cheaper-big] }
 routing: { agenticTier: null }
+auth: { mode: header, header: { tenantHeader: x-team, trustedProxies: [127.0.0.1/32, "::1/128"] } }
 accounting:
   budgets:
     by: header

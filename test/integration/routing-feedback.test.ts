@@ -32,11 +32,15 @@ routing:
     guardRail: 0.05
     gain: 1
     minSamples: 1
+    scope: global
 `;
 }
 
+const ADMIN = 'feedback-admin-token';
+
 async function gateway(): Promise<RunningServer> {
-  const gw = await startGateway(yaml());
+  // Global learning moves only on admin feedback: the test rates as the admin.
+  const gw = await startGateway(yaml(), { ...process.env, SWITCHYARD_ADMIN_TOKEN: ADMIN });
   gateways.push(gw);
   await gw.switchyard.router.ready;
   return gw;
@@ -57,7 +61,7 @@ afterAll(async () => {
 async function rate(gw: RunningServer, text: string, score: number): Promise<{ status: number; json: any }> {
   const r = await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/auto', messages: [{ role: 'user', content: text }] });
   expect(r.status).toBe(200);
-  return postJson(`${gw.url}/switchyard/feedback`, { request_id: r.headers.get('x-switchyard-request-id'), score });
+  return postJson(`${gw.url}/switchyard/feedback`, { request_id: r.headers.get('x-switchyard-request-id'), score }, { authorization: `Bearer ${ADMIN}` });
 }
 
 describe('routing feedback', () => {

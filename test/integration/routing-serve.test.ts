@@ -172,7 +172,7 @@ describe('constraints through serve', () => {
 
   it('A/B: tenants split roughly 3:1 between the weighted models, each tenant always on the same one', async () => {
     const pick = async (tenant: string) =>
-      (await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/experiment', messages: [{ role: 'user', content: 'x' }] }, { 'x-switchyard-tenant': tenant })).headers.get(
+      (await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/experiment', messages: [{ role: 'user', content: 'x' }] }, { authorization: `Bearer ${tenant}` })).headers.get(
         'x-switchyard-model',
       );
     const first = new Map<string, string | null>();

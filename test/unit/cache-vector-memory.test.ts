@@ -180,4 +180,58 @@ describe('MemoryVectorStore', () => {
     expect(await other.restore(path)).toEqual({ skipped: expect.stringContaining('another-embedder') });
     expect(await other.restore(join(dir, 'missing.ndjson'))).toEqual({ skipped: expect.stringContaining('no snapshot') });
   });
+
+  it('stays within maxBytes across partitions, least recently used out first', async () => {
+    const rand = rng(11);
+    const dim = 64;
+    const store = new MemoryVectorStore({ maxEntries: 1_000_000, maxBytes: 200_000 });
+    const first = unit(rand, dim);
+    store.addSync(first, record('p0', 'kept because it is used'));
+    for (let i = 1; i < 2000; i++) {
+      store.addSync(unit(rand, dim), record(`p${i % 300}`, `q${i}`));
+      if (i % 50 === 0) expect(store.searchSync('p0', first, 1)[0]?.record.text).toBe('kept because it is used'); // touched: stays
+      expect(store.byteSize).toBeLessThanOrEqual(200_000);
+    }
+    expect(store.size()).toBeGreaterThan(50);
+    expect(store.size()).toBeLessThan(2000);
+    // The oldest untouched entries went first.
+    expect(store.searchSync('p1', unit(rand, dim), 4).map((h) => h.record.text)).not.toContain('q1');
+  });
+
+  it('counts a graph partition by what it allocated, and gives it back when the partition shrinks', async () => {
+    const rand = rng(12);
+    const dim = 32;
+    const store = new MemoryVectorStore({ maxEntries: 100_000, flatMax: 16 });
+    for (let i = 0; i < 100; i++) store.addSync(unit(rand, dim), record('big', `b${i}`));
+    expect(store.partitions()).toEqual({ total: 1, hnsw: 1 });
+    const withGraph = store.byteSize;
+    expect(withGraph).toBeGreaterThan(256 * dim * 4); // hnswlib's first allocation: 256 slots
+    // Expire most of it: the partition returns to a flat index (a quarter of flatMax or fewer).
+    let n = 0;
+    for (const v of Array.from({ length: 400 }, () => unit(rand, dim))) {
+      for (const h of store.searchSync('big', v, 8)) {
+        if (n >= 97) break;
+        h.record.expiresAt = 0;
+        n++;
+      }
+      if (n >= 97) break;
+    }
+    store.sweep();
+    expect(store.size()).toBe(3);
+    expect(store.partitions()).toEqual({ total: 1, hnsw: 0 });
+    expect(store.byteSize).toBeLessThan(withGraph / 10);
+    // Still searchable after the move.
+    const v = unit(rand, dim);
+    store.addSync(v, record('big', 'after'));
+    expect(store.searchSync('big', v, 1)[0]!.record.text).toBe('after');
+  });
+
+  it('allocates one vector for a partition of one entry (no preallocated slots)', async () => {
+    const rand = rng(13);
+    const store = new MemoryVectorStore({ maxEntries: 10 });
+    store.addSync(unit(rand, 512), record('p', 'q'));
+    // 2 KB of vector plus the record and bookkeeping; it was 8 preallocated vectors (16 KB) before.
+    expect(store.byteSize).toBeLessThan(4_000);
+    expect(store.byteSize).toBeGreaterThan(2_048);
+  });
 });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { BatchingEmbedder } from '../../src/embedding/batcher.js';
+import { describe, expect, it, vi } from 'vitest';
+import { BatchingEmbedder, EmbedderBusyError } from '../../src/embedding/batcher.js';
 import type { Embedder } from '../../src/embedding/embedder.js';
 
 /** A tiny deterministic embedder: the vector of a text is [length, charCode of first letter], normalised. */
@@ -83,5 +83,90 @@ describe('BatchingEmbedder', () => {
     expect(b.id).toBe('fake');
     expect(b.dim).toBe(2);
     expect(() => new BatchingEmbedder(inner, { maxBatch: 0 })).toThrow(/maxBatch/);
+  });
+});
+
+describe('BatchingEmbedder queue bound', () => {
+  /** An embedder whose calls wait until released. */
+  class GatedEmbedder implements Embedder {
+    readonly id = 'gated';
+    readonly dim = 2;
+    calls: string[][] = [];
+    private gates: (() => void)[] = [];
+    async ready(): Promise<void> {}
+    async embed(texts: string[]): Promise<Float32Array[]> {
+      this.calls.push([...texts]);
+      await new Promise<void>((r) => this.gates.push(r));
+      return texts.map(() => Float32Array.from([1, 0]));
+    }
+    release(): void {
+      for (const g of this.gates.splice(0)) g();
+    }
+  }
+
+  it('refuses at once, without queueing, a call that would take the queue past maxQueue', async () => {
+    const inner = new GatedEmbedder();
+    const b = new BatchingEmbedder(inner, { maxBatch: 4, maxWaitMs: 1, maxQueue: 3 });
+    const first = b.embed(['a', 'b']);
+    const second = b.embed(['c']);
+    expect(b.queued).toBe(3);
+    await expect(b.embed(['d'])).rejects.toBeInstanceOf(EmbedderBusyError);
+    await expect(b.embed(['d'])).rejects.toMatchObject({ code: 'embedder_busy' });
+    expect(b.queued).toBe(3); // the refused calls left nothing behind
+    await vi.waitFor(() => expect(inner.calls.flat()).toEqual(['a', 'b', 'c']));
+    inner.release();
+    await Promise.all([first, second]);
+    expect(b.queued).toBe(0);
+    // Room again: the next call is accepted and answered.
+    const third = b.embed(['d']);
+    await vi.waitFor(() => expect(inner.calls.length).toBe(2));
+    inner.release();
+    expect(await third).toHaveLength(1);
+  });
+
+  it('frees the queue when the inner call fails', async () => {
+    const inner = new FakeEmbedder();
+    inner.fail = new Error('model crashed');
+    const b = new BatchingEmbedder(inner, { maxBatch: 4, maxWaitMs: 1, maxQueue: 2 });
+    await expect(b.embed(['a', 'b'])).rejects.toThrow('model crashed');
+    expect(b.queued).toBe(0);
+    inner.fail = undefined;
+    expect(await b.embed(['a', 'b'])).toHaveLength(2);
+  });
+
+  it('lets a single call larger than maxQueue through when nothing else waits', async () => {
+    const b = new BatchingEmbedder(new FakeEmbedder(), { maxBatch: 4, maxWaitMs: 1, maxQueue: 2 });
+    expect(await b.embed(['a', 'b', 'c', 'd', 'e'])).toHaveLength(5);
+  });
+
+  it('refuses when the queued texts would take longer than maxQueueWaitMs at the measured time per text', async () => {
+    const inner = new GatedEmbedder();
+    const b = new BatchingEmbedder(inner, { maxBatch: 4, maxWaitMs: 1, maxQueue: 100, maxQueueWaitMs: 60 });
+    // Time one inner call: it is released no sooner than 50 ms after it starts, so a text costs >= 50 ms.
+    const timed = b.embed(['a']);
+    await vi.waitFor(() => expect(inner.calls).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 50));
+    inner.release();
+    await timed;
+    expect(b.expectedWaitMs(1)).toBeGreaterThanOrEqual(50);
+    // Alone, a call is always accepted; behind one text, two texts' worth (>= 100 ms) is over 60 ms.
+    const alone = b.embed(['b']);
+    await expect(b.embed(['c'])).rejects.toBeInstanceOf(EmbedderBusyError);
+    await vi.waitFor(() => expect(inner.calls).toHaveLength(2));
+    inner.release();
+    expect(await alone).toHaveLength(1);
+  });
+});
+
+describe('createEmbedder queue bound', () => {
+  it('bounds the queue only when asked (the cache does; offline evaluations queue freely)', async () => {
+    const { createEmbedder } = await import('../../src/embedding/index.js');
+    const cfg = { kind: 'openai-compatible' as const, baseUrl: 'http://127.0.0.1:9/v1', model: 'm', batch: { maxQueue: 3 } };
+    const bounded = createEmbedder(cfg, { boundQueue: true }) as BatchingEmbedder;
+    const free = createEmbedder(cfg) as BatchingEmbedder;
+    expect(bounded.maxQueue).toBe(3);
+    expect(bounded.maxQueueWaitMs).toBe(200);
+    expect(free.maxQueue).toBe(Infinity);
+    expect(free.maxQueueWaitMs).toBe(Infinity);
   });
 });

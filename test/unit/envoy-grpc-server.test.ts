@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExtProcServer, type ExtProcServer } from '../../src/adapters/envoy/server.js';
+import { createExtProcServer, peerAddress, type ExtProcServer } from '../../src/adapters/envoy/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Switchyard } from '../../src/core/pipeline.js';
 import { connectExtProc, requestBody, requestHeaders } from '../fixtures/envoy-client.js';
@@ -24,10 +24,11 @@ afterEach(async () => {
 const CONFIG =
   'upstreams: [{ name: up, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: m, upstreamModel: up-m }] }]\ndefaultModel: m\ncache: { semantic: { enabled: false } }\n';
 
-async function start(opts: { maxMessageBytes?: number; yaml?: string } = {}) {
-  const sy = new Switchyard(parseConfig(opts.yaml ?? CONFIG, {}), { env: {} });
+async function start(opts: { maxMessageBytes?: number; yaml?: string; host?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const env = opts.env ?? {};
+  const sy = new Switchyard(parseConfig(opts.yaml ?? CONFIG, env), { env });
   const ext = createExtProcServer({ switchyard: sy, ...(opts.maxMessageBytes ? { maxMessageBytes: opts.maxMessageBytes } : {}) });
-  const port = await ext.listen(0, '127.0.0.1');
+  const port = await ext.listen(0, opts.host ?? '127.0.0.1');
   open.push({ sy, ext });
   return { sy, ext, port };
 }
@@ -211,5 +212,36 @@ describe('ext_proc gRPC transport (grpc-js, pass-through serializers)', () => {
     await expect.poll(() => ext.activeStreams).toBe(0);
     expect((await s.status).code).not.toBe(grpc.status.OK);
     c.close();
+  });
+
+  it('reads the calling Envoy\'s address from grpc-js\'s peer string, IPv6 included', () => {
+    expect(peerAddress('127.0.0.1:5000')).toBe('127.0.0.1');
+    expect(peerAddress('::1:5000')).toBe('::1'); // grpc-js 1.14: address:port, no brackets
+    expect(peerAddress('[::1]:5000')).toBe('::1');
+    expect(peerAddress('::ffff:10.1.2.3:5000')).toBe('10.1.2.3');
+    expect(peerAddress('fe80::1%eth0:5000')).toBe('fe80::1');
+    expect(peerAddress('unknown')).toBeUndefined();
+  });
+
+  it('trusts the identity headers of an Envoy calling over IPv6 only when its address is in trustedProxies', async () => {
+    const yaml = (trusted: string) =>
+      `${CONFIG}auth:\n  mode: header\n  header: { trustedProxies: ${trusted}, sharedSecretEnv: GRPC_T_SECRET }\n`;
+    const env = { GRPC_T_SECRET: 'grpc-transport-secret' };
+    const headers = { 'content-type': 'application/json', 'x-switchyard-tenant': 'acme', 'x-switchyard-proxy-secret': env.GRPC_T_SECRET };
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    const decide = async (trusted: string) => {
+      const { port } = await start({ yaml: yaml(trusted), host: '::1', env });
+      const c = connectExtProc(port, {}, '::1');
+      const s = c.open();
+      await s.send(requestHeaders({ method: 'POST', path: '/v1/chat/completions', headers }, false));
+      const r = await s.send(requestBody(body));
+      c.close();
+      return r;
+    };
+    const trusted = await decide('["::1/128"]');
+    expect(trusted.immediate_response).toBeUndefined();
+    expect(trusted.request_body).toBeDefined();
+    const untrusted = await decide('[127.0.0.1/32]');
+    expect(untrusted.immediate_response).toBeDefined();
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CanonicalRequest } from '../../src/protocol/canonical.js';
 import { complexityScore, COMPLEXITY_FEATURES } from '../../src/routing/signals/complexity.js';
-import { promptRequest } from '../../src/routing/eval.js';
+import { promptRequest } from '../../src/eval/routing-eval.js';
 
 const score = (r: CanonicalRequest) => complexityScore(r).score;
 const ask = (text: string) => score(promptRequest(text));

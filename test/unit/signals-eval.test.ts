@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { qualityCurve, routerMetrics, type Outcome } from '../../src/routing/eval-metrics.js';
-import { foldOf, runRoutingEval } from '../../src/routing/eval.js';
+import { qualityCurve, routerMetrics, type Outcome } from '../../src/eval/routing-metrics.js';
+import { foldOf, runRoutingEval } from '../../src/eval/routing-eval.js';
 
 const DEV = process.env.ROUTING_DEV_FILE ?? '/work/shared/data/routing-dev.jsonl';
 

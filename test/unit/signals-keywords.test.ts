@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { routingRulesSchema } from '../../src/config/routing-rules.js';
 import type { CanonicalRequest } from '../../src/protocol/canonical.js';
-import { promptRequest } from '../../src/routing/eval.js';
+import { promptRequest } from '../../src/eval/routing-eval.js';
 import { compileRules, RuleCompileError } from '../../src/routing/signals/keywords.js';
 
 const req: CanonicalRequest = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CanonicalRequest } from '../../src/protocol/canonical.js';
-import { promptRequest } from '../../src/routing/eval.js';
+import { promptRequest } from '../../src/eval/routing-eval.js';
 import { estimateTextTokens, estimateTokens, fitsContext } from '../../src/routing/signals/length.js';
 
 describe('estimateTokens', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/embedding/embedder.js';
 import type { CanonicalRequest } from '../../src/protocol/canonical.js';
-import { promptRequest } from '../../src/routing/eval.js';
+import { promptRequest } from '../../src/eval/routing-eval.js';
 import { buildPrototypeIndex, taskType, type TaskType } from '../../src/routing/signals/task.js';
 
 /** Bag-of-words hashing embedder: similar words → similar vectors, enough to test the mechanics. */

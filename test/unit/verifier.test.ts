@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hitMetrics, loadPairs, seededRandom } from '../../src/cache/eval.js';
+import { hitMetrics, loadPairs, seededRandom } from '../../src/eval/cache-eval.js';
 import {
   DEFAULT_SIMILARITY_THRESHOLD,
   DEFAULT_VERIFIER_MIN_SCORE,

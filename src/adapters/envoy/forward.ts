@@ -95,6 +95,11 @@ export function planForward(sy: Switchyard, outcome: ForwardOutcome, clientPath:
   for (const c of CLIENT_CREDENTIALS) {
     if (clientHeaders[c] !== undefined && !own.some(([k]) => k === c)) (remove ??= []).push(c);
   }
+  // What the authenticating proxy told Switchyard (header mode: identity headers, the shared secret) stays here too.
+  const a = sy.config.auth.header;
+  for (const h of [a.sharedSecretHeader, a.tenantHeader, a.teamHeader, 'x-switchyard-key-id']) {
+    if (clientHeaders[h] !== undefined && !own.some(([k]) => k === h)) (remove ??= []).push(h);
+  }
   const q = clientPath.indexOf('?');
   const path = q === -1 ? clientPath : clientPath.slice(0, q);
   if (spec.path !== path) headers.push([':path', spec.path + (q === -1 ? '' : clientPath.slice(q))]);

@@ -9,6 +9,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Switchyard } from '../../core/pipeline.js';
+import { grpcPeerAddress, normalizeAddress } from '../../identity/trusted-proxy.js';
 import type { Logger } from '../../observability/logger.js';
 import { extProcCodec } from './codec.js';
 import { createHealthService, passThrough, type HealthStatuses } from './health.js';
@@ -56,6 +57,14 @@ const PROCESS: grpc.MethodDefinition<Buffer, Buffer> = {
 };
 
 /**
+ * The address in grpc-js's peer string: `127.0.0.1:5000`, or an IPv6 address with its port and no brackets
+ * (`::1:5000`, `::ffff:10.0.0.1:5000`); `unknown` (a Unix socket) has none.
+ */
+export function peerAddress(peer: string): string | undefined {
+  return grpcPeerAddress(peer) ?? normalizeAddress(peer.slice(0, Math.max(0, peer.lastIndexOf(':'))));
+}
+
+/**
  * Creates the ext_proc gRPC server over a core.
  *
  * @example
@@ -74,7 +83,8 @@ export function createExtProcServer(opts: ExtProcServerOptions): ExtProcServer {
 
   const process = (call: grpc.ServerDuplexStream<Buffer, Buffer>): void => {
     active++;
-    const p = new StreamProcessor(sy);
+    // The peer is the Envoy calling: header-mode identity trusts what it forwards only by this address (or the shared secret).
+    const p = new StreamProcessor(sy, peerAddress(call.getPeer()));
     let chain: Promise<void> = Promise.resolve();
     let over = false;
     const finish = () => {

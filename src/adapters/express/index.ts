@@ -6,12 +6,20 @@
  * every other request to `next()`, or to `config.proxy.target` through
  * http-proxy-middleware. Works whether or not a body parser ran before it.
  *
+ * Mount it before the app's own body parser (then LLM bodies are read and
+ * limited by Switchyard, not by `express.json()`'s 100 KB default), add
+ * {@link switchyardErrorHandler} last, and give the app's server the same
+ * slow-client limits as `switchyard serve` ({@link createLimitedServer}).
+ *
  * @example
  * import express from 'express';
- * import { switchyard } from 'switchyard/express';
+ * import { createLimitedServer, switchyard, switchyardErrorHandler } from 'switchyard/express';
  * const app = express();
  * app.use(switchyard({ config: 'switchyard.yaml' }));
- * app.listen(3000);
+ * app.use(express.json());
+ * // ... the app's routes ...
+ * app.use(switchyardErrorHandler());
+ * createLimitedServer({ requestTimeoutMs: 30_000 }, app).listen(3000);
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
@@ -75,3 +83,5 @@ export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMi
 }
 
 export { Switchyard } from '../../core/pipeline.js';
+export { isSwitchyardRoute, parserErrorToSwitchyard, skipSwitchyardRoutes, switchyardErrorHandler } from './errors.js';
+export { applyServerLimits, createLimitedServer, DEFAULT_SERVER_LIMITS, serverOptions, type ServerLimits, type ServerLimitsInput } from '../node/limits.js';

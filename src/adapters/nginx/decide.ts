@@ -16,7 +16,16 @@
  *   upstream), Switchyard calls the upstream itself, as `serve` does.
  *
  * Under a redirect Switchyard never sees the answer: no breaker feedback, no
- * cache write, no token accounting for it.
+ * cache write. Its spend is charged at once from an estimate (prompt +
+ * `max_tokens` or the default output estimate), so no reservation outlives
+ * the decide call; with `auth.nginx.usageReport`, the trusted proxy may post
+ * the real usage to `POST /switchyard/decide-usage` to correct the charge.
+ *
+ * The endpoint is off unless `auth.nginx.enabled`, and answers only the
+ * trusted proxy (`auth.nginx.trustedProxies`, default loopback, and/or the
+ * shared secret header): anyone else gets 403 before anything is parsed or
+ * charged. Identity is then resolved from the forwarded request like on
+ * every other face.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { protocolForPath } from '../../core/context.js';
@@ -26,9 +35,14 @@ import { decisionHeaders, errorOutcome } from '../../core/render.js';
 import { toSwitchyardError } from '../../errors.js';
 import type { Deployment } from '../../upstream/registry.js';
 import { readBody } from '../node/handler.js';
+import { ProxyTrust } from '../../identity/trusted-proxy.js';
+import { SwitchyardError } from '../../errors.js';
+import type { NginxDecideConfig } from '../../config/auth.js';
 
 /** Where nginx sends requests to be decided. */
 export const DECIDE_PREFIX = '/switchyard/decide';
+/** Where the trusted proxy reports a redirected request's usage. */
+export const USAGE_PATH = '/switchyard/decide-usage';
 /** The internal nginx location prefix an X-Accel-Redirect names. */
 export const REDIRECT_PREFIX = '/_switchyard/upstream/';
 
@@ -46,6 +60,8 @@ export interface NginxDecideOptions {
    * Default: the upstreams marked `local: true`.
    */
   modelAgnostic?: readonly string[];
+  /** Where the shared secret (`auth.nginx.sharedSecretEnv`) is read; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What the decide endpoint does with a `forward` outcome. */
@@ -138,11 +154,37 @@ async function writeExec(res: ServerResponse, r: ExecResult, extra: Record<strin
  * });
  */
 export function createNginxDecideHandler(sy: Switchyard, o: NginxDecideOptions = {}): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const env = o.env ?? process.env;
+  let trustFor: NginxDecideConfig | undefined;
+  let trust: ProxyTrust | undefined;
+  /** The trust of the current config (rebuilt after a reload changes `auth.nginx`). */
+  const currentTrust = (cfg: NginxDecideConfig): ProxyTrust => {
+    if (trustFor !== cfg || !trust) {
+      trust = new ProxyTrust(cfg, env);
+      trustFor = cfg;
+    }
+    return trust;
+  };
+  // A missing shared secret is a start-up error, not a per-request one.
+  if (sy.config.auth.nginx.enabled) currentTrust(sy.config.auth.nginx);
   return async (req, res) => {
     const url = req.url ?? '/';
-    if (!url.startsWith(`${DECIDE_PREFIX}/`)) return false;
-    const path = url.slice(DECIDE_PREFIX.length);
+    const usage = url === USAGE_PATH || url.startsWith(`${USAGE_PATH}?`);
+    if (!usage && !url.startsWith(`${DECIDE_PREFIX}/`)) return false;
+    const cfg = sy.config.auth.nginx;
+    const path = usage ? url : url.slice(DECIDE_PREFIX.length);
     const method = req.method ?? 'GET';
+    // Off unless configured; then only the trusted proxy: nothing is parsed, resolved or charged for anyone else.
+    if (!cfg.enabled || (usage && !cfg.usageReport)) return false;
+    if (!currentTrust(cfg).trusts(req.socket.remoteAddress, req.headers)) {
+      const err = new SwitchyardError('permission_denied', 'the decide endpoint answers only the trusted proxy (auth.nginx.trustedProxies / sharedSecretEnv)');
+      writeRespond(res, errorOutcome(err, protocolForPath(path), undefined));
+      return true;
+    }
+    if (usage) {
+      await reportUsage(sy, req, res);
+      return true;
+    }
     const ac = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) ac.abort();
@@ -150,7 +192,7 @@ export function createNginxDecideHandler(sy: Switchyard, o: NginxDecideOptions =
     res.on('close', onClose);
     try {
       const body = method === 'POST' ? await readBody(req, sy.config.server.bodyLimitBytes) : Buffer.alloc(0);
-      const outcome = await sy.decide({ method, path, headers: req.headers, body });
+      const outcome = await sy.decide({ method, path, headers: req.headers, body, peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders });
       if (outcome.type === 'pass') {
         const msg = JSON.stringify({ error: { message: `no LLM route for ${method} ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
         res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(msg) });
@@ -161,8 +203,10 @@ export function createNginxDecideHandler(sy: Switchyard, o: NginxDecideOptions =
         writeRespond(res, outcome, { 'x-switchyard-nginx': 'respond' });
         return true;
       }
-      const plan = planNginx(sy, outcome, o);
+      const plan = planNginx(sy, outcome, { ...(cfg.upstreams ? { upstreams: cfg.upstreams } : {}), ...(cfg.modelAgnostic ? { modelAgnostic: cfg.modelAgnostic } : {}), ...o });
       if (plan.type === 'redirect') {
+        // nginx makes the call and Switchyard never sees the answer: settle now, nothing stays reserved.
+        sy.handOff(outcome, cfg.usageReport);
         res.writeHead(200, { 'x-accel-redirect': plan.location, 'content-length': 0 });
         res.end();
         return true;
@@ -184,4 +228,34 @@ export function createNginxDecideHandler(sy: Switchyard, o: NginxDecideOptions =
     }
     return true;
   };
+}
+
+const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+
+/** `POST /switchyard/decide-usage {request_id, usage: {prompt_tokens|input_tokens, completion_tokens|output_tokens}}`. */
+async function reportUsage(sy: Switchyard, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    if (req.method !== 'POST') throw new SwitchyardError('method_not_allowed', `${req.method ?? 'GET'} is not allowed on ${USAGE_PATH}; use POST`);
+    const raw = await readBody(req, 16 * 1024);
+    let v: unknown;
+    try {
+      v = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new SwitchyardError('invalid_json', 'the usage report is not valid JSON');
+    }
+    const o = (typeof v === 'object' && v !== null ? v : {}) as { request_id?: unknown; usage?: Record<string, unknown> };
+    const u = o.usage ?? {};
+    const inputTokens = count(u['input_tokens'] ?? u['prompt_tokens']);
+    const outputTokens = count(u['output_tokens'] ?? u['completion_tokens']);
+    if (typeof o.request_id !== 'string' || inputTokens === undefined || outputTokens === undefined) {
+      throw new SwitchyardError('invalid_request', 'a usage report is {"request_id": "...", "usage": {"prompt_tokens": n, "completion_tokens": n}} with non-negative integers');
+    }
+    const applied = sy.reportUsage(o.request_id, { inputTokens, outputTokens });
+    if (!applied) throw new SwitchyardError('not_found', `no redirected request "${o.request_id}" awaits a usage report (unknown, too old, or already reported)`, { param: 'request_id' });
+    const body = JSON.stringify({ request_id: o.request_id, applied: true });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  } catch (e) {
+    writeRespond(res, errorOutcome(toSwitchyardError(e), 'openai', undefined));
+  }
 }

@@ -1,13 +1,16 @@
 /**
  * Switchyard's own endpoints under `/switchyard/` (admin and operations).
- * Guarded by `SWITCHYARD_ADMIN_TOKEN` (a Bearer token) when it is set;
- * otherwise only loopback callers are let in.
+ * Guarded by the admin token (`auth.adminTokenEnv`, default
+ * `SWITCHYARD_ADMIN_TOKEN`) when it is set; otherwise only direct loopback
+ * callers (no Forwarded/X-Forwarded-For/X-Real-IP) are let in.
  *
  *   GET    /switchyard/cache/stats                  cache counters
  *   DELETE /switchyard/cache?tenant=T[&model=M]     purge a tenant's (or one model group's) entries
+ *   GET    /switchyard/keys                         virtual keys (never the key or its digest)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Switchyard } from '../../core/pipeline.js';
+import { adminGate } from '../../identity/admin-http.js';
 
 
 export type AdminHandler = (sy: Switchyard, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
@@ -20,15 +23,6 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 function adminError(res: ServerResponse, status: number, code: string, message: string): void {
   sendJson(res, status, { error: { message, type: 'invalid_request_error', param: null, code } });
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-/** Whether the caller may use admin endpoints. */
-export function adminAllowed(req: IncomingMessage, env: NodeJS.ProcessEnv = process.env): boolean {
-  const token = env.SWITCHYARD_ADMIN_TOKEN;
-  if (token) return req.headers.authorization === `Bearer ${token}`;
-  return LOOPBACK.has(req.socket.remoteAddress ?? '');
 }
 
 /** Routes by `METHOD /path`; other features register theirs here. */
@@ -51,6 +45,16 @@ export const adminRoutes = new Map<string, AdminHandler>([
       sendJson(res, 200, { deleted });
     },
   ],
+  [
+    'GET /switchyard/keys',
+    async (sy, _req, res) => {
+      try {
+        sendJson(res, 200, { mode: sy.identity.mode, keys: await sy.identity.listKeys() });
+      } catch (e) {
+        adminError(res, 503, 'auth_unavailable', `the key store did not answer: ${(e as Error).message}`);
+      }
+    },
+  ],
 ]);
 
 /** Handles `/switchyard/...` paths; false when the path is not one of them. */
@@ -60,10 +64,7 @@ export async function handleAdmin(sy: Switchyard, req: IncomingMessage, res: Ser
   const url = new URL(raw, 'http://switchyard.local');
   const handler = adminRoutes.get(`${req.method ?? 'GET'} ${url.pathname}`);
   if (!handler) return false;
-  if (!adminAllowed(req)) {
-    adminError(res, 403, 'forbidden', 'admin endpoints need `Authorization: Bearer $SWITCHYARD_ADMIN_TOKEN` (or a loopback caller when no token is set)');
-    return true;
-  }
+  if (!adminGate(sy.identity.admin, req, res)) return true;
   await handler(sy, req, res, url);
   return true;
 }

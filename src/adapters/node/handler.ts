@@ -65,7 +65,7 @@ export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, re
     // Routing feedback is a client endpoint (the caller holds the request id), not an admin one.
     try {
       const body = parsedBody(req as BodyCarrier) ?? (method === 'POST' ? await readBody(req, FEEDBACK_BODY_LIMIT) : undefined);
-      writeRespond(res, sy.feedback(method, body));
+      writeRespond(res, await sy.feedback(method, body, { headers: req.headers, peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders }));
     } catch (e) {
       writeRespond(res, errorOutcome(toSwitchyardError(e), 'openai', undefined));
     }
@@ -81,7 +81,7 @@ export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, re
   try {
     let body = parsedBody(req as BodyCarrier);
     if (body === undefined && method === 'POST') body = await readBody(req, sy.config.server.bodyLimitBytes);
-    const outcome = await sy.decide({ method, path, headers: req.headers, body: body ?? Buffer.alloc(0) });
+    const outcome = await sy.decide({ method, path, headers: req.headers, body: body ?? Buffer.alloc(0), peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders });
     if (outcome.type === 'pass') return false;
     if (outcome.type === 'respond') {
       writeRespond(res, outcome);

@@ -1,12 +1,43 @@
 /**
- * The Redis connection the cache stores share. Built to fail fast: commands
- * are rejected while the client is offline (no offline queue) and time out
- * after `commandTimeoutMs`, so a dead Redis turns lookups into misses instead
- * of stalled requests. Reconnection runs in the background.
+ * Key-space helpers the Redis cache stores share. Connections come from the
+ * one factory in `src/store/` (deadline, breaker, cluster); these walk keys
+ * on every master with SCAN, a page at a time, so Redis is never blocked.
  */
 import { createClient } from 'redis';
+import type { RedisStore } from '../../store/redis.js';
 
-/** A connected (or reconnecting) `redis` v5 client with the modules `redis` bundles (`ft.*`). */
+/** Escapes a literal for a Redis glob pattern (SCAN MATCH). */
+export function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\^{}]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Deletes (UNLINK) every key matching `pattern`, a batch per SCAN page.
+ * Safe to run while entries are written and expire.
+ *
+ * @example
+ * ```ts
+ * await unlinkMatching(redis, `${escapeGlob('switchyard:x:')}*`);
+ * ```
+ */
+export async function unlinkMatching(redis: RedisStore, pattern: string): Promise<number> {
+  let n = 0;
+  for await (const keys of redis.scan(pattern)) n += await redis.unlink(keys);
+  return n;
+}
+
+/** Counts keys matching `pattern` (SCAN; for stats, not hot paths). */
+export async function countMatching(redis: RedisStore, pattern: string): Promise<number> {
+  let n = 0;
+  for await (const keys of redis.scan(pattern)) n += keys.length;
+  return n;
+}
+
+/**
+ * @deprecated A bare node-redis client, kept for code not yet on the shared
+ * factory: use `acquireRedis` (`src/store/redis-pool.ts`), whose calls have a
+ * deadline that fires, a breaker, cluster support and a /healthz entry.
+ */
 export type CacheRedisClient = ReturnType<typeof createClient>;
 
 /** Options of {@link openCacheRedis}. */
@@ -18,7 +49,9 @@ export interface CacheRedisOptions {
 }
 
 /**
- * Opens a client and starts connecting without waiting; commands fail with
+ * @deprecated Use `acquireRedis` (`src/store/redis-pool.ts`). Opens a bare
+ * client (its `commandTimeoutMs` is not enforced once a command is on the
+ * socket: wrap calls in a deadline) and starts connecting without waiting; commands fail with
  * `ClientOfflineError` until the connection is up.
  *
  * @example
@@ -42,7 +75,7 @@ export function openCacheRedis(opts: CacheRedisOptions): CacheRedisClient {
   return client;
 }
 
-/** Closes a client whether or not it ever connected. */
+/** @deprecated With {@link openCacheRedis}. Closes a client whether or not it ever connected. */
 export async function closeCacheRedis(client: CacheRedisClient): Promise<void> {
   try {
     if (client.isReady) await client.close();
@@ -50,29 +83,4 @@ export async function closeCacheRedis(client: CacheRedisClient): Promise<void> {
   } catch {
     client.destroy();
   }
-}
-
-/** Escapes a literal for a Redis glob pattern (SCAN MATCH). */
-export function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\^]/g, (c) => `\\${c}`);
-}
-
-/**
- * Deletes (UNLINK) every key matching `pattern`, a batch per SCAN page.
- * Cursor-based, so Redis is never blocked, and safe to run while entries are
- * written and expire.
- */
-export async function unlinkMatching(client: CacheRedisClient, pattern: string): Promise<number> {
-  let n = 0;
-  for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
-    if (keys.length > 0) n += await client.unlink(keys);
-  }
-  return n;
-}
-
-/** Counts keys matching `pattern` (SCAN; for stats, not hot paths). */
-export async function countMatching(client: CacheRedisClient, pattern: string): Promise<number> {
-  let n = 0;
-  for await (const keys of client.scanIterator({ MATCH: pattern, COUNT: 1000 })) n += keys.length;
-  return n;
 }

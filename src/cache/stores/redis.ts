@@ -5,14 +5,18 @@
  * begin with the tenant digest, then the model-group digest, so a purge is a
  * SCAN for `<prefix>x:<tenant digest>:*` (or `...:<group digest>:*`) with
  * nothing to keep in sync and no risk of matching another tenant's keys.
+ * Every command touches one key, so entries spread over a Redis Cluster's
+ * slots (no hash tag); a purge scans every master. Each call runs under the
+ * connection's deadline: a late or failed call is a miss (the facade).
  */
 import type { CanonicalResponse } from '../../protocol/canonical.js';
 import type { ExactEntry, ExactStore } from '../types.js';
-import { countMatching, escapeGlob, unlinkMatching, type CacheRedisClient } from './redis-client.js';
+import type { RedisStore } from '../../store/redis.js';
+import { countMatching, escapeGlob, unlinkMatching } from './redis-client.js';
 
 /** Options of {@link RedisExactStore}. */
 export interface RedisExactStoreOptions {
-  client: CacheRedisClient;
+  redis: RedisStore;
   /** e.g. `switchyard:`; entries live under `<keyPrefix>x:`. */
   keyPrefix: string;
   /** Shortest interval between two background entry counts for `size()`. */
@@ -32,7 +36,7 @@ interface StoredEntry {
  *
  * @example
  * ```ts
- * const store = new RedisExactStore({ client: openCacheRedis({ url }), keyPrefix: 'switchyard:' });
+ * const store = new RedisExactStore({ redis: acquireRedis('cache', config.cache.redis).store, keyPrefix: 'switchyard:' });
  * ```
  */
 export class RedisExactStore implements ExactStore {
@@ -52,7 +56,8 @@ export class RedisExactStore implements ExactStore {
   }
 
   async get(key: string): Promise<ExactEntry | undefined> {
-    const raw = await this.opts.client.get(this.redisKey(key));
+    const k = this.redisKey(key);
+    const raw = await this.opts.redis.call('get', (c) => c.get(k));
     if (raw === null) return undefined;
     const e = JSON.parse(raw) as StoredEntry;
     if (e.v !== 1) return undefined;
@@ -61,11 +66,13 @@ export class RedisExactStore implements ExactStore {
 
   async set(key: string, entry: ExactEntry, ttlSeconds: number): Promise<void> {
     const stored: StoredEntry = { v: 1, t: entry.tenant, g: entry.modelGroup, s: entry.storedAt, r: entry.response };
-    await this.opts.client.set(this.redisKey(key), JSON.stringify(stored), { expiration: { type: 'EX', value: ttlSeconds } });
+    const k = this.redisKey(key);
+    const v = JSON.stringify(stored);
+    await this.opts.redis.call('set', (c) => c.set(k, v, { expiration: { type: 'EX', value: ttlSeconds } }));
   }
 
   async purge(partitionPrefix: string): Promise<number> {
-    const n = await unlinkMatching(this.opts.client, `${escapeGlob(this.base + partitionPrefix)}*`);
+    const n = await unlinkMatching(this.opts.redis, `${escapeGlob(this.base + partitionPrefix)}*`);
     this.count = Math.max(0, this.count - n);
     return n;
   }
@@ -73,9 +80,9 @@ export class RedisExactStore implements ExactStore {
   /** The last count taken (SCAN); a new one starts in the background when it is stale. */
   size(): number {
     const every = this.opts.countEveryMs ?? 30_000;
-    if (!this.counting && Date.now() - this.countedAt >= every && this.opts.client.isReady) {
+    if (!this.counting && Date.now() - this.countedAt >= every && this.opts.redis.available) {
       this.counting = true;
-      countMatching(this.opts.client, `${escapeGlob(this.base)}*`)
+      countMatching(this.opts.redis, `${escapeGlob(this.base)}*`)
         .then((n) => {
           this.count = n;
           this.countedAt = Date.now();
@@ -90,7 +97,7 @@ export class RedisExactStore implements ExactStore {
 
   /** Counts entries now (SCAN). */
   async countNow(): Promise<number> {
-    this.count = await countMatching(this.opts.client, `${escapeGlob(this.base)}*`);
+    this.count = await countMatching(this.opts.redis, `${escapeGlob(this.base)}*`);
     this.countedAt = Date.now();
     return this.count;
   }

@@ -6,6 +6,9 @@
  * handful of entries.
  */
 
+/** Per label: an array slot and a `Map` entry. */
+const FLAT_LABEL_BYTES = 48;
+
 /** A neighbour: caller's label and cosine similarity (dot product of unit vectors). */
 export interface Neighbour {
   label: number;
@@ -30,13 +33,19 @@ export class FlatIndex {
 
   constructor(
     readonly dim: number,
-    capacity = 8,
+    capacity = 1,
   ) {
     this.vecs = new Float32Array(capacity * dim);
   }
 
   get size(): number {
     return this.labels.length;
+  }
+
+  /** Approximate bytes held: the vector buffer (capacity, not just size) plus the label maps. */
+  get bytes(): number {
+    // 560: the index, its Float32Array and ArrayBuffer, label array and Map (measured with --expose-gc).
+    return 560 + this.vecs.byteLength + this.labels.length * FLAT_LABEL_BYTES;
   }
 
   has(label: number): boolean {
@@ -69,6 +78,9 @@ export class FlatIndex {
     }
     this.labels.pop();
     this.slotOf.delete(label);
+    // Give memory back when a partition shrinks a lot (LRU eviction, expiry).
+    const capacity = this.vecs.length / this.dim;
+    if (capacity > 8 && this.labels.length * 4 <= capacity) this.vecs = this.vecs.slice(0, (capacity / 2) * this.dim);
     return true;
   }
 

@@ -76,6 +76,27 @@ export class HnswIndex {
     return this.live;
   }
 
+  /**
+   * Approximate bytes held, native memory included: hnswlib allocates every
+   * element slot up front (vector, level-0 links, label), so this counts the
+   * capacity, not the live entries; plus the label set.
+   */
+  get bytes(): number {
+    const m = this.params.m ?? 16;
+    const perSlot = this.dim * 4 + (2 * m + 1) * 4 + 8 + 2 + 48; // vector, level-0 links, label, visited list, label lookup
+    return 256 + this.index.getMaxElements() * perSlot + this.labels.size * 48;
+  }
+
+  /** The live labels. */
+  liveLabels(): IterableIterator<number> {
+    return this.labels.values();
+  }
+
+  /** A copy of a stored vector. */
+  vector(label: number): Float32Array {
+    return Float32Array.from(this.index.getPoint(label));
+  }
+
   has(label: number): boolean {
     return this.labels.has(label);
   }

@@ -9,11 +9,14 @@
  * calling a JS filter per node (see bench/cache.ts, "global+filter"). Per
  * partition, a lookup only touches its own entries.
  *
- * Bounded to `maxEntries` across partitions, least recently used first; each
- * entry has an expiry. `snapshot(path)`/`restore(path)` keep the cache across
+ * Bounded to `maxEntries` and to `maxBytes` (approximate: vectors by the
+ * capacity their index allocated, native HNSW memory included, plus records)
+ * across partitions, least recently used first; each entry has an expiry. A
+ * graph partition that shrinks back to a quarter of `flatMax` returns to a flat
+ * index, which gives its native memory back. `snapshot(path)`/`restore(path)` keep the cache across
  * restarts (see snapshot.ts).
  */
-import type { VectorMatch, VectorRecord, VectorStore } from '../types.js';
+import { responseBytes, type VectorMatch, type VectorRecord, type VectorStore } from '../types.js';
 import { FlatIndex } from './flat.js';
 import { HnswIndex, type HnswParams } from './hnsw.js';
 import { readSnapshot, writeSnapshot, type SnapshotPartition } from './snapshot.js';
@@ -21,6 +24,8 @@ import { readSnapshot, writeSnapshot, type SnapshotPartition } from './snapshot.
 /** Options of {@link MemoryVectorStore}. */
 export interface MemoryVectorStoreOptions {
   maxEntries: number;
+  /** Approximate bytes the store may hold (vectors, graphs, records); default unbounded. */
+  maxBytes?: number;
   /** Partitions above this size move to an HNSW graph (default 128: a scan of 128 unit vectors of 512 floats costs about what a graph search does). */
   flatMax?: number;
   hnsw?: HnswParams;
@@ -34,6 +39,18 @@ interface Entry {
   record: VectorRecord;
   /** Position in the LRU order. */
   seq: number;
+  /** Approximate bytes of the record and bookkeeping (the vector is counted by the index). */
+  bytes: number;
+}
+
+/** Per entry: the Entry and record objects, an `entries` and an `order` Map slot. */
+const ENTRY_OVERHEAD = 240;
+/** Per partition: the Part object, its `entries` Map and its key in `parts`. */
+const PART_OVERHEAD = 560;
+
+/** Approximate bytes of a record held in memory (strings are UTF-16). */
+export function recordBytes(r: VectorRecord): number {
+  return ENTRY_OVERHEAD + 2 * (r.partition.length + r.model.length + r.text.length) + responseBytes(r.response);
 }
 
 /** @internal One partition's index and entries. */
@@ -42,6 +59,8 @@ export interface Part {
   index: FlatIndex | HnswIndex;
   entries: Map<number, Entry>;
   nextLabel: number;
+  /** `index.bytes` as last counted into the store's total. */
+  indexBytes: number;
 }
 
 /**
@@ -60,6 +79,7 @@ export class MemoryVectorStore implements VectorStore {
   /** LRU order across partitions: seq → where the entry lives. Oldest first. */
   private readonly order = new Map<number, { part: Part; label: number }>();
   private seq = 0;
+  private bytes = 0;
   private dim: number | undefined;
   private readonly flatMax: number;
   private readonly now: () => number;
@@ -72,6 +92,11 @@ export class MemoryVectorStore implements VectorStore {
   /** Vector length, fixed by the first vector added or restored. */
   get dimensions(): number | undefined {
     return this.dim;
+  }
+
+  /** Approximate bytes held (see the class comment). */
+  get byteSize(): number {
+    return this.bytes;
   }
 
   /** Number of partitions, and how many use a graph. */
@@ -91,12 +116,14 @@ export class MemoryVectorStore implements VectorStore {
     if (vector.length !== this.dim) throw new Error(`vector has ${vector.length} dimensions, the store ${this.dim}`);
     let part = this.parts.get(record.partition);
     if (part === undefined) {
-      part = { id: record.partition, index: new FlatIndex(this.dim), entries: new Map(), nextLabel: 0 };
+      part = { id: record.partition, index: new FlatIndex(this.dim), entries: new Map(), nextLabel: 0, indexBytes: 0 };
       this.parts.set(part.id, part);
+      this.bytes += PART_OVERHEAD + 2 * part.id.length;
     }
     const label = part.nextLabel++;
     if (part.index instanceof FlatIndex && part.index.size >= this.flatMax) part.index = this.promote(part.index);
     part.index.add(label, vector);
+    this.recount(part);
     this.track(part, label, record);
     this.evict();
   }
@@ -160,6 +187,7 @@ export class MemoryVectorStore implements VectorStore {
   async close(): Promise<void> {
     this.parts.clear();
     this.order.clear();
+    this.bytes = 0;
   }
 
   /**
@@ -189,9 +217,14 @@ export class MemoryVectorStore implements VectorStore {
     const snap = await readSnapshot(path, { embedderId: this.opts.embedderId, dim: this.dim, hnsw: this.opts.hnsw, now: this.now() });
     if ('skipped' in snap) return snap;
     this.dim = snap.dim;
-    for (const p of snap.parts) this.parts.set(p.id, { id: p.id, index: p.index, entries: new Map(), nextLabel: p.nextLabel });
+    for (const p of snap.parts) {
+      const part: Part = { id: p.id, index: p.index, entries: new Map(), nextLabel: p.nextLabel, indexBytes: 0 };
+      this.parts.set(p.id, part);
+      this.bytes += PART_OVERHEAD + 2 * part.id.length;
+      this.recount(part);
+    }
     for (const { partition, label, record } of snap.ordered) this.track(this.parts.get(partition)!, label, record);
-    for (const part of [...this.parts.values()]) if (part.entries.size === 0) this.parts.delete(part.id);
+    for (const part of [...this.parts.values()]) if (part.entries.size === 0) this.dropPart(part);
     this.evict();
     return { entries: this.order.size };
   }
@@ -204,8 +237,30 @@ export class MemoryVectorStore implements VectorStore {
 
   private track(part: Part, label: number, record: VectorRecord): void {
     const seq = this.seq++;
-    part.entries.set(label, { record, seq });
+    const bytes = recordBytes(record);
+    part.entries.set(label, { record, seq, bytes });
     this.order.set(seq, { part, label });
+    this.bytes += bytes;
+  }
+
+  /** Brings the total up to date with a partition's index size. */
+  private recount(part: Part): void {
+    const now = part.index.bytes;
+    this.bytes += now - part.indexBytes;
+    part.indexBytes = now;
+  }
+
+  private dropPart(part: Part): void {
+    this.parts.delete(part.id);
+    this.bytes -= PART_OVERHEAD + 2 * part.id.length + part.indexBytes;
+    part.indexBytes = 0;
+  }
+
+  /** A graph partition that shrank to a quarter of `flatMax` goes back to a flat index (its native memory is freed). */
+  private demote(part: Part, graph: HnswIndex): void {
+    const flat = new FlatIndex(graph.dim, Math.max(1, graph.size));
+    for (const label of graph.liveLabels()) flat.add(label, graph.vector(label));
+    part.index = flat;
   }
 
   private touch(entry: Entry): void {
@@ -220,11 +275,15 @@ export class MemoryVectorStore implements VectorStore {
     part.entries.delete(label);
     part.index.remove(label);
     this.order.delete(entry.seq);
-    if (part.entries.size === 0) this.parts.delete(part.id);
+    this.bytes -= entry.bytes;
+    if (part.entries.size === 0) return this.dropPart(part);
+    if (part.index instanceof HnswIndex && part.index.size <= this.flatMax / 4) this.demote(part, part.index);
+    this.recount(part);
   }
 
   private evict(): void {
-    while (this.order.size > this.opts.maxEntries) {
+    const maxBytes = this.opts.maxBytes ?? Infinity;
+    while (this.order.size > this.opts.maxEntries || (this.bytes > maxBytes && this.order.size > 0)) {
       const first = this.order.entries().next();
       if (first.done === true) return;
       const [, { part, label }] = first.value;

@@ -11,16 +11,35 @@
  *     partition TAG CASESENSITIVE  model TAG CASESENSITIVE
  *
  * and queried with `(@partition:{<escaped>})=>[KNN k @vec $B AS score]`,
- * DIALECT 2; COSINE `score` is a distance, similarity = 1 - score.
+ * DIALECT 2 (plus HYBRID_POLICY / BATCH_SIZE / EF_RUNTIME when configured);
+ * COSINE `score` is a distance, similarity = 1 - score.
+ *
+ * The index's dimension and metric are recorded at creation in a key of
+ * their own, `<prefix>semantic-meta:<index>`, and checked at init: FT.INFO
+ * on RediSearch 2.6 lists no dimension, and a wrong-size probe of an empty
+ * 2.6 index answers without error, so the record is the only reliable check.
+ * Every RediSearch failure surfaces as a {@link VectorStoreError}.
+ * RediSearch serves one node: the store refuses a Redis Cluster connection.
  */
 import type { CanonicalResponse } from '../../protocol/canonical.js';
 import { digestOf } from '../key.js';
 import type { VectorMatch, VectorRecord, VectorStore } from '../types.js';
-import { escapeGlob, unlinkMatching, type CacheRedisClient } from '../stores/redis-client.js';
+import type { RedisNodeClient, RedisStore } from '../../store/redis.js';
+import { escapeGlob, unlinkMatching } from '../stores/redis-client.js';
+
+/** How a filtered KNN query runs (RediSearch 2.6 query attributes); unset fields use the server's choice. */
+export interface VectorQueryTuning {
+  /** `ADHOC_BF` (brute force over the filter's matches) or `BATCHES` (HNSW in batches, then filter). */
+  hybridPolicy?: 'ADHOC_BF' | 'BATCHES';
+  /** Batch size for `BATCHES`. */
+  batchSize?: number;
+  /** HNSW candidate list size at query time (recall vs speed). */
+  efRuntime?: number;
+}
 
 /** Options of {@link RedisVectorStore}. */
 export interface RedisVectorStoreOptions {
-  client: CacheRedisClient;
+  redis: RedisStore;
   /** e.g. `switchyard:`; hashes live under `<keyPrefix>v:`. */
   keyPrefix: string;
   /** Default `<keyPrefix>semantic`. */
@@ -29,12 +48,30 @@ export interface RedisVectorStoreOptions {
   m?: number;
   efConstruction?: number;
   efRuntime?: number;
+  /** Query attributes of each lookup. */
+  query?: VectorQueryTuning;
+}
+
+/** The distance metric every index of this store uses. */
+const METRIC = 'COSINE';
+
+/** Any failure of the RediSearch store, with a reason a caller can act on. */
+export class VectorStoreError extends Error {
+  constructor(
+    readonly reason: 'module-missing' | 'dimension' | 'metric' | 'index' | 'query' | 'cluster',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'VectorStoreError';
+  }
 }
 
 /** The server has no RediSearch module. */
-export class RediSearchMissingError extends Error {
+export class RediSearchMissingError extends VectorStoreError {
   constructor(detail: string) {
     super(
+      'module-missing',
       `RediSearch 2.6+ is required for cache.semantic.vectorStore "redis", but the Redis server does not know FT.* commands (${detail}). ` +
         'Use Redis Stack, Redis 8 or a server with the search module loaded, or set cache.semantic.vectorStore to "memory".',
     );
@@ -43,13 +80,14 @@ export class RediSearchMissingError extends Error {
 }
 
 /** An existing index was built for vectors of another length. */
-export class VectorDimensionMismatchError extends Error {
+export class VectorDimensionMismatchError extends VectorStoreError {
   constructor(
     readonly indexName: string,
     readonly indexDim: number,
     readonly embedderDim: number,
   ) {
     super(
+      'dimension',
       `RediSearch index "${indexName}" holds ${indexDim}-dimensional vectors but the embedder produces ${embedderDim}-dimensional ones. ` +
         `Drop the index (FT.DROPINDEX ${indexName} DD), or set cache.semantic.indexName to a new name, or use the embedder the index was built with.`,
     );
@@ -96,18 +134,51 @@ export function dimFromInfo(reply: unknown): number | undefined {
   return undefined;
 }
 
+/** What `<prefix>semantic-meta:<index>` records about an index. */
+export interface VectorIndexMeta {
+  dim: number;
+  metric: string;
+  type: 'FLOAT32';
+  createdAt: string;
+}
+
+/** The KNN clause of a lookup, with the tuning's query attributes (exported for tests). */
+export function knnQuery(partition: string, k: number, tuning: VectorQueryTuning = {}): string {
+  const attrs: string[] = [];
+  if (tuning.hybridPolicy !== undefined) attrs.push(`HYBRID_POLICY ${tuning.hybridPolicy}`);
+  if (tuning.hybridPolicy === 'BATCHES' && tuning.batchSize !== undefined) attrs.push(`BATCH_SIZE ${tuning.batchSize}`);
+  if (tuning.efRuntime !== undefined) attrs.push(`EF_RUNTIME ${tuning.efRuntime}`);
+  return `(@partition:{${escapeTagValue(partition)}})=>[KNN ${k} @vec $B${attrs.map((a) => ` ${a}`).join('')} AS score]`;
+}
+
+/** Turns a RediSearch reply error into a typed error (the dimension, a missing module or index, or the query). */
+export function vectorError(err: unknown, indexName: string, dim: number): Error {
+  if (err instanceof VectorStoreError || !(err instanceof Error)) return err instanceof Error ? err : new Error(String(err));
+  if (isUnknownCommand(err)) return new RediSearchMissingError(err.message);
+  const size = /blob size \((\d+)\).*expected size \((\d+)\)/i.exec(err.message);
+  if (size !== null) return new VectorDimensionMismatchError(indexName, Number(size[2]) / 4, dim);
+  if (isUnknownIndex(err)) return new VectorStoreError('index', `RediSearch index "${indexName}" does not exist (dropped while in use?): ${err.message}`, { cause: err });
+  if (err.name === 'ErrorReply' || err.constructor.name.endsWith('ErrorReply')) {
+    return new VectorStoreError('query', `RediSearch refused the query on "${indexName}": ${err.message}`, { cause: err });
+  }
+  // Deadline, breaker, connection: left as they are (the cache counts them as a miss).
+  return err;
+}
+
 /**
  * RediSearch-backed vector store.
  *
  * @example
  * ```ts
- * const store = new RedisVectorStore({ client: openCacheRedis({ url }), keyPrefix: 'switchyard:' });
- * await store.init(512); // creates the index or checks its dimension
+ * const store = new RedisVectorStore({ redis: acquireRedis('cache', config.cache.redis).store, keyPrefix: 'switchyard:' });
+ * await store.init(512); // creates the index or checks its recorded dimension
  * ```
  */
 export class RedisVectorStore implements VectorStore {
   readonly kind = 'redis' as const;
   readonly indexName: string;
+  /** Where the index's dimension and metric are recorded. */
+  readonly metaKey: string;
   private readonly base: string;
   private ready: Promise<void> | undefined;
   private readyDim: number | undefined;
@@ -117,12 +188,36 @@ export class RedisVectorStore implements VectorStore {
   constructor(private readonly opts: RedisVectorStoreOptions) {
     this.base = `${opts.keyPrefix}v:`;
     this.indexName = opts.indexName ?? `${opts.keyPrefix}semantic`;
+    this.metaKey = `${opts.keyPrefix}semantic-meta:${this.indexName}`;
+    if (opts.redis.cluster) {
+      throw new VectorStoreError(
+        'cluster',
+        'RediSearch serves one Redis node; point cache.semantic at a Redis with the query engine (Redis 8 or Redis Stack) via its own cache.redis, not at a cluster',
+      );
+    }
+  }
+
+  private get client(): RedisNodeClient {
+    return this.opts.redis.node('the RediSearch vector store');
+  }
+
+  /** One deadline-guarded call; RediSearch errors come back typed. */
+  private async call<T>(op: string, fn: (c: RedisNodeClient) => Promise<T>, dim = this.readyDim ?? 0): Promise<T> {
+    try {
+      return await this.opts.redis.call(op, () => fn(this.client));
+    } catch (err) {
+      const typed = vectorError(err, this.indexName, dim);
+      // The index was dropped behind our back: the next call creates it again (and checks the record).
+      if (typed instanceof VectorStoreError && typed.reason === 'index' && op !== 'vector-info' && op !== 'vector-drop') this.ready = undefined;
+      throw typed;
+    }
   }
 
   /**
-   * Creates the index, or checks an existing one's dimension. Rejects with
-   * {@link RediSearchMissingError} or {@link VectorDimensionMismatchError}
-   * (both remembered); other failures (Redis down) are retried on next use.
+   * Creates the index (recording its dimension and metric), or checks an
+   * existing one against the record. Rejects with {@link RediSearchMissingError}
+   * or {@link VectorDimensionMismatchError} (both remembered); other
+   * failures (Redis down) are retried on next use.
    */
   init(dim: number): Promise<void> {
     if (this.ready !== undefined && this.readyDim === dim) return this.ready;
@@ -130,7 +225,7 @@ export class RedisVectorStore implements VectorStore {
     const p = this.ensureIndex(dim);
     this.ready = p;
     p.catch((err: unknown) => {
-      const permanent = err instanceof RediSearchMissingError || err instanceof VectorDimensionMismatchError;
+      const permanent = err instanceof VectorStoreError && (err.reason === 'module-missing' || err.reason === 'dimension' || err.reason === 'metric');
       if (!permanent && this.ready === p) this.ready = undefined;
     });
     return p;
@@ -142,29 +237,34 @@ export class RedisVectorStore implements VectorStore {
     await this.init(vector.length);
     const key = `${this.base}${record.partition}:${digestOf(record.text, 32)}`;
     const vec = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-    await this.opts.client
-      .multi()
-      .hSet(key, {
-        vec,
-        partition: record.partition,
-        model: record.model,
-        text: record.text,
-        response: JSON.stringify(record.response),
-        expiresAt: String(record.expiresAt),
-      })
-      .pExpireAt(key, record.expiresAt)
-      .exec();
+    await this.call('vector-add', (c) =>
+      c
+        .multi()
+        .hSet(key, {
+          vec,
+          partition: record.partition,
+          model: record.model,
+          text: record.text,
+          response: JSON.stringify(record.response),
+          expiresAt: String(record.expiresAt),
+        })
+        .pExpireAt(key, record.expiresAt)
+        .exec(),
+    );
   }
 
   async search(partition: string, vector: Float32Array, k: number): Promise<VectorMatch[]> {
     await this.init(vector.length);
-    const res = (await this.opts.client.ft.search(this.indexName, `(@partition:{${escapeTagValue(partition)}})=>[KNN ${k} @vec $B AS score]`, {
-      PARAMS: { B: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength) },
-      RETURN: ['score', 'partition', 'model', 'text', 'response', 'expiresAt'],
-      SORTBY: { BY: 'score', DIRECTION: 'ASC' },
-      LIMIT: { from: 0, size: k },
-      DIALECT: 2,
-    })) as unknown as SearchResult;
+    const query = knnQuery(partition, k, this.opts.query);
+    const res = (await this.call('vector-search', (c) =>
+      c.ft.search(this.indexName, query, {
+        PARAMS: { B: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength) },
+        RETURN: ['score', 'partition', 'model', 'text', 'response', 'expiresAt'],
+        SORTBY: { BY: 'score', DIRECTION: 'ASC' },
+        LIMIT: { from: 0, size: k },
+        DIALECT: 2,
+      }),
+    )) as unknown as SearchResult;
     const now = Date.now();
     const out: VectorMatch[] = [];
     for (const doc of res.documents) {
@@ -187,102 +287,147 @@ export class RedisVectorStore implements VectorStore {
   }
 
   async purge(partitionPrefix: string): Promise<number> {
-    return unlinkMatching(this.opts.client, `${escapeGlob(this.base + partitionPrefix)}*`);
+    return unlinkMatching(this.opts.redis, `${escapeGlob(this.base + partitionPrefix)}*`);
   }
 
   /** Documents in the index at the last count (FT.INFO `num_docs`, refreshed in the background). */
   size(): number {
-    if (Date.now() - this.countedAt > 30_000 && this.ready !== undefined && this.opts.client.isReady) {
+    if (Date.now() - this.countedAt > 30_000 && this.ready !== undefined && this.opts.redis.available) {
       this.countedAt = Date.now();
-      this.opts.client
-        .sendCommand(['FT.INFO', this.indexName])
+      this.info()
         .then((reply) => {
-          if (!Array.isArray(reply)) return;
-          const at = reply.findIndex((x) => String(x) === 'num_docs');
-          if (at >= 0) this.count = Number(reply[at + 1]);
+          const n = numDocs(reply);
+          if (n !== undefined) this.count = n;
         })
         .catch(() => undefined);
     }
     return this.count;
   }
 
-  /** Drops the index and its documents (tests, resets). */
+  /** Drops the index, its documents and its record (tests, resets, the benchmark's cleanup). */
   async drop(): Promise<void> {
     try {
-      await this.opts.client.ft.dropIndex(this.indexName, { DD: true });
+      await this.call('vector-drop', (c) => c.ft.dropIndex(this.indexName, { DD: true }));
     } catch (err) {
-      if (!isUnknownIndex(err)) throw err;
+      if (!(err instanceof VectorStoreError && err.reason === 'index')) throw err;
     }
+    await this.call('vector-drop', (c) => c.del(this.metaKey));
     this.ready = undefined;
   }
 
   /** The client is shared and closed by its owner. */
   async close(): Promise<void> {}
 
+  /** The recorded dimension and metric, if any. */
+  async meta(): Promise<VectorIndexMeta | undefined> {
+    const raw = await this.call('vector-meta', (c) => c.get(this.metaKey));
+    if (raw === null) return undefined;
+    try {
+      const m = JSON.parse(raw) as VectorIndexMeta;
+      return Number.isInteger(m.dim) && typeof m.metric === 'string' ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private info(): Promise<unknown> {
+    return this.call('vector-info', (c) => c.sendCommand(['FT.INFO', this.indexName]));
+  }
+
+  private check(meta: VectorIndexMeta, dim: number): void {
+    if (meta.dim !== dim) throw new VectorDimensionMismatchError(this.indexName, meta.dim, dim);
+    if (meta.metric !== METRIC) {
+      throw new VectorStoreError('metric', `RediSearch index "${this.indexName}" uses ${meta.metric} distance; this version needs ${METRIC}. Drop it (FT.DROPINDEX ${this.indexName} DD) or set cache.semantic.indexName.`);
+    }
+  }
+
+  /** Records the index's shape unless another replica did first; then checks whichever record won. */
+  private async record(dim: number): Promise<void> {
+    const mine: VectorIndexMeta = { dim, metric: METRIC, type: 'FLOAT32', createdAt: new Date().toISOString() };
+    await this.call('vector-meta', (c) => c.set(this.metaKey, JSON.stringify(mine), { condition: 'NX' }));
+    const meta = await this.meta();
+    if (meta) this.check(meta, dim);
+  }
+
   private async ensureIndex(dim: number): Promise<void> {
     let info: unknown;
     try {
-      info = await this.opts.client.sendCommand(['FT.INFO', this.indexName]);
+      info = await this.info();
     } catch (err) {
-      if (isUnknownCommand(err)) throw new RediSearchMissingError((err as Error).message);
-      if (!isUnknownIndex(err)) throw err;
+      if (!(err instanceof VectorStoreError && err.reason === 'index')) throw err;
       await this.create(dim);
       return;
     }
-    await this.checkDim(info, dim);
+    const meta = await this.meta();
+    if (meta) return this.check(meta, dim);
+    await this.adopt(info, dim);
+  }
+
+  /**
+   * An index without a record (made by an older Switchyard). An empty one
+   * holds nothing to lose and its shape cannot be checked on 2.6, so it is
+   * rebuilt for this dimension (on every version, for one behaviour). A
+   * non-empty one is checked by FT.INFO's `dim` (RediSearch 2.8+), else by a
+   * probe, which fails on a non-empty 2.6 index of another dimension.
+   */
+  private async adopt(info: unknown, dim: number): Promise<void> {
+    if ((numDocs(info) ?? 0) === 0) {
+      await this.call('vector-drop', (c) => c.ft.dropIndex(this.indexName)).catch((err: unknown) => {
+        if (!(err instanceof VectorStoreError && err.reason === 'index')) throw err;
+      });
+      return this.create(dim);
+    }
+    const known = dimFromInfo(info);
+    if (known !== undefined) {
+      if (known !== dim) throw new VectorDimensionMismatchError(this.indexName, known, dim);
+      return this.record(dim);
+    }
+    await this.call(
+      'vector-probe',
+      (c) => c.ft.search(this.indexName, '*=>[KNN 1 @vec $B]', { PARAMS: { B: Buffer.alloc(dim * 4) }, LIMIT: { from: 0, size: 0 }, DIALECT: 2 }),
+      dim,
+    );
+    return this.record(dim);
   }
 
   private async create(dim: number): Promise<void> {
     try {
-      await this.opts.client.ft.create(
-        this.indexName,
-        {
-          vec: {
-            type: 'VECTOR',
-            ALGORITHM: 'HNSW',
-            TYPE: 'FLOAT32',
-            DIM: dim,
-            DISTANCE_METRIC: 'COSINE',
-            M: this.opts.m,
-            EF_CONSTRUCTION: this.opts.efConstruction,
-            EF_RUNTIME: this.opts.efRuntime,
+      await this.call('vector-create', (c) =>
+        c.ft.create(
+          this.indexName,
+          {
+            vec: {
+              type: 'VECTOR',
+              ALGORITHM: 'HNSW',
+              TYPE: 'FLOAT32',
+              DIM: dim,
+              DISTANCE_METRIC: METRIC,
+              M: this.opts.m,
+              EF_CONSTRUCTION: this.opts.efConstruction,
+              EF_RUNTIME: this.opts.efRuntime,
+            },
+            partition: { type: 'TAG', CASESENSITIVE: true },
+            model: { type: 'TAG', CASESENSITIVE: true },
           },
-          partition: { type: 'TAG', CASESENSITIVE: true },
-          model: { type: 'TAG', CASESENSITIVE: true },
-        },
-        { ON: 'HASH', PREFIX: this.base },
+          { ON: 'HASH', PREFIX: this.base },
+        ),
       );
     } catch (err) {
-      if (isUnknownCommand(err)) throw new RediSearchMissingError((err as Error).message);
       // Another replica created it first: check it like any existing index.
-      if (err instanceof Error && /already exists/i.test(err.message)) {
-        await this.checkDim(await this.opts.client.sendCommand(['FT.INFO', this.indexName]), dim);
-        return;
+      if (err instanceof VectorStoreError && /already exists/i.test(err.message)) {
+        const meta = await this.meta();
+        if (meta) return this.check(meta, dim);
+        return this.adopt(await this.info(), dim);
       }
       throw err;
     }
+    await this.record(dim);
   }
+}
 
-  /**
-   * FT.INFO lists `dim` since RediSearch 2.8; on 2.6 a KNN probe with a
-   * vector of our length makes the server name the expected blob size.
-   */
-  private async checkDim(info: unknown, dim: number): Promise<void> {
-    const known = dimFromInfo(info);
-    if (known !== undefined) {
-      if (known !== dim) throw new VectorDimensionMismatchError(this.indexName, known, dim);
-      return;
-    }
-    try {
-      await this.opts.client.ft.search(this.indexName, '*=>[KNN 1 @vec $B]', {
-        PARAMS: { B: Buffer.alloc(dim * 4) },
-        LIMIT: { from: 0, size: 0 },
-        DIALECT: 2,
-      });
-    } catch (err) {
-      const m = err instanceof Error ? /blob size \((\d+)\).*expected size \((\d+)\)/i.exec(err.message) : null;
-      if (m !== null) throw new VectorDimensionMismatchError(this.indexName, Number(m[2]) / 4, dim);
-      throw err;
-    }
-  }
+/** `num_docs` of a raw (RESP2) FT.INFO reply. */
+function numDocs(reply: unknown): number | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const at = reply.findIndex((x) => String(x) === 'num_docs');
+  return at >= 0 ? Number(reply[at + 1]) : undefined;
 }

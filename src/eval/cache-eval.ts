@@ -17,7 +17,7 @@ import {
   type FeatureName,
   type VerifierWeights,
   type VerifyOptions,
-} from './verify.js';
+} from '../cache/verify.js';
 
 /** One labelled pair of `cache-pairs-*.jsonl`. */
 export interface CachePair {

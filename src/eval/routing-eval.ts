@@ -7,10 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CanonicalRequest } from '../protocol/canonical.js';
-import { COMPLEXITY_FEATURES, complexityFeatures } from './signals/complexity-features.js';
-import { complexityLogit, DEFAULT_COMPLEXITY_MODEL, type ComplexityModel } from './signals/complexity.js';
-import { DEFAULT_FIT, fitComplexityModel, type FitOptions, type FitRow } from './eval-fit.js';
-import { metricsFromCurve, randomCurve, routerMetrics, type Outcome, type RouterMetrics } from './eval-metrics.js';
+import { COMPLEXITY_FEATURES, complexityFeatures } from '../routing/signals/complexity-features.js';
+import { complexityLogit, DEFAULT_COMPLEXITY_MODEL, type ComplexityModel } from '../routing/signals/complexity.js';
+import { DEFAULT_FIT, fitComplexityModel, type FitOptions, type FitRow } from './complexity-fit.js';
+import { metricsFromCurve, randomCurve, routerMetrics, type Outcome, type RouterMetrics } from './routing-metrics.js';
 
 /** One labelled prompt. */
 export interface EvalRow extends Outcome {

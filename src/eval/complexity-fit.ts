@@ -4,8 +4,8 @@
  * Used offline by the routing evaluation (cross-validation and
  * `--print-weights`); nothing here runs per request.
  */
-import { COMPLEXITY_FEATURES, type ComplexityFeature } from './signals/complexity-features.js';
-import type { ComplexityModel } from './signals/complexity.js';
+import { COMPLEXITY_FEATURES, type ComplexityFeature } from '../routing/signals/complexity-features.js';
+import type { ComplexityModel } from '../routing/signals/complexity.js';
 
 /** How a feature's weight may move away from its prior. */
 export type FitMode = 'free' | 'nonneg' | 'nonpos' | 'fixed';

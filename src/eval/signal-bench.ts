@@ -3,13 +3,13 @@
  * signal, measured on warm code. Embedding excluded (the prototype lookup
  * is timed with a random unit vector, as the cache would hand it over).
  */
-import { compileRules } from './signals/keywords.js';
-import { complexityScore } from './signals/complexity.js';
-import { computeSignals } from './signals/index.js';
-import { estimateTokens } from './signals/length.js';
-import { privacySignal } from './signals/privacy.js';
-import { taskType, TASK_TYPES, type PrototypeIndex } from './signals/task.js';
-import { promptRequest } from './eval.js';
+import { compileRules } from '../routing/signals/keywords.js';
+import { complexityScore } from '../routing/signals/complexity.js';
+import { computeSignals } from '../routing/signals/index.js';
+import { estimateTokens } from '../routing/signals/length.js';
+import { privacySignal } from '../routing/signals/privacy.js';
+import { taskType, TASK_TYPES, type PrototypeIndex } from '../routing/signals/task.js';
+import { promptRequest } from './routing-eval.js';
 import type { CanonicalRequest } from '../protocol/canonical.js';
 
 /** Timing of one signal. */

@@ -1,0 +1,188 @@
+/**
+ * Fitting the outcome-trained router from labelled requests (offline; the
+ * runtime only reads the result): a logistic prior over the existing signals
+ * (complexity logit, ln(1 + tokens)), the labelled requests as seed outcomes,
+ * and the target p(ok) that reaches 95% of all-strong quality out of fold.
+ * Scoring goes through the runtime's own {@link LearnedRouter}, so the
+ * evaluation measures exactly what the gateway would decide.
+ */
+import { routingLearnedSchema } from '../config/routing-learned.js';
+import { LearnedRouter } from '../routing/learned.js';
+import { dequantize, quantize, type KnnSettings, type PriorModel, type RouterModel } from '../routing/learned-model.js';
+import { qualityCurve } from './routing-metrics.js';
+
+/** Neighbour settings chosen on the MMLU dev set by 5-fold CV (see docs/routing-learned.md). */
+export const DEFAULT_KNN: KnnSettings = { neighbours: 64, sharpness: 0.1, priorWeight: 8, minSimilarity: 0.3 };
+
+/** A labelled request with what the router would see of it. */
+export interface FitExample {
+  vector: Float32Array;
+  /** Complexity score 0..1. */
+  complexity: number;
+  tokens: number;
+  /** 1: the cheaper tier was good enough. */
+  ok: number;
+  weak?: boolean;
+  strong?: boolean;
+}
+
+/** Options of {@link fitRouterModel}. */
+export interface RouteFitOptions {
+  embedder: string;
+  /** The cheaper tier the labels stand for; null: the ladder's second-strongest. */
+  tier?: string | null;
+  knn?: KnnSettings;
+  /** Folds of the inner cross-validation that picks the target (default 5). */
+  folds?: number;
+  /** Fold of example i (default i mod folds). */
+  foldOf?: (i: number) => number;
+  fit?: Record<string, unknown>;
+  /** Search seeds around their mean (default false: on the MMLU dev set it lost more within-domain signal than it saved across domains). */
+  center?: boolean;
+}
+
+const logit = (p: number) => {
+  const q = Math.min(1 - 1e-6, Math.max(1e-6, p));
+  return Math.log(q / (1 - q));
+};
+
+/**
+ * Fits the prior `sigmoid(a + b·logit(complexity) + c·ln(1 + tokens))` to
+ * the `ok` labels by Newton's method with a small ridge.
+ *
+ * @example
+ * fitPrior(examples).complexity; // negative: more complex → less often ok
+ */
+export function fitPrior(examples: readonly FitExample[], ridge = 1): PriorModel {
+  const x = examples.map((e) => [1, logit(e.complexity), Math.log1p(e.tokens)] as const);
+  const mu = [0, 0, 0];
+  const sd = [1, 1, 1];
+  for (const j of [1, 2]) {
+    mu[j] = x.reduce((s, r) => s + r[j]!, 0) / x.length;
+    sd[j] = Math.sqrt(x.reduce((s, r) => s + (r[j]! - mu[j]!) ** 2, 0) / x.length) || 1;
+  }
+  const z = x.map((r) => r.map((v, j) => (j === 0 ? 1 : (v - mu[j]!) / sd[j]!)));
+  const b = [0, 0, 0];
+  for (let iter = 0; iter < 50; iter++) {
+    const g = [0, 0, 0];
+    const h = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    z.forEach((r, i) => {
+      const p = 1 / (1 + Math.exp(-(b[0]! * r[0]! + b[1]! * r[1]! + b[2]! * r[2]!)));
+      const w = p * (1 - p);
+      for (let a = 0; a < 3; a++) {
+        g[a]! += (p - examples[i]!.ok) * r[a]!;
+        for (let c = 0; c < 3; c++) h[a]![c]! += w * r[a]! * r[c]!;
+      }
+    });
+    for (let a = 1; a < 3; a++) {
+      g[a]! += ridge * b[a]!;
+      h[a]![a]! += ridge;
+    }
+    const step = solve3(h, g);
+    let moved = 0;
+    for (let a = 0; a < 3; a++) {
+      b[a]! -= step[a]!;
+      moved += Math.abs(step[a]!);
+    }
+    if (moved < 1e-9) break;
+  }
+  // Back to raw units.
+  const complexity = b[1]! / sd[1]!;
+  const length = b[2]! / sd[2]!;
+  return { intercept: b[0]! - complexity * mu[1]! - length * mu[2]!, complexity, length };
+}
+
+function solve3(a: number[][], y: number[]): number[] {
+  const m = a.map((r, i) => [...r, y[i]!]);
+  for (let c = 0; c < 3; c++) {
+    let p = c;
+    for (let r = c + 1; r < 3; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    const d = m[c]![c]! || 1e-12;
+    for (let r = 0; r < 3; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]! / d;
+      for (let k = c; k < 4; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  return m.map((r, i) => r[3]! / (r[i]! || 1e-12));
+}
+
+/** A model from examples, without the inner cross-validation (target left at `target`). */
+export function buildModel(train: readonly FitExample[], opts: RouteFitOptions, target = 0.8): RouterModel {
+  const dim = train[0]?.vector.length ?? 0;
+  const center = new Float32Array(dim);
+  for (const e of train) for (let i = 0; i < dim; i++) center[i]! += e.vector[i]! / train.length;
+  return {
+    embedder: opts.embedder,
+    dim,
+    tier: opts.tier ?? null,
+    prior: fitPrior(train),
+    knn: opts.knn ?? DEFAULT_KNN,
+    target,
+    ...(opts.center === true ? { center } : {}),
+    fit: opts.fit ?? {},
+    // Quantised as the file will hold them, so what is evaluated is what ships.
+    seeds: train.map((e) => ({ vector: dequantize(quantize(e.vector)), score: e.ok })),
+  };
+}
+
+/**
+ * P(cheaper tier ok) of each example under a model, through the runtime's
+ * {@link LearnedRouter} (a two-step ladder `weak` → `strong`).
+ *
+ * @example
+ * const p = scoreExamples(model, heldOut); // higher = the cheaper tier is more likely enough
+ */
+export function scoreExamples(model: RouterModel, examples: readonly FitExample[]): Float64Array {
+  const cfg = routingLearnedSchema.parse({});
+  const router = new LearnedRouter(cfg, ['weak', 'strong'], { ...model, tier: 'weak' });
+  return Float64Array.from(examples, (e) => router.estimate(0, { embedding: e.vector, complexity: e.complexity, tokens: e.tokens, tenant: undefined }, undefined).p);
+}
+
+/**
+ * The smallest p(ok) target whose decisions (`p < target` → strong) reach
+ * `share` of all-strong quality on examples with both sides' labels; `p`
+ * are out-of-fold estimates. Undefined without weak/strong labels.
+ */
+export function targetFor(p: ArrayLike<number>, examples: readonly FitExample[], share = 0.95): number | undefined {
+  const rows = examples.flatMap((e, i) => (e.weak !== undefined && e.strong !== undefined ? [{ weak: e.weak, strong: e.strong, p: p[i]! }] : []));
+  if (rows.length === 0) return undefined;
+  const q = qualityCurve(rows.map((r) => -r.p), rows);
+  const strong = q[q.length - 1]!;
+  let k = 0;
+  while (k < rows.length && q[k]! < share * strong - 1e-12) k++;
+  if (k === 0) return 0;
+  const sorted = rows.map((r) => r.p).sort((a, b) => a - b);
+  // The k lowest p go strong: the target sits just above the k-th lowest.
+  const below = sorted[k - 1]!;
+  const above = sorted[k] ?? below + 1e-4;
+  return Number(Math.min(1, (below + above) / 2).toFixed(6));
+}
+
+/**
+ * Fits a model on every example, with the target picked by an inner
+ * cross-validation (out-of-fold p, 95% of all-strong quality).
+ *
+ * @example
+ * const model = fitRouterModel(examples, { embedder: 'use-lite' });
+ * writeFileSync('router-model.json', JSON.stringify(toModelFile(model)));
+ */
+export function fitRouterModel(examples: readonly FitExample[], opts: RouteFitOptions): RouterModel & { oof: Float64Array } {
+  const folds = opts.folds ?? 5;
+  const foldOf = opts.foldOf ?? ((i: number) => i % folds);
+  const oof = new Float64Array(examples.length);
+  for (let k = 0; k < folds; k++) {
+    const train = examples.filter((_, i) => foldOf(i) !== k);
+    const idx = examples.flatMap((_, i) => (foldOf(i) === k ? [i] : []));
+    if (train.length === 0 || idx.length === 0) continue;
+    const p = scoreExamples(buildModel(train, opts), idx.map((i) => examples[i]!));
+    idx.forEach((i, j) => (oof[i] = p[j]!));
+  }
+  const target = targetFor(oof, examples) ?? 0.8;
+  return { ...buildModel(examples, opts, target), oof };
+}

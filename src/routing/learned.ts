@@ -1,0 +1,279 @@
+/**
+ * The outcome-trained router: P(a cheaper tier is good enough | request),
+ * estimated from labelled outcomes near the request in the embedding space
+ * the semantic cache already computes, weighted by similarity and shrunk
+ * toward a prior from the existing signals (complexity, length) when the
+ * evidence is thin. A request goes up the ladder while that probability is
+ * below the tier's target; the guard rail keeps the choice within
+ * `maxSteps` of the complexity choice.
+ *
+ * Seed outcomes come from a model file (`switchyard route-fit`) and are
+ * shared by every tenant; online outcomes (feedback, shadow tests) are kept
+ * per tenant or globally, bounded, oldest first out.
+ */
+import type { RoutingLearnedConfig } from '../config/routing-learned.js';
+import { centered, type PriorModel, type RouterModel } from './learned-model.js';
+import { OutcomeIndex, type OutcomeMatch } from './outcome-index.js';
+import type { StoredOutcome } from './outcome-store.js';
+
+/** The estimate for one tier. */
+export interface LearnedEstimate {
+  /** The cheaper tier judged (ladder spelling). */
+  tier: string;
+  /** P(tier good enough | request), 0..1. */
+  p: number;
+  /** The prior alone (complexity, length). */
+  prior: number;
+  /** Neighbours that counted (similarity ≥ minSimilarity). */
+  neighbours: number;
+  /** Their summed weight. */
+  evidence: number;
+  /** The target p is compared with. */
+  target: number;
+}
+
+/** The learned choice on the ladder. */
+export interface LearnedChoice {
+  step: number;
+  /** e.g. `learned: p(MEDIUM ok)=0.82 from 37 neighbours >= 0.80 -> MEDIUM`. */
+  why: string;
+  /** Estimates computed, cheapest tier first. */
+  estimates: LearnedEstimate[];
+}
+
+/** What the estimate reads of a request. */
+export interface LearnedInput {
+  embedding: Float32Array | undefined;
+  /** Complexity score 0..1. */
+  complexity: number;
+  /** Estimated prompt tokens. */
+  tokens: number;
+  /** Online scope: the tenant (scope `tenant`) or ignored (`global`). */
+  tenant: string | undefined;
+}
+
+const GLOBAL = '*';
+/** Slope of the complexity prior around a threshold when no fitted prior applies. */
+const THRESHOLD_SLOPE = 10;
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const logit = (p: number) => {
+  const q = Math.min(1 - 1e-6, Math.max(1e-6, p));
+  return Math.log(q / (1 - q));
+};
+
+/**
+ * The fitted prior: P(cheaper tier ok) from complexity and length.
+ *
+ * @example
+ * priorP({ intercept: 1.2, complexity: -0.8, length: 0 }, 0.5, 40); // ≈0.77
+ */
+export function priorP(m: PriorModel, complexity: number, tokens: number): number {
+  return sigmoid(m.intercept + m.complexity * logit(complexity) + m.length * Math.log1p(tokens));
+}
+
+/**
+ * Similarity-weighted mean of neighbour scores, shrunk toward `prior` by
+ * `priorWeight` pseudo-neighbours.
+ *
+ * @example
+ * shrunkEstimate([{ score: 1, similarity: 0.9 }], 0.5, { sharpness: 0.1, priorWeight: 4, minSimilarity: 0.3 }).p; // ≈0.57
+ */
+export function shrunkEstimate(
+  matches: readonly OutcomeMatch[],
+  prior: number,
+  k: { sharpness: number; priorWeight: number; minSimilarity: number },
+): { p: number; neighbours: number; evidence: number } {
+  let sw = 0;
+  let sws = 0;
+  let count = 0;
+  for (const m of matches) {
+    if (m.similarity < k.minSimilarity) continue;
+    const w = Math.exp((Math.min(1, m.similarity) - 1) / k.sharpness);
+    sw += w;
+    sws += w * m.score;
+    count++;
+  }
+  const den = sw + k.priorWeight;
+  return { p: den > 0 ? (sws + k.priorWeight * prior) / den : prior, neighbours: count, evidence: sw };
+}
+
+/**
+ * Outcome memory and estimates for one ladder.
+ *
+ * @example
+ * const l = new LearnedRouter(cfg.routing.learned, ['MEDIUM', 'HIGH'], model);
+ * l.record({ vector, tier: 'MEDIUM', score: 0, tenant: 't1' });
+ * l.choose({ embedding, complexity: 0.4, tokens: 60, tenant: 't1' }, 0, [0.7]).why;
+ */
+export class LearnedRouter {
+  private readonly online: OutcomeIndex;
+  private seeds: OutcomeIndex | undefined;
+  private seedTier = '';
+  private ladder: string[] = [];
+  private lower: string[] = [];
+  private embedderId: string | undefined;
+  /** Reused buffer for the centred query (one decision at a time: route() is synchronous). */
+  private scratch = new Float32Array(0);
+
+  constructor(
+    private cfg: RoutingLearnedConfig,
+    ladder: readonly string[],
+    private model: RouterModel | undefined,
+    now: () => number = Date.now,
+  ) {
+    this.online = new OutcomeIndex({ maxOutcomes: cfg.maxOutcomes, maxAgeMs: cfg.maxAgeHours * 3_600_000, now });
+    this.configure(cfg, ladder, model);
+  }
+
+  /** Adopts new settings, ladder or model; online outcomes are kept. */
+  configure(cfg: RoutingLearnedConfig, ladder: readonly string[], model: RouterModel | undefined): void {
+    this.cfg = cfg;
+    this.ladder = [...ladder];
+    this.lower = ladder.map((t) => t.toLowerCase());
+    this.online.setBounds(cfg.maxOutcomes, cfg.maxAgeHours * 3_600_000);
+    if (model !== this.model || !this.seeds) {
+      this.model = model;
+      this.seeds = undefined;
+      if (model && model.seeds.length > 0) {
+        const seeds = new OutcomeIndex({ maxOutcomes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY, now: () => 0 });
+        for (const s of model.seeds) seeds.add({ vector: model.center ? centered(s.vector, model.center) : s.vector, tier: GLOBAL, score: s.score, scope: GLOBAL, at: 0 });
+        this.scratch = new Float32Array(model.dim);
+        this.seeds = seeds;
+      }
+    }
+    // The model's tier: named, or the ladder's second-strongest.
+    this.seedTier = (model?.tier ?? this.lower[this.lower.length - 2] ?? '').toLowerCase();
+  }
+
+  /** Which online sources feed outcomes. */
+  get sources(): { feedback: boolean; shadow: boolean } {
+    return this.cfg.sources;
+  }
+
+  /** The embedder of the vectors `estimate` receives; the seed outcomes are searched only when it is the model's (or unknown). */
+  setEmbedderId(id: string | undefined): void {
+    this.embedderId = id;
+  }
+
+  private seedsUsable(v: Float32Array): boolean {
+    return this.seeds !== undefined && v.length === this.model!.dim && (this.embedderId === undefined || this.embedderId === this.model!.embedder);
+  }
+
+  /** The model in use (undefined: complexity prior and online outcomes only). */
+  get modelInUse(): RouterModel | undefined {
+    return this.model;
+  }
+
+  /** Online outcomes held. */
+  get size(): number {
+    return this.online.size;
+  }
+
+  /**
+   * Records an online outcome: `tier` (a cheaper tier) was good enough for
+   * the request embedded as `vector` with `score` in 0..1. Returns what was
+   * stored (to persist), or undefined when it cannot count (top tier,
+   * unknown tier, bad vector or score).
+   */
+  record(o: { vector: Float32Array; tier: string; score: number; tenant?: string | undefined; at?: number }): StoredOutcome | undefined {
+    const step = this.lower.indexOf(o.tier.toLowerCase());
+    if (step < 0 || step >= this.lower.length - 1) return undefined;
+    const stored: StoredOutcome = { vector: o.vector, tier: this.lower[step]!, score: o.score, scope: this.scopeOf(o.tenant), at: o.at ?? Date.now() };
+    return this.online.add(stored) ? stored : undefined;
+  }
+
+  /** Puts back an outcome read from the store (any tier, any scope; too old or malformed ones are dropped). */
+  restore(o: StoredOutcome): boolean {
+    return this.online.add(o);
+  }
+
+  private scopeOf(tenant: string | undefined): string {
+    return this.cfg.scope === 'tenant' ? `t:${tenant ?? ''}` : GLOBAL;
+  }
+
+  /** The ladder step whose p(ok) ranks requests (`classify`'s `score`): the model's tier, else the second-strongest. */
+  scoreStep(): number {
+    const i = this.lower.indexOf(this.seedTier);
+    return i >= 0 && i < this.lower.length - 1 ? i : Math.max(0, this.lower.length - 2);
+  }
+
+  /** The target of a ladder step. */
+  targetOf(step: number): number {
+    const name = this.lower[step]!;
+    for (const k in this.cfg.targets) if (k.toLowerCase() === name) return this.cfg.targets[k]!;
+    return this.cfg.target ?? (this.model && name === this.seedTier ? this.model.target : 0.8);
+  }
+
+  /**
+   * Neighbour settings: config, else the model's, else defaults for learning
+   * from live traffic alone (repeated requests sit close together, and a
+   * prior made from a threshold knows little, so neighbours count more).
+   */
+  private knn() {
+    const m = this.model?.knn;
+    const c = this.cfg;
+    return {
+      neighbours: c.neighbours ?? m?.neighbours ?? 32,
+      sharpness: c.sharpness ?? m?.sharpness ?? 0.2,
+      priorWeight: c.priorWeight ?? m?.priorWeight ?? 2,
+      minSimilarity: c.minSimilarity ?? m?.minSimilarity ?? 0.5,
+    };
+  }
+
+  /**
+   * P(ladder[step] good enough | request). `threshold` is the complexity
+   * threshold above ladder[step] in effect: without a fitted prior for that
+   * tier the prior reproduces the complexity decision (p0 = target at the
+   * threshold).
+   */
+  estimate(step: number, input: LearnedInput, threshold: number | undefined): LearnedEstimate {
+    const tier = this.lower[step]!;
+    const target = this.targetOf(step);
+    const fitted = this.model && tier === this.seedTier ? this.model.prior : undefined;
+    const prior = fitted
+      ? priorP(fitted, input.complexity, input.tokens)
+      : sigmoid(logit(target) - THRESHOLD_SLOPE * (input.complexity - (threshold ?? 0.5)));
+    const k = this.knn();
+    let matches: OutcomeMatch[] = [];
+    const v = input.embedding;
+    if (v) {
+      matches = this.online.search(this.scopeOf(input.tenant), tier, v, k.neighbours);
+      if (tier === this.seedTier && this.seedsUsable(v)) {
+        const c = this.model!.center;
+        const seeds = this.seeds!.search(GLOBAL, GLOBAL, c ? centered(v, c, this.scratch) : v, k.neighbours);
+        if (matches.length === 0) matches = seeds;
+        else if (seeds.length > 0) matches = [...matches, ...seeds].sort((a, b) => b.similarity - a.similarity).slice(0, k.neighbours);
+      }
+    }
+    const e = shrunkEstimate(matches, prior, k);
+    return { tier: this.ladder[step]!, p: e.p, prior, neighbours: e.neighbours, evidence: e.evidence, target };
+  }
+
+  /**
+   * Walks the ladder within `maxSteps` of the complexity step `cstep`: from
+   * the lowest allowed step up while p(ok) < target.
+   */
+  choose(input: LearnedInput, cstep: number, thresholds: ArrayLike<number>): LearnedChoice {
+    const top = this.ladder.length - 1;
+    const lo = Math.max(0, cstep - this.cfg.maxSteps);
+    const hi = Math.min(top, cstep + this.cfg.maxSteps);
+    const estimates: LearnedEstimate[] = [];
+    let step = lo;
+    while (step < hi) {
+      const e = this.estimate(step, input, thresholds[step]);
+      estimates.push(e);
+      if (e.p >= e.target) break;
+      step++;
+    }
+    return { step, why: explain(estimates, step, this.ladder, input.embedding === undefined), estimates };
+  }
+}
+
+const f2 = (x: number) => x.toFixed(2);
+
+function explain(estimates: readonly LearnedEstimate[], step: number, ladder: readonly string[], noEmbedding: boolean): string {
+  const parts = estimates.map((e) => `p(${e.tier} ok)=${f2(e.p)} ${e.neighbours > 0 ? `from ${e.neighbours} neighbour${e.neighbours === 1 ? '' : 's'}` : 'from the prior'} ${e.p >= e.target ? '>=' : '<'} ${f2(e.target)}`);
+  const tail = noEmbedding ? ' (no embedding: prior only)' : '';
+  return `learned: ${parts.length > 0 ? `${parts.join(', ')} ` : ''}-> ${ladder[step]}${tail}`;
+}
