@@ -112,7 +112,7 @@ program
   .description('route prompts offline: one JSON decision (tier, model, signals, scores, reason) per input line; no upstream is called')
   .requiredOption('-i, --in <file>', 'JSON lines: {"prompt": "..."} or an OpenAI chat body per line ("-" for stdin)', fileArg(true))
   .option('-c, --config <file>', 'YAML config file (default: $SWITCHYARD_CONFIG, else embedded defaults)', fileArg(), process.env.SWITCHYARD_CONFIG)
-  .option('-m, --model <file>', 'router model from `switchyard route-fit` (learned routing; prompts are embedded)', fileArg())
+  .option('-m, --model <file>', 'router model from `switchyard route-fit` (learned routing; prompts are embedded)')
   .action(async (o: { in: string; config?: string; model?: string }) => {
     const { classifyStream, openInput } = await import('../eval/classify.js');
     const { defaultConfig, loadConfigFile } = await import('../config/load.js');

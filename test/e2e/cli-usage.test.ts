@@ -61,10 +61,7 @@ describe('help', () => {
       const h = await run([...p, '--help']);
       for (const sub of commandsIn(h.stdout)) paths.push([...p, sub]);
     }
-    // cache-eval forwards its arguments to src/cache/eval-main.ts, whose --help the "router" helper fixes
-    // while moving it to src/eval/ (issue 17 brief): drop this exclusion when that lands.
-    const delegated = new Set(['cache-eval']);
-    for (const p of paths.filter((x) => !delegated.has(x[0]!))) {
+    for (const p of paths) {
       const h = await run([...p, '--help']);
       expect(h.code, `${p.join(' ')} --help: ${h.stderr}`).toBe(0);
       expect(h.stdout, `${p.join(' ')} --help`).toMatch(new RegExp(`^Usage: switchyard ${p.join(' ')}( |$)`, 'm'));
@@ -82,6 +79,7 @@ describe('usage errors: one line, exit 2', () => {
     ['a directory as the config', ['shadow', 'report', '--config', '/tmp'], /not a file: \/tmp/],
     ['a missing classify input', ['classify', '--in', '/nonexistent/prompts.jsonl'], /no such file: \/nonexistent\/prompts\.jsonl/],
     ['a missing GGUF model', ['sidecar', '--model', '/nonexistent/model.gguf'], /no such file: \/nonexistent\/model\.gguf/],
+    ['a missing cache-eval pairs file', ['cache-eval', '--pairs', '/nonexistent/pairs.jsonl'], /no such file/],
     ['a bad mock fault', ['mock', '--fault', '200'], /HTTP status 400-599, timeout, disconnect or truncate/],
     ['a negative thread count', ['sidecar', '--model', MAIN, '--threads', '0'], /--threads <n>.*'0' is invalid/],
   ];
