@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodsAt } from '../../src/accounting/budgets.js';
+import { budgetKey } from '../../src/accounting/store.js';
 import type { DecisionRecord } from '../../src/observability/events.js';
 import { newKey } from '../../src/identity/key-format.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
@@ -101,8 +102,8 @@ describe.each(['memory', 'redis'] as const)('a $0.10 key under a 200-request bur
       // One budget, the key's, whatever tenant the headers named.
       expect(new Set(records.map((r) => r.tenant))).toEqual(new Set(['t:burst']));
       if (store === 'redis') {
-        const day = await redis.hGetAll(`${prefix}${sub}budget:key:${k.id}:d:${periodsAt(Date.now()).day}`);
-        expect(Number(day.reserved)).toBe(0);
+        const day = await redis.hGetAll(budgetKey(`${prefix}${sub}`, `key:${k.id}`, 'd', periodsAt(Date.now()).day));
+        expect(day.reserved).toBe('0');
         expect(Number(day.spent) / 1e9).toBeCloseTo(spent, 8);
         expect(Number(day.spent) / 1e9).toBeLessThanOrEqual(CAP + ONE_RESERVATION);
       }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodsAt } from '../../src/accounting/budgets.js';
+import { budgetKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import type { DecisionRecord } from '../../src/observability/events.js';
 import { credentialTenant } from '../../src/identity/tenant-name.js';
@@ -70,7 +71,7 @@ ${priced()}`,
     await gw.close();
   });
   const trusted = { 'x-switchyard-proxy-secret': SECRET, authorization: 'Bearer nginx-client' };
-  const budgetOf = async (tenant: string) => redis.hGetAll(`${prefix}${sub}budget:${tenant}:d:${periodsAt(Date.now()).day}`);
+  const budgetOf = async (tenant: string) => redis.hGetAll(budgetKey(`${prefix}${sub}`, tenant, 'd', periodsAt(Date.now()).day));
 
   it('answers the trusted proxy with X-Accel-Redirect, without calling the upstream, and leaves nothing reserved', async () => {
     const records: DecisionRecord[] = [];
