@@ -12,6 +12,7 @@
  * the first run embeds 5,613 prompts (minutes on a busy machine).
  *
  *   npx tsx bench/routing.ts                      (ROUTING_DATA=… to use another file)
+ *   ROUTING_BENCH=decision npx tsx bench/routing.ts   (decision cost only; ROUTING_OUTCOMES=20000 for a quick run)
  *   BENCH_ONLY=routing npm run bench
  */
 import { resolve } from 'node:path';
@@ -25,6 +26,8 @@ import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport }
 import { Router } from '../src/routing/router.js';
 import { complexityScore } from '../src/routing/signals/complexity.js';
 import { UpstreamRegistry } from '../src/upstream/registry.js';
+import { FlatIndex } from '../src/cache/vector/flat.js';
+import type { LearnedRouter } from '../src/routing/learned.js';
 
 const DATA = process.env.ROUTING_DATA ?? resolve('../shared/data/routing-dev.jsonl');
 
@@ -46,11 +49,26 @@ export interface RoutingBench {
   thresholdFor95: number;
   signals: SignalTiming[];
   /** A whole `Router.route` decision for `switchyard/auto` (signals, tier, constraints). */
-  decision: SignalTiming;
+  decision: DecisionTiming;
   /** The learned router against the others, 5-fold and leave-subject-group-out. */
   learned: LearnedEvalReport;
   /** A whole learned decision with 100k stored outcomes (plus the dev set as seed outcomes). */
-  learnedDecision: SignalTiming & { outcomes: number };
+  learnedDecision: LearnedTiming;
+}
+
+/** A whole learned decision: wall and CPU time, what storing the outcomes took, and the index's recall. */
+export interface LearnedTiming extends DecisionTiming {
+  outcomes: number;
+  /** Seconds to record every outcome (the graph build). */
+  buildS: number;
+  /** recall@k of the approximate neighbour search against an exact scan of the same outcomes (sampled queries). */
+  recall: { k: number; queries: number; mean: number; min: number };
+}
+
+/** Wall time (hrtime) and CPU time (process.cpuUsage, user + system) per decision. */
+export interface DecisionTiming extends SignalTiming {
+  cpuMedianUs: number;
+  cpuP99Us: number;
 }
 
 function operatingPoint(scores: Float64Array, rows: { weak: boolean; strong: boolean }[], threshold: number, weak: number, strong: number): OperatingPoint {
@@ -65,7 +83,9 @@ function operatingPoint(scores: Float64Array, rows: { weak: boolean; strong: boo
   return { threshold, strongShare: k / rows.length, quality, pgr: (quality - weak) / (strong - weak) };
 }
 
-function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; outcomes: number }): SignalTiming {
+function timeDecisions(prompts: string[]): DecisionTiming;
+function timeDecisions(prompts: string[], learned: { vectors: Float32Array[]; outcomes: number }): LearnedTiming;
+function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; outcomes: number }): DecisionTiming | LearnedTiming {
   const cfg = parseConfig(
     `upstreams:
   - { name: local, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", local: true, models: [{ name: small }] }
@@ -83,8 +103,12 @@ routing:${learned ? `\n  learned: { maxOutcomes: ${learned.outcomes}, maxSteps: 
   const router = new Router(cfg, reg, { pollers: false });
   const reqs = prompts.map(promptRequest);
   const vec = (i: number) => learned?.vectors[i % learned.vectors.length];
+  let buildS = 0;
+  /** The LOW outcomes again, in an exact index, for the recall check. */
+  const exact = learned ? new FlatIndex(learned.vectors[0]!.length, Math.ceil(learned.outcomes / 2)) : undefined;
   if (learned) {
     // Outcomes near the dev prompts (each a perturbed copy), half on LOW and half on MEDIUM.
+    const t0 = process.hrtime.bigint();
     let seed = 7;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
     for (let i = 0; i < learned.outcomes; i++) {
@@ -94,21 +118,66 @@ routing:${learned ? `\n  learned: { maxOutcomes: ${learned.outcomes}, maxSteps: 
       for (let j = 0; j < v.length; j++) norm += (v[j] = base[j]! + 0.03 * rnd()) ** 2;
       for (let j = 0; j < v.length; j++) v[j]! /= Math.sqrt(norm);
       router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', rnd() > -0.6 ? 1 : 0, undefined, 'feedback');
+      if (i % 2 === 0) exact!.add(i, v);
+      if (i % 10_000 === 9_999) process.stderr.write(`\rstored ${i + 1}/${learned.outcomes} outcomes`);
     }
+    buildS = Number(process.hrtime.bigint() - t0) / 1e9;
+    process.stderr.write('\n');
   }
   for (let i = 0; i < reqs.length; i++) router.route({ req: reqs[i]!, id: 'warm', embedding: vec(i) });
   const times = new Float64Array(reqs.length);
+  const cpu = new Float64Array(reqs.length);
   reqs.forEach((req, i) => {
     const embedding = vec(i);
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     router.route({ req, id: `r${i}`, embedding });
     times[i] = Number(process.hrtime.bigint() - t0) / 1_000;
+    const c = process.cpuUsage(c0);
+    cpu[i] = c.user + c.system;
   });
+  let recall: LearnedTiming['recall'] | undefined;
+  if (learned && exact) {
+    // The neighbours the LOW estimate reads, against an exact scan of the same outcomes (ties count as found).
+    const ln = (router as unknown as { learned: LearnedRouter }).learned;
+    const k = 32;
+    let sum = 0;
+    let min = 1;
+    const queries = Math.min(500, reqs.length);
+    for (let q = 0; q < queries; q++) {
+      const query = vec(q * 11)!;
+      const truth = exact.search(query, k);
+      const kth = truth[truth.length - 1]!.similarity - 1e-6;
+      const got = ln.nearest('LOW', query, k).filter((m) => m.similarity >= kth).length / truth.length;
+      sum += got;
+      min = Math.min(min, got);
+    }
+    recall = { k, queries, mean: sum / queries, min };
+  }
   void router.close();
   void reg.close();
   times.sort();
-  const signal = learned ? `Router.route (auto, learned, ${learned.outcomes.toLocaleString('en')} outcomes)` : 'Router.route (auto, whole decision)';
-  return { signal, medianUs: times[times.length >> 1]!, p99Us: times[Math.floor(times.length * 0.99)]! };
+  cpu.sort();
+  const at = (a: Float64Array, q: number) => a[Math.min(a.length - 1, Math.floor(a.length * q))]!;
+  const base = { medianUs: at(times, 0.5), p99Us: at(times, 0.99), cpuMedianUs: at(cpu, 0.5), cpuP99Us: at(cpu, 0.99) };
+  if (!learned) return { signal: 'Router.route (auto, whole decision)', ...base };
+  return { signal: `Router.route (auto, learned, ${learned.outcomes.toLocaleString('en')} outcomes)`, ...base, outcomes: learned.outcomes, buildS, recall: recall! };
+}
+
+/**
+ * Only the decision cost, without and with the learned router at
+ * `ROUTING_OUTCOMES` (default 100k) stored outcomes: the CV evaluation takes minutes.
+ *
+ * @example
+ * await runDecisionBench(); // ROUTING_BENCH=decision npx tsx bench/routing.ts
+ */
+export async function runDecisionBench(log: (s: string) => void = console.log, file = DATA): Promise<LearnedTiming> {
+  const prompts = readRoutingSet(file).map((r) => r.prompt);
+  const vectors = await embedWithCache(new UseLiteEmbedder(), prompts, { file: resolve('bench/results/routing-embeddings.use-lite.bin') });
+  const d = timeDecisions(prompts, { vectors, outcomes: Number(process.env.ROUTING_OUTCOMES ?? 100_000) });
+  log(decisionMarkdown([timeDecisions(prompts), d]));
+  log(learnedCostLine(d));
+  return d;
 }
 
 /**
@@ -134,13 +203,25 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
   });
   const learned = evaluateLearned(rows, vectors);
   const outcomes = Number(process.env.ROUTING_OUTCOMES ?? 100_000);
-  const learnedDecision = { ...timeDecisions(prompts, { vectors, outcomes }), outcomes };
+  const learnedDecision = timeDecisions(prompts, { vectors, outcomes });
   const b = { file, report, operating, thresholdFor95, signals, decision, learned, learnedDecision };
   log(routingMarkdown(b));
   return b;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** Whole decisions: wall and CPU time per decision. */
+export function decisionMarkdown(ts: readonly DecisionTiming[]): string {
+  const out = ['| decision | wall median | wall p99 | CPU median | CPU p99 |', '|---|---:|---:|---:|---:|'];
+  for (const t of ts) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs | ${t.cpuMedianUs.toFixed(1)} µs | ${t.cpuP99Us.toFixed(1)} µs |`);
+  return out.join('\n');
+}
+
+/** Build time and recall of the learned decision's outcome index. */
+export function learnedCostLine(d: LearnedTiming): string {
+  return `Storing ${d.outcomes.toLocaleString('en')} outcomes took ${d.buildS.toFixed(1)} s; neighbour recall@${d.recall.k} against an exact scan, ${d.recall.queries} queries: mean ${d.recall.mean.toFixed(3)}, min ${d.recall.min.toFixed(3)}.`;
+}
 
 /** The bench as markdown tables (the README's Routing section embeds it). */
 export function routingMarkdown(b: RoutingBench): string {
@@ -169,7 +250,8 @@ export function routingMarkdown(b: RoutingBench): string {
     `| ${b.thresholdFor95.toFixed(2)} (95% of all-strong) | ${pct(r.shipped.shareFor95)} | ${pct(0.95 * r.strongQuality)} | |`,
   );
   out.push('', '| signal | median | p99 |', '|---|---:|---:|');
-  for (const t of [...b.signals, b.decision, b.learnedDecision]) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs |`);
+  for (const t of b.signals) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs |`);
+  out.push('', decisionMarkdown([b.decision, b.learnedDecision]), '', learnedCostLine(b.learnedDecision));
   out.push('', learnedMarkdown(b.learned));
   return out.join('\n');
 }
@@ -202,5 +284,6 @@ export function learnedMarkdown(l: LearnedEvalReport): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  await runRoutingBench();
+  if (process.env.ROUTING_BENCH === 'decision') await runDecisionBench();
+  else await runRoutingBench();
 }

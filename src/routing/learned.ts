@@ -183,6 +183,18 @@ export class LearnedRouter {
     return this.online.add(stored) ? stored : undefined;
   }
 
+  /**
+   * The `k` nearest online outcomes of a tier for a request (what
+   * {@link LearnedRouter.estimate} reads before weighting): for checking the
+   * approximate index against an exact search.
+   *
+   * @example
+   * learned.nearest('MEDIUM', embedding, 32, 't1'); // [{ score: 1, similarity: 0.97 }, ...]
+   */
+  nearest(tier: string, query: Float32Array, k: number, tenant?: string): OutcomeMatch[] {
+    return this.online.search(this.scopeOf(tenant), tier, query, k);
+  }
+
   /** Puts back an outcome read from the store (any tier, any scope; too old or malformed ones are dropped). */
   restore(o: StoredOutcome): boolean {
     return this.online.add(o);
