@@ -6,13 +6,13 @@
  *   BENCH_QUICK=1 npm run bench        short cells, one repeat: checks the harness, noisy figures
  *   BENCH_ONLY=peer,gateway npm run bench   a subset: gateway, express-face, peer, cache, extproc, routing, soak
  *                                      (soak runs 10 minutes; SOAK_SECONDS=120 for less, see bench/soak.ts)
- *   npm run bench -- --readme          also writes each table into README.md between
+ *   npm run bench -- --readme          also writes each table into the docs (README.md, docs/*.md) between
  *                                      <!-- bench:NAME --> and <!-- /bench:NAME -->
  *
  * A section that fails is recorded (JSON and markdown) and the run goes on;
  * the process then exits non-zero.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -103,7 +103,7 @@ const sections: Section[] = [
     },
   },
   // A new benchmark plugs in here: a module exporting `runXBench(log)` and `xMarkdown(result)`,
-  // and a `<!-- bench:NAME -->` / `<!-- /bench:NAME -->` pair in README.md for `--readme`.
+  // and a `<!-- bench:NAME -->` / `<!-- /bench:NAME -->` pair in docs/benchmarks.md for `--readme`.
 ];
 
 console.log(`# Switchyard benchmarks\n${machine}\n${started}${quick ? '\nBENCH_QUICK=1: short cells, one repeat' : ''}\n`);
@@ -132,19 +132,26 @@ console.log(`\n${md.join('\n')}`);
 
 if (writeReadme) {
   // Each table replaces the text between its markers; a lone opening marker gets a closing one.
-  let readme = readFileSync('README.md', 'utf8');
+  // The tables live in docs/benchmarks.md and docs/routing.md (any README.md or docs/*.md with the markers).
+  const docs = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
   const blocks: [string, string][] = [['machine', `Measured on ${header}.`], ...results.map((s): [string, string] => [s.name, s.markdown])];
-  for (const [name, text] of blocks) {
-    const open = `<!-- bench:${name} -->`;
-    const close = `<!-- /bench:${name} -->`;
-    const i = readme.indexOf(open);
-    if (i < 0) continue;
-    const j = readme.indexOf(close, i);
-    const end = j < 0 ? i + open.length : j + close.length;
-    readme = `${readme.slice(0, i)}${open}\n${text}\n${close}${readme.slice(end)}`;
+  for (const file of docs) {
+    let readme = readFileSync(file, 'utf8');
+    const before = readme;
+    for (const [name, text] of blocks) {
+      const open = `<!-- bench:${name} -->`;
+      const close = `<!-- /bench:${name} -->`;
+      const i = readme.indexOf(open);
+      if (i < 0) continue;
+      const j = readme.indexOf(close, i);
+      const end = j < 0 ? i + open.length : j + close.length;
+      readme = `${readme.slice(0, i)}${open}\n${text}\n${close}${readme.slice(end)}`;
+    }
+    if (readme !== before) {
+      writeFileSync(file, readme);
+      console.log(`${file} tables updated`);
+    }
   }
-  writeFileSync('README.md', readme);
-  console.log('README.md tables updated');
 }
 
 if (results.some((s) => s.error)) process.exitCode = 1;

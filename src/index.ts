@@ -26,5 +26,8 @@ export { createResponseCache, type ResponseCache, type CacheLookup, type CacheSt
 export type { Embedder } from './embedding/embedder.js';
 export { createEmbedder } from './embedding/index.js';
 export { buildReport, formatReport, type ShadowReport, type ShadowResult } from './shadow/index.js';
+export { startMockServer, createMockHandler, type RunningMock, type MockListen } from './mock/server.js';
+export type { MockConfig, MockFault } from './config/mock.js';
+export { MissingOptionalPackageError } from './optional-module.js';
 export { StoreTimeoutError, StoreUnavailableError, type StoreHealth } from './store/redis.js';
 export { RediSearchMissingError, VectorDimensionMismatchError, VectorStoreError } from './cache/vector/redis.js';

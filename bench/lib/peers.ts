@@ -55,7 +55,13 @@ export function portkeyHeaders(baseUrl: string): Record<string, string> {
  */
 export async function startPortkeyProc(): Promise<PeerProc> {
   const require = createRequire(import.meta.url);
-  const pkgFile = require.resolve('@portkey-ai/gateway/package.json');
+  let pkgFile: string;
+  try {
+    pkgFile = require.resolve('@portkey-ai/gateway/package.json');
+  } catch {
+    // Not a dependency (it would add ~21 MB to every install): the peer benchmark installs it on demand.
+    throw new Error('the peer benchmark needs the Portkey gateway: run `npm install --no-save @portkey-ai/gateway@1.15.2`');
+  }
   const version = (require(pkgFile) as { version: string }).version;
   const entry = join(dirname(pkgFile), 'build', 'start-server.js');
   const port = await freePort();

@@ -1,17 +1,11 @@
 #!/usr/bin/env node
 /** The `switchyard` command. */
 import { Command } from 'commander';
-import { ConfigError } from '../config/load.js';
+import { exitOnError, faultArg, fileArg, intArg, portArg } from './args.js';
 import { startServer } from './serve.js';
 
-/** An invalid config ends the process with its problems listed and exit code 2; anything else is rethrown. */
-function exitOnConfigError(e: unknown): never {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`switchyard: invalid configuration\n${e.message}\n`);
-    process.exit(2);
-  }
-  throw e;
-}
+/** Every error reaching the command line: one line on stderr, exit 2 for usage, file and config errors (see args.ts). */
+const exitOnConfigError: (e: unknown) => never = exitOnError;
 
 /** A config, model or label file problem: one line (the config's issues listed) and exit code 2. */
 function exitOnUsageError(cmd: string, e: unknown): never {
@@ -23,13 +17,19 @@ function exitOnUsageError(cmd: string, e: unknown): never {
 }
 
 const program = new Command();
-program.name('switchyard').description('LLM traffic router: cache, route, fall back, observe');
+program
+  .name('switchyard')
+  .description('LLM traffic router: cache, route, fall back, observe')
+  .exitOverride()
+  .showSuggestionAfterError(true)
+  .configureHelp({ showGlobalOptions: false });
+// Subcommands inherit exitOverride from the program; usage errors then exit 2 through exitOnError.
 
 program
   .command('serve')
   .description('run the standalone gateway')
-  .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
-  .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10))
+  .option('-c, --config <file>', 'YAML config file (default: $SWITCHYARD_CONFIG, else embedded defaults)', fileArg(), process.env.SWITCHYARD_CONFIG)
+  .option('-p, --port <n>', 'port to listen on', portArg)
   .option('-H, --host <addr>', 'address to bind')
   .action(async (o: { config?: string; port?: number; host?: string }) => {
     try {
@@ -44,14 +44,12 @@ program
     }
   });
 
-const intArg = (v: string) => Number.parseInt(v, 10);
-
 program
   .command('extproc')
   .description('run as an Envoy ext_proc external processor (gRPC)')
-  .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
-  .option('-p, --port <n>', 'gRPC port', intArg, 50051)
-  .option('-m, --metrics-port <n>', 'port of the /metrics HTTP endpoint', intArg)
+  .option('-c, --config <file>', 'YAML config file (default: $SWITCHYARD_CONFIG, else embedded defaults)', fileArg(), process.env.SWITCHYARD_CONFIG)
+  .option('-p, --port <n>', 'gRPC port', portArg, 50051)
+  .option('-m, --metrics-port <n>', 'port of the /metrics HTTP endpoint', portArg)
   .option('-H, --host <addr>', 'address to bind')
   .action(async (o: { config?: string; port: number; metricsPort?: number; host?: string }) => {
     // Loaded on demand: gRPC stays out of the other commands' start-up.
@@ -83,13 +81,13 @@ program
 program
   .command('sidecar')
   .description('run a local llama.cpp server (node-llama-cpp) with the OpenAI-compatible API of llama-server')
-  .requiredOption('-m, --model <file>', 'GGUF model file')
-  .option('-p, --port <n>', 'port to listen on', (v) => Number.parseInt(v, 10), 8081)
+  .requiredOption('-m, --model <file>', 'GGUF model file', fileArg())
+  .option('-p, --port <n>', 'port to listen on', portArg, 8081)
   .option('-H, --host <addr>', 'address to bind', '127.0.0.1')
-  .option('-t, --threads <n>', 'CPU threads', (v) => Number.parseInt(v, 10), 1)
-  .option('-c, --context-size <n>', 'context tokens per parallel slot', (v) => Number.parseInt(v, 10), 2048)
-  .option('--queue-size <n>', 'requests that may wait for a slot before 503', (v) => Number.parseInt(v, 10), 16)
-  .option('--parallel <n>', 'requests generated at once', (v) => Number.parseInt(v, 10), 1)
+  .option('-t, --threads <n>', 'CPU threads', intArg(1), 1)
+  .option('-c, --context-size <n>', 'context tokens per parallel slot', intArg(1), 2048)
+  .option('--queue-size <n>', 'requests that may wait for a slot before 503', intArg(0), 16)
+  .option('--parallel <n>', 'requests generated at once', intArg(1), 1)
   .option('-a, --alias <name>', 'model id in /v1/models (default: the file name)')
   .option('--no-embeddings', 'do not serve /v1/embeddings')
   .action(async (o: { model: string; port: number; host: string; threads: number; contextSize: number; queueSize: number; parallel: number; alias?: string; embeddings: boolean }) => {
@@ -112,8 +110,8 @@ program
 program
   .command('classify')
   .description('route prompts offline: one JSON decision (tier, model, signals, scores, reason) per input line; no upstream is called')
-  .requiredOption('-i, --in <file>', 'JSON lines: {"prompt": "..."} or an OpenAI chat body per line ("-" for stdin)')
-  .option('-c, --config <file>', 'YAML config file (default: embedded defaults)', process.env.SWITCHYARD_CONFIG)
+  .requiredOption('-i, --in <file>', 'JSON lines: {"prompt": "..."} or an OpenAI chat body per line ("-" for stdin)', fileArg(true))
+  .option('-c, --config <file>', 'YAML config file (default: $SWITCHYARD_CONFIG, else embedded defaults)', fileArg(), process.env.SWITCHYARD_CONFIG)
   .option('-m, --model <file>', 'router model from `switchyard route-fit` (learned routing; prompts are embedded)')
   .action(async (o: { in: string; config?: string; model?: string }) => {
     const { classifyStream, openInput } = await import('../eval/classify.js');
@@ -147,7 +145,7 @@ const shadow = program.command('shadow').description('shadow degradation tests: 
 shadow
   .command('report')
   .description('per task type and complexity band: samples, agreement, judge score, saving, and a downgrade recommendation (Wilson bound)')
-  .option('-c, --config <file>', 'YAML config file (its `shadow.store` is read)', process.env.SWITCHYARD_CONFIG)
+  .option('-c, --config <file>', 'YAML config file (its `shadow.store` is read)', fileArg(), process.env.SWITCHYARD_CONFIG)
   .option('--apply <out.yaml>', 'write the config with the suggested routing.taskThresholds (validated first)')
   .option('--since <duration>', 'only results newer than this (30m, 12h, 7d)')
   .option('--json', 'print the report as JSON')
@@ -203,4 +201,36 @@ for (const [name, disabled] of [['disable', true], ['enable', false]] as const) 
   });
 }
 
-await program.parseAsync(process.argv);
+program
+  .command('mock')
+  .description('run a mock LLM provider (OpenAI and Anthropic APIs, deterministic answers, faults on request) for tests and demos')
+  .option('-p, --port <n>', 'port to listen on', portArg, 8090)
+  .option('-H, --host <addr>', 'address to bind', '127.0.0.1')
+  .option('--text <answer>', 'answer this text (default: echo the last user message)')
+  .option('--latency-ms <n>', 'wait before the response headers', intArg(0), 0)
+  .option('--tokens-per-second <n>', 'pace of streamed answers (0: all at once)', intArg(0), 0)
+  .option('--fault <fault>', 'fail every request: an HTTP status (400-599), timeout, disconnect or truncate', faultArg)
+  .option('--name <name>', 'answers `[mock:fault=...@name]` directives addressed to this name', 'mock')
+  .action(async (o: { port: number; host: string; text?: string; latencyMs: number; tokensPerSecond: number; fault?: import('../config/mock.js').MockFault; name: string }) => {
+    const { startMockCli } = await import('./mock.js');
+    await startMockCli(o);
+  });
+
+program
+  .command('demo')
+  .description('try Switchyard without keys: the gateway with two tiers of mock upstreams, sample traffic (routing, exact and semantic hits, a fallback), then the dashboard')
+  .option('-p, --port <n>', 'port to listen on (0: any free one)', portArg, 8080)
+  .option('-H, --host <addr>', 'address to bind', '127.0.0.1')
+  .option('--once', 'stop after the sample traffic instead of serving on')
+  .option('--print-config', "print the demo's YAML config and exit")
+  .action(async (o: { port: number; host: string; once?: boolean; printConfig?: boolean }) => {
+    const { runDemo, DEMO_CONFIG_YAML } = await import('./demo.js');
+    if (o.printConfig) {
+      process.stdout.write(DEMO_CONFIG_YAML);
+      return;
+    }
+    const { createLogger } = await import('../observability/logger.js');
+    await runDemo({ port: o.port, host: o.host, ...(o.once ? { once: true } : {}), logger: createLogger(process.env.SWITCHYARD_LOG_LEVEL ?? 'warn'), signals: !o.once });
+  });
+
+await program.parseAsync(process.argv).catch(exitOnError);

@@ -147,8 +147,8 @@ export const routingSchema = z
     thresholds: z.array(unit).optional(),
     /** Per task type, thresholds replacing `thresholds` (same length, ascending), e.g. written by `switchyard shadow report --apply`. */
     taskThresholds: z.partialRecord(z.enum(TASK_TYPES as unknown as [TaskType, ...TaskType[]]), z.array(unit)).default({}),
-    /** Tier for requests with tools or an agentic task; `null` for none. */
-    agenticTier: tierName.nullable().default('AGENTIC'),
+    /** Tier for requests with tools or an agentic task; unset → the tier named `AGENTIC` when there is one, else none; `null` for none. */
+    agenticTier: tierName.nullable().optional(),
     /** Operator keyword rules (signals). */
     rules: routingRulesSchema,
     /** Rule name → tier name or `local-only`; the first matching rule with a target wins. */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { cacheSchema } from './cache.js';
+import { mockSchema } from './mock.js';
 import { accountingSchema } from './accounting.js';
 import { observabilitySchema } from './observability.js';
 import { routingSchema } from './routing.js';
@@ -99,9 +100,10 @@ export const breakerSchema = z
 export const upstreamSchema = z
   .object({
     name: z.string().regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only'),
-    kind: z.enum(['openai-compatible', 'anthropic']),
-    /** Base URL including the version prefix, e.g. `https://api.openai.com/v1`. */
-    baseUrl: httpUrl,
+    /** `mock`: a deterministic fake provider run in-process (no key, no network; see `mock`). */
+    kind: z.enum(['openai-compatible', 'anthropic', 'mock']),
+    /** Base URL including the version prefix, e.g. `https://api.openai.com/v1`. Required except for `kind: mock`. */
+    baseUrl: httpUrl.optional(),
     /** Name of the environment variable holding the API key. Unset → the upstream is unavailable. */
     apiKeyEnv: z.string().min(1).optional(),
     /**
@@ -130,8 +132,24 @@ export const upstreamSchema = z
     maxConnections: z.number().int().positive().default(256),
     /** Ask OpenAI-compatible upstreams for usage in streams (`stream_options.include_usage`). */
     streamUsage: z.boolean().default(true),
+    /** Settings of a `kind: mock` upstream (defaults: echo, OpenAI protocol, no delay, no fault). */
+    mock: mockSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(
+    (u, ctx) => {
+      // Runs even when other keys are invalid (`when`), so a missing baseUrl is reported with them.
+      const kind = (u as { kind?: unknown }).kind;
+      if (typeof kind !== 'string' || kind === 'mock') return;
+      if ((u as { baseUrl?: unknown }).baseUrl === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: `required for kind ${kind} (expected an http(s) URL)` });
+      }
+      if ((u as { mock?: unknown }).mock !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['mock'], message: 'mock settings apply to kind: mock only' });
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 export const tierSchema = z
   .object({

@@ -4,6 +4,7 @@
  */
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { importOptional } from '../optional-module.js';
 import type { Embedder } from './embedder.js';
 
 /** Options for {@link TransformersEmbedder}. */
@@ -24,6 +25,12 @@ export interface TransformersEmbedderOptions {
 type Extractor = ((texts: string[], opts: { pooling: 'mean'; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>) & {
   model?: { config?: { hidden_size?: number } };
 };
+
+/** The part of @xenova/transformers used here (an optional peer dependency: the gateway builds without it). */
+interface TransformersApi {
+  env: { localModelPath: string; allowLocalModels: boolean; allowRemoteModels: boolean };
+  pipeline(task: 'feature-extraction', model: string, o: { quantized: boolean; local_files_only: boolean }): Promise<unknown>;
+}
 
 /**
  * Embedder running a sentence-transformers model locally with transformers.js.
@@ -103,14 +110,7 @@ export class TransformersEmbedder implements Embedder {
         );
       }
     }
-    let lib: typeof import('@xenova/transformers');
-    try {
-      lib = await import('@xenova/transformers');
-    } catch (err) {
-      throw new Error(
-        `transformers embedder: the optional package @xenova/transformers could not be loaded (npm install @xenova/transformers): ${String(err)}`,
-      );
-    }
+    const lib = await importOptional<TransformersApi>('@xenova/transformers');
     // transformers.js keeps these settings in one global; set them right before loading.
     lib.env.localModelPath = this.localPath.endsWith('/') ? this.localPath : `${this.localPath}/`;
     lib.env.allowLocalModels = true;

@@ -15,7 +15,7 @@ import { createEmbedder } from '../embedding/index.js';
 import { runCacheEval } from './cache-eval.js';
 
 const USAGE =
-  'usage: switchyard cache-eval --pairs FILE [--cv] [--no-verifier] [--from 0.60] [--to 0.95] [--step 0.01] [--target 0.9]\n' +
+  'Usage: switchyard cache-eval --pairs FILE [--cv] [--no-verifier] [--from 0.60] [--to 0.95] [--step 0.01] [--target 0.9]\n' +
   '       [--embedder use-lite|transformers|openai-compatible] [--base-url URL] [--model NAME] [--api-key-env VAR] [--local-path DIR]\n';
 
 /**

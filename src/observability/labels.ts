@@ -55,7 +55,7 @@ export class LabelSets {
   private readonly models = new Set<string>();
   private readonly upstreams = new Set<string>();
   private readonly tiers = new Set<string>();
-  /** Lower-cased tier name → as configured (`switchyard/Fast` pins tier `fast`). */
+  /** Lower-cased tier name → configured name: a pinned `switchyard/low` counts under tier `LOW`. */
   private readonly tierByLower = new Map<string, string>();
   private readonly tenants: Set<string>;
   private readonly buckets: number;
@@ -68,7 +68,7 @@ export class LabelSets {
     }
     for (const t of config.tiers) {
       this.tiers.add(t.name);
-      this.tierByLower.set(t.name.toLowerCase(), t.name);
+      if (!this.tierByLower.has(t.name.toLowerCase())) this.tierByLower.set(t.name.toLowerCase(), t.name);
     }
     this.tenants = new Set(config.observability.metrics.tenants);
     this.buckets = config.observability.metrics.tenantBuckets;
@@ -87,6 +87,7 @@ export class LabelSets {
     return name === undefined ? NONE : this.upstreams.has(name) ? name : OTHER;
   }
 
+  /** A tier as configured; tier names match case-insensitively, as routing matches them. */
   tier(name: string | undefined): string {
     if (name === undefined) return NONE;
     return this.tiers.has(name) ? name : (this.tierByLower.get(name.toLowerCase()) ?? OTHER);

@@ -30,7 +30,7 @@ export class DecisionTracer {
     const cfg = this.config();
     if (cfg !== this.seen) {
       this.seen = cfg;
-      this.kinds = new Map(cfg.upstreams.map((u) => [u.name, u.kind === 'anthropic' ? 'anthropic' : 'openai']));
+      this.kinds = new Map(cfg.upstreams.map((u) => [u.name, u.kind === 'anthropic' || u.mock?.protocol === 'anthropic' ? 'anthropic' : 'openai']));
     }
     return (r.upstream !== undefined && this.kinds.get(r.upstream)) || r.protocol;
   }

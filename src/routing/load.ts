@@ -45,8 +45,9 @@ export class LoadMonitor {
     this.stop();
     for (const s of load.sidecars) {
       const u = cfg.upstreams.find((x) => x.name === s.upstream);
-      if (!u) continue;
-      const url = s.healthUrl ?? `${new URL(u.baseUrl).origin}/health`;
+      const base = s.healthUrl ?? u?.baseUrl;
+      if (!base) continue; // unknown upstream, or a mock without a health URL
+      const url = s.healthUrl ?? `${new URL(base).origin}/health`;
       let busy = false;
       const tick = () => {
         if (busy) return;

@@ -109,7 +109,8 @@ export class Router {
     if (!r) return;
     this.rules = compileRules(r.rules);
     this.ladder = r.ladder.map((n) => findTier(cfg, n)!);
-    this.agentic = r.agenticTier === null ? undefined : findTier(cfg, r.agenticTier);
+    // Unset: the tier named AGENTIC if the config has one, else none (a config with other tier names still starts).
+    this.agentic = r.agenticTier === null ? undefined : findTier(cfg, r.agenticTier ?? 'AGENTIC');
     this.modelTier = new Map();
     for (const t of [...this.ladder, ...cfg.tiers]) for (const m of t.models) if (!this.modelTier.has(m)) this.modelTier.set(m, t.name);
     this.slaTiers = new Map(Object.entries(r.sla.tiers).map(([k, v]) => [k.toLowerCase(), v]));

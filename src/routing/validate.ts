@@ -35,7 +35,7 @@ export function routingIssues(cfg: SwitchyardConfig): RoutingIssue[] {
     if (!findTier(cfg, name)) out.push({ path, message: `no tier named "${name}" under tiers (have: ${cfg.tiers.map((t) => t.name).join(', ') || 'none'})` });
   };
   r.ladder.forEach((name, i) => tier(name, `routing.ladder.${i}`));
-  if (r.agenticTier !== null) tier(r.agenticTier, 'routing.agenticTier');
+  if (r.agenticTier != null) tier(r.agenticTier, 'routing.agenticTier');
   for (const [rule, target] of Object.entries(r.ruleTiers)) if (target !== LOCAL_ONLY) tier(target, `routing.ruleTiers.${rule}`);
   for (const name of Object.keys(r.sla.tiers)) tier(name, `routing.sla.tiers.${name}`);
   for (const [name, weights] of Object.entries(r.ab.tiers)) {

@@ -7,17 +7,15 @@
  */
 import { basename } from 'node:path';
 import {
-  getLlama,
-  LlamaChat,
-  LlamaCompletion,
-  LlamaLogLevel,
+  loadNodeLlamaCpp,
   type ChatHistoryItem,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaEmbeddingContext,
   type LlamaModel,
-} from 'node-llama-cpp';
+  type NodeLlamaCpp,
+} from './llama-api.js';
 
 /** How the engine loads the model. */
 export interface EngineOptions {
@@ -102,6 +100,7 @@ export class LlamaEngine {
   private readonly free: LlamaContextSequence[];
 
   private constructor(
+    private readonly lib: NodeLlamaCpp,
     private readonly llama: Llama,
     readonly model: LlamaModel,
     private readonly context: LlamaContext,
@@ -115,7 +114,9 @@ export class LlamaEngine {
 
   /** Loads the model and its contexts, then warms it with a one-token generation. */
   static async load(o: EngineOptions): Promise<LlamaEngine> {
-    const llama = await getLlama({
+    const lib = await loadNodeLlamaCpp();
+    const { LlamaLogLevel } = lib;
+    const llama = await lib.getLlama({
       gpu: false,
       build: 'never',
       maxThreads: o.threads,
@@ -129,7 +130,7 @@ export class LlamaEngine {
     const model = await llama.loadModel({ modelPath: o.modelPath, gpuLayers: 0 });
     const context = await model.createContext({ contextSize: o.contextSize, sequences: o.parallel, threads: o.threads });
     const embedding = o.embeddings ? await model.createEmbeddingContext({ contextSize: o.contextSize, threads: o.threads }) : undefined;
-    const engine = new LlamaEngine(llama, model, context, embedding, basename(o.modelPath).replace(/\.gguf$/i, ''));
+    const engine = new LlamaEngine(lib, llama, model, context, embedding, basename(o.modelPath).replace(/\.gguf$/i, ''));
     await engine.complete('Hi', { maxTokens: 1, temperature: 0, stop: [] });
     return engine;
   }
@@ -158,7 +159,7 @@ export class LlamaEngine {
   /** Answers a conversation with the model's chat template. */
   async chat(messages: readonly EngineMessage[], p: SamplingParams, hooks: GenerationHooks = {}): Promise<Generation> {
     const seq = this.take();
-    const chat = new LlamaChat({ contextSequence: seq, autoDisposeSequence: false });
+    const chat = new this.lib.LlamaChat({ contextSequence: seq, autoDisposeSequence: false });
     try {
       const history = toHistory(messages);
       const prompt = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(this.model.tokenizer).length;
@@ -180,7 +181,7 @@ export class LlamaEngine {
   /** Continues a raw prompt (no chat template). */
   async complete(prompt: string, p: SamplingParams, hooks: GenerationHooks = {}): Promise<Generation> {
     const seq = this.take();
-    const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
+    const completion = new this.lib.LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
     try {
       const promptTokens = this.countTokens(prompt);
       this.checkFits(promptTokens);

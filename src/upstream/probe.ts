@@ -5,6 +5,7 @@
  * of a connection refused on every request.
  */
 import type { UpstreamRuntime } from './upstream.js';
+import { IN_PROCESS_MOCK_ORIGIN } from '../mock/in-process.js';
 
 /** The reason a local upstream is unavailable, naming what to start. */
 export function localDownReason(u: UpstreamRuntime, why: string): string {
@@ -28,7 +29,8 @@ async function get(u: UpstreamRuntime, path: string, timeoutMs: number): Promise
  */
 export async function probeLocal(u: UpstreamRuntime): Promise<string | undefined> {
   const timeoutMs = Math.min(u.config.timeouts.connectMs + 1000, 10_000);
-  const base = new URL(u.config.baseUrl).pathname.replace(/\/+$/, '');
+  // A mock upstream has no baseUrl: its in-process server answers /health like a sidecar.
+  const base = new URL(u.config.baseUrl ?? `${IN_PROCESS_MOCK_ORIGIN}/v1`).pathname.replace(/\/+$/, '');
   try {
     const health = await get(u, '/health', timeoutMs);
     if (health >= 200 && health < 300) return undefined;

@@ -6,6 +6,7 @@
 import { addKnownSecrets, addSecretHeaders } from '../observability/known-secrets.js';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
+import { IN_PROCESS_MOCK_ORIGIN, InProcessMock } from '../mock/in-process.js';
 import { UpstreamBreaker } from './breaker.js';
 import { AnthropicProvider } from './providers/anthropic.js';
 import { OpenAICompatibleProvider } from './providers/openai-compatible.js';
@@ -39,6 +40,8 @@ export class UpstreamRuntime {
   probeDown: string | undefined;
   inFlight = 0;
   readonly ttftMs = new Ewma();
+  /** The in-process server of a `kind: mock` upstream. */
+  private readonly mock: InProcessMock | undefined;
   readonly latencyMs = new Ewma();
 
   constructor(config: UpstreamConfig, env: NodeJS.ProcessEnv) {
@@ -52,17 +55,19 @@ export class UpstreamRuntime {
     this.unavailableReason = this.available
       ? undefined
       : `upstream "${config.name}" is unavailable: set ${config.apiKeyEnv} to enable it`;
-    const url = new URL(config.baseUrl);
+    this.mock = config.kind === 'mock' ? new InProcessMock(config.mock, config.timeouts.connectMs, config.name) : undefined;
+    const url = new URL(config.baseUrl ?? `${IN_PROCESS_MOCK_ORIGIN}/v1`);
     const basePath = url.pathname.replace(/\/+$/, '');
+    const protocol = config.kind === 'mock' ? this.mock!.config.protocol : config.kind === 'anthropic' ? 'anthropic' : 'openai';
     this.provider =
-      config.kind === 'anthropic'
+      protocol === 'anthropic'
         ? new AnthropicProvider({ basePath, apiKey, headers: config.headers, defaultMaxTokens: 4096 })
         : new OpenAICompatibleProvider({ basePath, apiKey, headers: config.headers, streamUsage: config.streamUsage });
     this.pool = new Pool(url.origin, {
       connections: config.maxConnections,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      connect: { timeout: config.timeouts.connectMs },
+      connect: this.mock ? this.mock.connect : { timeout: config.timeouts.connectMs },
       headersTimeout: config.timeouts.firstTokenMs,
       bodyTimeout: config.timeouts.idleMs,
     });
@@ -127,5 +132,6 @@ export class UpstreamRuntime {
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.breaker.shutdown();
     await this.pool.close().catch(() => undefined);
+    await this.mock?.close();
   }
 }

@@ -15,9 +15,10 @@ import type { StatsSnapshot } from '../../src/observability/stats.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
+import { need } from '../fixtures/prerequisites.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+const haveChromium = need('chromium') === undefined;
 const profile = mkdtempSync(join(tmpdir(), 'sy-chromium-'));
 let oa: FakeProvider;
 let ant: FakeProvider;

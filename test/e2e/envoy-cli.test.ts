@@ -32,7 +32,7 @@ afterAll(async () => {
   await up.close();
 });
 
-async function waitFor(pred: () => boolean, ms = 10_000): Promise<void> {
+async function waitFor(pred: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (pred()) return;

@@ -79,7 +79,7 @@ describe('switchyard route-fit and classify --model', () => {
   it('cache-eval: --help names the command; a missing --pairs file is one line and exit 2', async () => {
     const help = await run(['cache-eval', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: switchyard cache-eval --pairs FILE/);
+    expect(help.stdout).toMatch(/^Usage: switchyard cache-eval --pairs FILE/);
     const missing = await run(['cache-eval', '--pairs', 'no-such-pairs.jsonl']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe('switchyard cache-eval: --pairs no-such-pairs.jsonl: no such file\n');

@@ -18,6 +18,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Switchyard } from '../../src/core/pipeline.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { tinyLlamaGguf } from '../fixtures/gguf.js';
+import { need, skipNote } from '../fixtures/prerequisites.js';
 import { NGINX_SKIP_REASON, repoConf, startNginx, type RunningNginx } from '../fixtures/nginx.js';
 import { postJson, sseEvents, startGateway, upstreamYaml } from '../helpers/gateway.js';
 
@@ -46,7 +47,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-describe.skipIf(NGINX_SKIP_REASON !== undefined)(`nginx → Switchyard → llama.cpp sidecar (real GGUF)${NGINX_SKIP_REASON ? ` (skipped: ${NGINX_SKIP_REASON})` : ''}`, () => {
+const SKIP = NGINX_SKIP_REASON ?? need('node-llama-cpp');
+
+describe.skipIf(SKIP !== undefined)(`nginx → Switchyard → llama.cpp sidecar (real GGUF)${skipNote(SKIP)}`, () => {
   let sidecar: Awaited<ReturnType<typeof startSidecarProcess>>;
   let cloud: FakeProvider;
   let gw: RunningServer;

@@ -15,6 +15,9 @@ import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { chat, postJson, sseEvents, startGateway, upstreamYaml } from '../helpers/gateway.js';
 import { credentialTenant } from '../../src/identity/tenant-name.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 let up: FakeProvider;
 let ant: FakeProvider;
@@ -46,7 +49,7 @@ cache: ${cache}
 
 const exactOnly = '{ semantic: { enabled: false } }';
 
-describe('hits', () => {
+describe.skipIf(SKIP !== undefined)('hits', () => {
   it('serves an identical request from the exact cache, as JSON and as SSE', async () => {
     const url = await gateway(exactOnly);
     const first = await postJson(url, chat('What is the boiling point of water?'));
@@ -119,7 +122,7 @@ describe('hits', () => {
   });
 });
 
-describe('safety', () => {
+describe.skipIf(SKIP !== undefined)('safety', () => {
   it('never caches an error', async () => {
     const url = await gateway(exactOnly);
     up.setBehavior([{ kind: 'status', status: 500 }, { kind: 'ok' }]);
@@ -218,7 +221,7 @@ cache: ${cfg}
   });
 });
 
-describe('admin API', () => {
+describe.skipIf(SKIP !== undefined)('admin API', () => {
   it('reads cache stats and purges a tenant, loopback only unless a token is set', async () => {
     const url = await gateway(exactOnly);
     const acme = { authorization: 'Bearer acme-key' };

@@ -9,6 +9,9 @@ import { RedisStore } from '../../src/store/redis.js';
 import { RediSearchMissingError, RedisVectorStore } from '../../src/cache/vector/redis.js';
 import { cacheSchema } from '../../src/config/cache.js';
 import type { CanonicalRequest, CanonicalResponse } from '../../src/protocol/canonical.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 const REDIS_URL = process.env.SWITCHYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -38,7 +41,7 @@ async function connectedLookup(cache: ResponseCache, input: CacheLookupInput): P
   }
 }
 
-describe('RedisExactStore on a real Redis', () => {
+describe.skipIf(SKIP !== undefined)('RedisExactStore on a real Redis', () => {
   const prefix = `sy-test:${randomBytes(4).toString('hex')}:`;
   let client: RedisStore;
   let store: RedisExactStore;
@@ -101,7 +104,7 @@ describe('RedisExactStore on a real Redis', () => {
   });
 });
 
-describe('the cache facade with Redis', () => {
+describe.skipIf(SKIP !== undefined)('the cache facade with Redis', () => {
   const prefix = `sy-test:${randomBytes(4).toString('hex')}:`;
 
   it('serves exact hits across two instances (two replicas) and purges through the facade', async () => {
@@ -160,7 +163,7 @@ describe('the cache facade with Redis', () => {
   });
 });
 
-describe('RedisVectorStore on a server without RediSearch', () => {
+describe.skipIf(SKIP !== undefined)('RedisVectorStore on a server without RediSearch', () => {
   it('fails with an error saying RediSearch 2.6+ is required', async () => {
     const client = open();
     try {

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/observability/events.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { chat, postJson, startGateway } from '../helpers/gateway.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 let oa: FakeProvider;
 const dir = mkdtempSync(join(tmpdir(), 'sy-records-'));
@@ -49,7 +52,7 @@ async function traffic(url: string): Promise<string[]> {
   return ids;
 }
 
-describe('record sinks', () => {
+describe.skipIf(SKIP !== undefined)('record sinks', () => {
   it('append one JSON line per decision to a JSONL file', async () => {
     const path = join(dir, 'nested', 'decisions.jsonl');
     const gw = await startGateway(config(`{ sink: jsonl, path: ${path} }`));

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { postJson, startGateway, upstreamYaml } from '../helpers/gateway.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 const KEY = `switchyard:test:routing:${randomUUID()}`;
 let up: FakeProvider;
@@ -64,7 +67,7 @@ async function rate(gw: RunningServer, text: string, score: number): Promise<{ s
   return postJson(`${gw.url}/switchyard/feedback`, { request_id: r.headers.get('x-switchyard-request-id'), score }, { authorization: `Bearer ${ADMIN}` });
 }
 
-describe('routing feedback', () => {
+describe.skipIf(SKIP !== undefined)('routing feedback', () => {
   it('raises a task’s LOW threshold on good scores up to the guard rail, persists it in Redis, and a restarted gateway keeps it', async () => {
     const gw = await gateway();
     let last: any;

@@ -25,7 +25,7 @@ function gatewayYaml(routing: string, localUrl = local.url): string {
   return `
 upstreams:
 ${upstreamYaml('local', localUrl, [{ name: 'local-llama', contextWindow: 8192 }])}    local: true
-${upstreamYaml('cloud-a', cloudA.url, [{ name: 'mini' }, { name: 'big-a' }])}
+${upstreamYaml('cloud-a', cloudA.url, [{ name: 'mini' }, { name: 'big-a' }], { firstTokenMs: 10_000 })}
 ${upstreamYaml('cloud-b', cloudB.url, [{ name: 'big-b' }])}
 tiers:
   - { name: LOW, models: [local-llama] }
@@ -136,16 +136,17 @@ describe('switchyard/auto through serve', () => {
 
 describe('constraints through serve', () => {
   it('SLA: picks the faster upstream once the slow one’s moving average exceeds the per-request SLA', async () => {
-    cloudA.setBehavior({ kind: 'slow-first-token', ms: 250 });
+    // Far apart (1.5 s vs an SLA of 750 ms), so a busy machine's own slowness cannot make the fast upstream look slow too.
+    cloudA.setBehavior({ kind: 'slow-first-token', ms: 1500 });
     // The moving average (alpha 0.2) needs a few slow answers to pass the SLA.
     for (let i = 0; i < 6; i++) {
       const r = await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/HIGH', messages: [{ role: 'user', content: 'x' }] });
       expect(r.headers.get('x-switchyard-upstream')).toBe('cloud-a');
     }
-    const fast = await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/HIGH', messages: [{ role: 'user', content: 'x' }] }, { 'x-switchyard-max-latency-ms': '100' });
+    const fast = await postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/HIGH', messages: [{ role: 'user', content: 'x' }] }, { 'x-switchyard-max-latency-ms': '750' });
     cloudA.setBehavior({ kind: 'ok' });
     expect(fast.headers.get('x-switchyard-upstream')).toBe('cloud-b');
-    expect(fast.headers.get('x-switchyard-route')).toMatch(/^pinned tier HIGH; big-b over big-a \(big-a latency \d+ms > SLA 100ms\)$/);
+    expect(fast.headers.get('x-switchyard-route')).toMatch(/^pinned tier HIGH; big-b over big-a \(big-a latency \d+ms > SLA 750ms\)$/);
   });
 
   it('load: spills a LOW request over to MEDIUM’s cloud model while the sidecar’s queue is past its depth, and comes back', async () => {

@@ -13,6 +13,9 @@ import { countTokens } from '../fixtures/fake-common.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
 import { chatCalls, dropStream, freshStream, readStream, shadowYaml } from '../helpers/shadow-fixtures.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 let cheap: FakeProvider;
 let strong: FakeProvider;
@@ -58,7 +61,7 @@ async function burst(gw: RunningServer, n: number): Promise<void> {
   await gw.switchyard.shadow.drain();
 }
 
-describe('shadow spend cap', () => {
+describe.skipIf(SKIP !== undefined)('shadow spend cap', () => {
   it('12 concurrent sampled requests with a cap worth 2.5 calls send exactly 2 shadow calls; a second gateway on the same Redis ledger sends none', async () => {
     const stream = freshStream();
     streams.push(stream);

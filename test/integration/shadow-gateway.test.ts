@@ -13,6 +13,9 @@ import type { ShadowResult } from '../../src/shadow/result.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, startGateway } from '../helpers/gateway.js';
 import { chatCalls, dropStream, freshStream, readStream, shadowYaml } from '../helpers/shadow-fixtures.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 let cheap: FakeProvider;
 let strong: FakeProvider;
@@ -52,7 +55,7 @@ async function gateway(extra: { shadow?: string; routing?: string; judge?: boole
 const ask = (gw: RunningServer, text: string, extra: Record<string, unknown> = {}) =>
   postJson(`${gw.url}/v1/chat/completions`, { model: 'switchyard/auto', messages: [{ role: 'user', content: text }], ...extra });
 
-describe('shadow tests through serve', () => {
+describe.skipIf(SKIP !== undefined)('shadow tests through serve', () => {
   it('detects agreement: the cheap tier answers the same text, the judge passes it; the record lands in the Redis stream', async () => {
     const { gw, stream } = await gateway();
     cheap.setBehavior({ kind: 'ok' });

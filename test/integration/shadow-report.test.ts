@@ -18,6 +18,9 @@ import { startServer } from '../../src/cli/serve.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { postJson, quietLogger, startGateway } from '../helpers/gateway.js';
 import { dropStream, freshStream, shadowYaml } from '../helpers/shadow-fixtures.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('redis');
 
 const MAIN = join(process.cwd(), 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-shadow-report-'));
@@ -53,7 +56,7 @@ const TRAFFIC: { task: string; prompt: (i: number) => string; agrees: (i: number
 ];
 const N = 10;
 
-describe('shadow report', () => {
+describe.skipIf(SKIP !== undefined)('shadow report', () => {
   it('recommends downgrading only the task the cheap tier agrees on, and --apply writes a config the router accepts', async () => {
     const yaml = `# Switchyard with shadow tests (this comment survives --apply)\n${shadowYaml({
       cheapUrl: cheap.url,

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar/index.js';
 import { tinyLlamaGguf } from '../fixtures/gguf.js';
 import { postJson, sseEvents } from '../helpers/gateway.js';
+import { need } from '../fixtures/prerequisites.js';
+
+const SKIP = need('node-llama-cpp');
 
 let sc: RunningSidecar;
 
@@ -31,7 +34,7 @@ async function until(pred: () => Promise<boolean>, ms = 5000): Promise<void> {
   throw new Error(`condition not met within ${ms}ms`);
 }
 
-describe('sidecar OpenAI-compatible API (real model)', () => {
+describe.skipIf(SKIP !== undefined)('sidecar OpenAI-compatible API (real model)', () => {
   it('answers a chat completion with usage and respects max_tokens', async () => {
     const r = await postJson(`${sc.url}/v1/chat/completions`, ask());
     expect(r.status).toBe(200);

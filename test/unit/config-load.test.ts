@@ -133,7 +133,7 @@ describe('parseConfig: errors name the path and the problem', () => {
     const err = configError(() => parseConfig('upstream:\n  - name: a\nupstreams:\n  - name: b\n    kind: openai-compatible\n'));
     const byPath = Object.fromEntries(err.issues.map((i) => [i.path, i.message]));
     expect(byPath['upstream']).toBe('unknown key "upstream" (did you mean "upstreams"?)');
-    expect(byPath['upstreams[0].baseUrl']).toBe('required (expected string)');
+    expect(byPath['upstreams[0].baseUrl']).toBe('required for kind openai-compatible (expected an http(s) URL)');
     expect(byPath['upstreams[0].models']).toBe('required (expected array)');
   });
 

@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../../observability/logger.js';
 import { startMetricsServer, type MetricsServer } from './metrics-http.js';
 import { createExtProcServer, type ExtProcServer } from './server.js';
 
-export { createExtProcServer, type ExtProcServer, type ExtProcServerOptions } from './server.js';
+export { createExtProcServer, type ExtProcServer, type ExtProcServerOptions, type HealthStatuses, type ServingStatus } from './server.js';
 export { StreamProcessor, isLlmRequest, type Phase, type Verdict } from './processor.js';
 export { ROUTING_HEADER, planForward, sameProtocolCandidates, type ForwardPlan } from './forward.js';
 export { startMetricsServer, type MetricsServer } from './metrics-http.js';
