@@ -140,6 +140,22 @@ export function observeResponse(decisionHeaders: HeaderValueOption[], body: Body
   return { response_headers: { response: { header_mutation: { set_headers: decisionHeaders } } }, mode_override: BODY_MODES[body] };
 }
 
+/**
+ * The answer to a BUFFERED response body that replaces it (a redacted error
+ * body), with the matching `content-length`: Envoy fails a replaced body
+ * whose length disagrees with the header.
+ *
+ * @example
+ * replaceResponseBody(Buffer.from('{"error":{"message":"bad key [redacted]"}}'));
+ */
+export function replaceResponseBody(body: Buffer): ProcessingResponse {
+  return {
+    response_body: {
+      response: { header_mutation: { set_headers: setHeaders([['content-length', String(body.length)]]) }, body_mutation: { body } },
+    },
+  };
+}
+
 const NOOP: Readonly<Record<RequestKind, ProcessingResponse>> = Object.freeze({
   request_headers: Object.freeze({ request_headers: Object.freeze({ response: Object.freeze({}) }) }),
   response_headers: Object.freeze({ response_headers: Object.freeze({ response: Object.freeze({}) }) }),

@@ -3,9 +3,9 @@
  *
  *   request_headers ─► request_body (BUFFERED) ─► response_headers ─► response_body … (end) ─► done
  *         │                    │                          │
- *         └─ not an LLM route: └─ respond (hit, listing,  └─ nothing to learn (non-2xx, no body): done
- *            pass, done           rejection): immediate
- *                                 response, done
+ *         └─ not an LLM route: └─ respond (hit, listing,  ├─ nothing to learn (no body): done
+ *            pass, done           rejection): immediate   └─ non-2xx: error_body (BUFFERED, secrets
+ *                                 response, done              redacted) or a clean error, done
  *
  * `decide` runs on the buffered request body; a forward becomes header and
  * body mutations and a `ResponseObserver` that the response side feeds (the
@@ -13,19 +13,21 @@
  * ends before the answer is complete aborts the observer: no state is left
  * and nothing is cached.
  */
-import { endpointFor, protocolForPath } from '../../core/context.js';
+import { endpointFor, protocolForPath, type RequestContext } from '../../core/context.js';
 import type { ResponseObserver } from '../../core/observer.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { Switchyard } from '../../core/pipeline.js';
 import { decisionHeaders, errorOutcome } from '../../core/render.js';
 import { SwitchyardError } from '../../errors.js';
+import { redactForClient } from '../../observability/known-secrets.js';
+import { classifyUpstreamError } from '../../protocol/upstream-errors.js';
 import { ROUTING_HEADER, planForward } from './forward.js';
-import { requestHead, responseHead, setHeaders, type RequestHead } from './headers.js';
-import { continueToBody, continueUnchanged, forwardRequest, immediate, observeResponse, passHeaders } from './mutations.js';
+import { requestHead, responseHead, setHeaders, type RequestHead, type ResponseHead } from './headers.js';
+import { continueToBody, continueUnchanged, forwardRequest, immediate, observeResponse, passHeaders, replaceResponseBody } from './mutations.js';
 import type { BodySendMode, HeaderValueOption, HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, RequestKind } from './wire.js';
 
 /** Where a stream is in its exchange. */
-export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'done';
+export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'error_body' | 'done';
 
 /** What the processor concluded, for logs, metrics and tests. */
 export type Verdict = 'pending' | 'pass' | 'respond' | 'forward';
@@ -90,6 +92,7 @@ export class StreamProcessor {
         break;
       case 'response_body':
         if (this.phase === 'response_body') return this.onResponseBody(msg.response_body ?? {});
+        if (this.phase === 'error_body') return this.onErrorBody(msg.response_body ?? {});
         break;
       case 'response_trailers':
         // Trailers (HTTP/2 upstreams) end a body that did not say end_of_stream.
@@ -182,8 +185,10 @@ export class StreamProcessor {
     const head = responseHead(h.headers);
     const observer = this.observer!;
     if (!observer.onHeaders(head)) {
+      const ctx = observer.ctx;
       this.finish();
-      return observeResponse(this.replyHeaders, 'NONE');
+      if (head.status >= 200 && head.status < 300) return observeResponse(this.replyHeaders, 'NONE');
+      return this.errorAnswer(head, ctx, h.end_of_stream === true);
     }
     if (h.end_of_stream) {
       this.endResponse(EMPTY, true);
@@ -195,6 +200,40 @@ export class StreamProcessor {
       this.finish();
     } else this.phase = 'response_body';
     return observeResponse(this.replyHeaders, mode);
+  }
+
+  /**
+   * A non-2xx upstream answer, which Envoy relays to the client as is: its
+   * body may echo the configured key (`Incorrect API key provided: zz-live-…`).
+   * A body of known length that Envoy can buffer comes BUFFERED and is
+   * answered with a redacted copy ({@link onErrorBody}); one of unknown or
+   * too large a length, or compressed, cannot be redacted safely (a key split
+   * across STREAMED chunks would slip through), so it is replaced by a clean
+   * error in the caller's protocol with the upstream's status.
+   */
+  private errorAnswer(head: ResponseHead, ctx: RequestContext, empty: boolean): ProcessingResponse {
+    const protocol = ctx.protocol;
+    if (empty || head.contentLength === 0) return observeResponse(this.replyHeaders, 'NONE');
+    const envoy = this.sy.config.envoy;
+    const limit = Math.min(envoy.bufferedResponseMaxBytes, envoy.listenerBufferLimitBytes);
+    const plain = head.contentEncoding === undefined || head.contentEncoding.trim().toLowerCase() === 'identity';
+    if (plain && head.contentLength !== undefined && head.contentLength <= limit) {
+      this.phase = 'error_body';
+      return observeResponse(this.replyHeaders, 'BUFFERED');
+    }
+    const cls = classifyUpstreamError(head.status, '', protocol);
+    const why = head.contentLength === undefined ? 'of unknown length' : plain ? `of ${head.contentLength} bytes` : `${head.contentEncoding}-encoded`;
+    const err = new SwitchyardError(cls.code, `upstream ${protocol} error (HTTP ${head.status}); its body (${why}) is withheld`, { status: head.status });
+    return immediate(errorOutcome(err, protocol, ctx));
+  }
+
+  /** The buffered body of a non-2xx answer: passed on unchanged unless it holds a secret, else redacted (content-length fixed). */
+  private onErrorBody(b: HttpBody): ProcessingResponse {
+    this.phase = 'done';
+    const raw = b.body ?? EMPTY;
+    const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+    const clean = redactForClient(text);
+    return clean === text ? continueUnchanged('response_body') : replaceResponseBody(Buffer.from(clean, 'utf8'));
   }
 
   private bodyMode(contentType: string | undefined, contentLength: number | undefined): BodySendMode {
