@@ -4,16 +4,13 @@ import { Command } from 'commander';
 import { exitOnError, faultArg, fileArg, intArg, portArg } from './args.js';
 import { startServer } from './serve.js';
 
-/** Every error reaching the command line: one line on stderr, exit 2 for usage, file and config errors (see args.ts). */
-const exitOnConfigError: (e: unknown) => never = exitOnError;
-
 /** A config, model or label file problem: one line (the config's issues listed) and exit code 2. */
 function exitOnUsageError(cmd: string, e: unknown): never {
   if (e instanceof Error && ['ModelFileError', 'LabelFileError', 'SwitchyardError'].includes(e.name)) {
     process.stderr.write(`switchyard ${cmd}: ${e.message}\n`);
     process.exit(2);
   }
-  exitOnConfigError(e);
+  exitOnError(e);
 }
 
 const program = new Command();
@@ -40,7 +37,7 @@ program
         signals: true,
       });
     } catch (e) {
-      exitOnConfigError(e);
+      exitOnError(e);
     }
   });
 
@@ -63,7 +60,7 @@ program
         signals: true,
       });
     } catch (e) {
-      exitOnConfigError(e);
+      exitOnError(e);
     }
   });
 
@@ -154,7 +151,7 @@ shadow
     try {
       process.exitCode = await shadowReport(o);
     } catch (e) {
-      exitOnConfigError(e);
+      exitOnError(e);
     }
   });
 

@@ -203,11 +203,12 @@ export class Switchyard {
       };
       const admitting = this.accounting.admit(ctx, inc.headers);
       if (admitting) await admitting;
+      const path = pathOnly(inc.path);
       if (this.cache && ep.operation !== 'embedding') {
-        const hit = await this.lookup(ctx, pathOnly(inc.path));
+        const hit = await this.lookup(ctx, path);
         if (hit) return hit;
       }
-      const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path: pathOnly(inc.path) });
+      const decision = this.router.route({ req, id: ctx.id, tenant: ctx.tenant, embedding: ctx.embedding, budget: ctx.budget, headers: inc.headers, path });
       if (who.key) {
         const before = decision.candidates[0];
         const virtual = (req.model || AUTO_MODEL).toLowerCase().startsWith(VIRTUAL_PREFIX);
