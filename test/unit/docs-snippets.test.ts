@@ -12,8 +12,7 @@
  *   that exercises it, or `<!-- snippet: illustration -->`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
@@ -69,11 +68,9 @@ const SH_LIMIT_MS = 150_000;
 /** Runs a block in its own process group; a block still running at the limit (a server?) is killed with its children and fails. */
 function runSh(script: string): Promise<{ code: number | null; out: string }> {
   const env = { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}` };
-  // A scratch copy of the clone (links to its entries): files a block writes (key files, configs) stay out of the work tree.
-  const cwd = mkdtempSync(join(tmpdir(), 'sy-docs-sh-'));
-  for (const e of readdirSync(ROOT)) if (e !== '.git') symlinkSync(join(ROOT, e), join(cwd, e));
-  const p = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  p.once('close', () => rmSync(cwd, { recursive: true, force: true }));
+  // From the clone itself: `npx switchyard` from any other folder installs the project into npx's cache, whose
+  // `prepare` rebuilds dist/ under the feet of tests running beside this one. Files a block writes are gitignored.
+  const p = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));
