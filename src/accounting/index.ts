@@ -119,6 +119,8 @@ export class Accounting {
   constructor(
     private readonly config: () => SwitchyardConfig,
     private readonly logger?: Logger,
+    /** Rate-limit windows, budget periods and reservation ages are read from it. */
+    private readonly clock: () => number = Date.now,
   ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
     this.sweeper.unref();
@@ -158,7 +160,7 @@ export class Accounting {
   }
 
   private memoryStore(): MemoryAccountingStore {
-    return (this.memory ??= new MemoryAccountingStore());
+    return (this.memory ??= new MemoryAccountingStore(this.clock));
   }
 
   /**
@@ -166,7 +168,7 @@ export class Accounting {
    * Returns undefined (no await for the caller) when nothing applies to it.
    */
   admit(ctx: RequestContext, headers: HeaderBag): Promise<void> | undefined {
-    this.open.set(ctx.id, Date.now());
+    this.open.set(ctx.id, this.clock());
     const st = this.state();
     if (!st.budgets && !st.rates && !ctx.identity.key?.budget && !ctx.identity.key?.rateLimit) return undefined;
     const a = st.cfg.accounting;
@@ -179,7 +181,7 @@ export class Accounting {
   }
 
   private async reserve(ctx: RequestContext, st: State, plan: RateLimitPlan | undefined, caps: BudgetCaps | undefined): Promise<void> {
-    const now = Date.now();
+    const now = this.clock();
     const inputTokens = estimateTokens(ctx.req);
     const requested = ctx.req.model || 'switchyard/auto';
     // min(max_tokens, the largest output a candidate can write), or the candidates' default estimate.
@@ -293,7 +295,7 @@ export class Accounting {
     const delta = actual - c.charged;
     if (delta === 0) return true;
     const p = c.store
-      .settle({ budget: { caps: c.caps, admitted: c.periods, now: periodsAt(Date.now()), estimate: 0, actual: delta } })
+      .settle({ budget: { caps: c.caps, admitted: c.periods, now: periodsAt(this.clock()), estimate: 0, actual: delta } })
       .then(
         (totals) => {
           if (totals) this.noteRemaining(c.caps, totals);
@@ -334,7 +336,7 @@ export class Accounting {
       this.reservations.delete(ctx.id);
       if (ctx.correctable && res.caps && res.periods) {
         if (this.corrections.size >= MAX_CORRECTIONS) this.corrections.delete(this.corrections.keys().next().value!);
-        this.corrections.set(ctx.id, { at: Date.now(), store: res.store, caps: res.caps, periods: res.periods, model: ctx.model, charged: toNano(cost) });
+        this.corrections.set(ctx.id, { at: this.clock(), store: res.store, caps: res.caps, periods: res.periods, model: ctx.model, charged: toNano(cost) });
       }
       const tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
       this.release(res, toNano(cost), res.tokens > 0 ? tokens - res.tokens : 0);
@@ -345,7 +347,7 @@ export class Accounting {
   private release(res: Reservation, actual: number, tokenDelta: number): void {
     const p = res.store
       .settle({
-        ...(res.caps && res.periods ? { budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: res.estimate, actual } } : {}),
+        ...(res.caps && res.periods ? { budget: { caps: res.caps, admitted: res.periods, now: periodsAt(this.clock()), estimate: res.estimate, actual } } : {}),
         ...(res.plan && tokenDelta !== 0 ? { rate: { tenant: res.plan.tenant, window: res.window, tokenDelta } } : {}),
         ...(res.ticket !== undefined ? { ticket: res.ticket } : {}),
       })
@@ -359,7 +361,7 @@ export class Accounting {
     this.pending.add(p);
     if (res.mirror && res.caps && res.periods && actual > 0) {
       const m = res.mirror
-        .settle({ budget: { caps: res.caps, admitted: res.periods, now: periodsAt(Date.now()), estimate: 0, actual } })
+        .settle({ budget: { caps: res.caps, admitted: res.periods, now: periodsAt(this.clock()), estimate: 0, actual } })
         .catch((e: unknown) => this.warn('accounting settle failed', e))
         .finally(() => this.pending.delete(m));
       this.pending.add(m);
@@ -384,7 +386,7 @@ export class Accounting {
   private sweep(): void {
     const cfg = this.st?.cfg;
     if (!cfg) return;
-    const cutoff = Date.now() - cfg.accounting.budgets.reservationTtlMs;
+    const cutoff = this.clock() - cfg.accounting.budgets.reservationTtlMs;
     for (const [id, at] of this.open) if (at <= cutoff) this.open.delete(id);
     for (const [id, c] of this.corrections) if (c.at <= cutoff) this.corrections.delete(id);
     for (const [id, res] of this.reservations) {
@@ -395,7 +397,7 @@ export class Accounting {
   }
 
   private warn(msg: string, e: unknown): void {
-    const now = Date.now();
+    const now = this.clock();
     if (now - this.lastWarn < 10_000) return;
     this.lastWarn = now;
     this.logger?.warn({ reason: e instanceof Error ? e.message : String(e) }, msg);

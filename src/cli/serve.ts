@@ -27,6 +27,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; tests don't). */
   signals?: boolean;
+  /** The clock rate limits and budgets read (see SwitchyardOptions.clock); `Date.now` when absent. */
+  clock?: () => number;
 }
 
 export interface RunningServer {
@@ -49,7 +51,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const env = opts.env ?? process.env;
   const log = opts.logger ?? createLogger();
   const cfg = opts.config ?? (opts.configPath ? loadConfigFile(opts.configPath, env) : defaultConfig(env));
-  const sy = new Switchyard(cfg, { env, logger: log });
+  const sy = new Switchyard(cfg, { env, logger: log, ...(opts.clock ? { clock: opts.clock } : {}) });
   // Local sidecars are probed first, so the first request already knows whether they run.
   await sy.ready(Math.min(5_000, Math.max(...cfg.upstreams.map((u) => u.timeouts.connectMs + 1000), 1000)));
 

@@ -61,6 +61,12 @@ export interface SwitchyardOptions {
   /** Replaces the configured cache (tests, custom stores). */
   cache?: ResponseCache;
   logger?: Logger;
+  /**
+   * The wall clock (ms since the epoch) that rate-limit windows and budget
+   * periods are read from; `Date.now` when absent. For tests and simulations
+   * that must not depend on where in a minute (or a day) they run.
+   */
+  clock?: () => number;
 }
 
 /** What a face saw of the answer, for {@link Switchyard.observe}. */
@@ -105,7 +111,7 @@ export class Switchyard {
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
     this.router = new Router(config, this.registry, { onError: (err, op) => opts.logger?.warn({ op, reason: err.message }, 'routing degraded') });
-    this.accounting = new Accounting(() => this.cfg, opts.logger);
+    this.accounting = new Accounting(() => this.cfg, opts.logger, opts.clock);
     this.readiness.add({ name: 'upstreams', check: () => upstreamsReadiness(this.registry) });
     this.syncRedisCheck(config);
     this.observability = new Observability(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });

@@ -26,14 +26,20 @@ export interface RunningFace {
 }
 
 /** Starts `face` on 127.0.0.1:0 over the YAML (validated by the real loader). */
-export async function startFace(face: FaceName, yaml: string, env: NodeJS.ProcessEnv = process.env, logger: Logger = quietLogger): Promise<RunningFace> {
+export async function startFace(
+  face: FaceName,
+  yaml: string,
+  env: NodeJS.ProcessEnv = process.env,
+  logger: Logger = quietLogger,
+  opts: { clock?: () => number } = {},
+): Promise<RunningFace> {
   const config = parseConfig(yaml, env);
   if (face === 'serve') {
-    const s = await startServer({ config, port: 0, host: '127.0.0.1', env, logger });
+    const s = await startServer({ config, port: 0, host: '127.0.0.1', env, logger, ...opts });
     return { url: s.url, switchyard: s.switchyard, close: () => s.close() };
   }
   const app = express();
-  const mw = switchyard({ config: parseYaml(yaml) as SwitchyardConfigInput, env, live: true, metricsPath: '/metrics' });
+  const mw = switchyard({ config: parseYaml(yaml) as SwitchyardConfigInput, env, live: true, metricsPath: '/metrics', ...opts });
   app.use(mw);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

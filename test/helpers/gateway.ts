@@ -6,9 +6,19 @@ import { startServer, type RunningServer } from '../../src/cli/serve.js';
 export const quietLogger = pino({ level: 'silent' });
 
 /** Starts a gateway; the response cache is off unless the YAML has a `cache:` section. */
-export async function startGateway(yaml: string, env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+export async function startGateway(yaml: string, env: NodeJS.ProcessEnv = process.env, opts: { clock?: () => number } = {}): Promise<RunningServer> {
   const config = parseConfig(/^cache:/m.test(yaml) ? yaml : `${yaml}\ncache: { enabled: false }\n`, env);
-  return startServer({ config, port: 0, host: '127.0.0.1', env, logger: quietLogger });
+  return startServer({ config, port: 0, host: '127.0.0.1', env, logger: quietLogger, ...opts });
+}
+
+/**
+ * A clock for rate limits and budgets, frozen 30 s into the current minute:
+ * a burst it counts never straddles a rate-limit window, however slow the
+ * machine, and no test has to wait for a minute boundary to pass.
+ */
+export function midMinuteClock(): () => number {
+  const t = Math.floor(Date.now() / 60_000) * 60_000 + 30_000;
+  return () => t;
 }
 
 /** An upstream block for a fake, with fast test timeouts and retry delays. */

@@ -19,7 +19,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startFakeAnthropic } from '../fixtures/fake-anthropic.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { FACES, rawRequest, startFace, type RunningFace } from '../helpers/faces.js';
-import { chat, postJson, upstreamYaml } from '../helpers/gateway.js';
+import { chat, midMinuteClock, postJson, quietLogger, upstreamYaml } from '../helpers/gateway.js';
 
 const PEPPER = `pepper-${randomBytes(12).toString('hex')}`;
 const RUN = randomBytes(4).toString('hex');
@@ -252,11 +252,9 @@ describe('a key’s own rate limit', () => {
   it('holds whatever tenant or key-id headers are sent, and leaves other keys alone', async () => {
     const limited = newKey(PEPPER);
     const yaml = `${upstreams()}\ncache: { enabled: false }\nauth:\n  mode: keys\n  keys:\n    entries:\n${entry(limited, 'acme', ', rateLimit: { requestsPerMinute: 3 }')}\n${entry(bob, 'globex')}\n`;
-    face = await startFace('serve', yaml, env);
+    // A clock frozen mid-minute: the burst is counted in one rate-limit window however slow the machine.
+    face = await startFace('serve', yaml, env, quietLogger, { clock: midMinuteClock() });
     const url = `${face.url}/v1/chat/completions`;
-    // Keep the burst inside one minute window.
-    const left = 60_000 - (Date.now() % 60_000);
-    if (left < 5_000) await new Promise((r) => setTimeout(r, left + 50));
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => postJson(url, chat(`rl ${i}`), { authorization: `Bearer ${limited.key}`, 'x-switchyard-tenant': `t${i}`, 'x-switchyard-key-id': `k${i}` })),
     );

@@ -12,7 +12,7 @@ import { rateKey } from '../../src/accounting/store.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { gatedBurst } from '../fixtures/fake-common.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
-import { postJson, startGateway } from '../helpers/gateway.js';
+import { midMinuteClock, postJson, startGateway } from '../helpers/gateway.js';
 import { need } from '../fixtures/prerequisites.js';
 
 const SKIP = need('redis');
@@ -20,6 +20,8 @@ const SKIP = need('redis');
 const redis = createClient({ url: 'redis://127.0.0.1:6379' });
 const prefix = `sy-test-rate-${process.pid}-${Date.now()}:`;
 let oa: FakeProvider;
+// Every gateway here reads this clock, frozen mid-minute: a burst is never split across two windows.
+const clock = midMinuteClock();
 const gateways: RunningServer[] = [];
 
 beforeAll(async () => {
@@ -51,7 +53,7 @@ accounting:
   store: ${store}
   redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   rateLimits: ${limits}
-`);
+`, process.env, { clock });
   gateways.push(gw);
   return gw;
 }
@@ -59,16 +61,9 @@ accounting:
 const ask = (gw: RunningServer, tenant: string | undefined, extra: Record<string, unknown> = {}) =>
   postJson(`${gw.url}/v1/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra }, tenant ? { 'x-tenant': tenant } : {});
 
-/** Waits until the next minute is at least `margin` ms away, so a burst stays inside one window (generous: a busy machine is slow). */
-async function awayFromMinuteEdge(margin = 25_000): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < margin) await new Promise((r) => setTimeout(r, left + 50));
-}
-
 describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate limits in %s', (store) => {
   it('admits exactly the requests-per-minute limit of a concurrent burst, per tenant, with Retry-After', async () => {
     const gw = await gateway(store, '{ default: { requestsPerMinute: 10 }, tenants: { "t:vip": { requestsPerMinute: 20 } } }', `${store}-rpm:`);
-    await awayFromMinuteEdge();
     // The fake holds every answer until each of the 50 requests is admitted (arrived) or refused.
     const both = await gatedBurst(oa, 50, (i) => ask(gw, i % 2 ? 'vip' : 'plain'), { answer: 'short' });
     const plain = both.filter((_, i) => i % 2 === 0);
@@ -82,13 +77,12 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate lim
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(120);
     if (store === 'redis') {
-      expect(Number(await redis.get(rateKey(`${prefix}${store}-rpm:`, 't:plain', 'r', windowAt(Date.now()).index)))).toBe(10);
+      expect(Number(await redis.get(rateKey(`${prefix}${store}-rpm:`, 't:plain', 'r', windowAt(clock()).index)))).toBe(10);
     }
   });
 
   it('counts prompt + max_tokens against tokens per minute, then corrects to the real usage', async () => {
     const gw = await gateway(store, '{ default: { tokensPerMinute: 1000 } }', `${store}-tpm:`);
-    await awayFromMinuteEdge();
     // Each asks for ≈ 8 prompt + 100 completion tokens: 9 fit under 1000. The fake holds every answer until
     // the whole burst is admitted or refused, so no early answer corrects the counter (to its real ≈ 10 tokens) first.
     const burst = await gatedBurst(oa, 15, () => ask(gw, 'tok', { max_tokens: 100 }), { answer: 'short' });
@@ -97,7 +91,7 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate lim
     await gw.switchyard.accounting.flush();
     // The fake used ≈ 9 + 2 tokens each: the counter now holds the real usage, so more requests fit again.
     if (store === 'redis') {
-      const counted = Number(await redis.get(rateKey(`${prefix}${store}-tpm:`, 't:tok', 't', windowAt(Date.now()).index)));
+      const counted = Number(await redis.get(rateKey(`${prefix}${store}-tpm:`, 't:tok', 't', windowAt(clock()).index)));
       expect(counted).toBeLessThan(200);
       expect(counted).toBeGreaterThan(0);
     }
@@ -105,11 +99,45 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('rate lim
   });
 });
 
+describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('the rate-limit window in %s', (store) => {
+  it('follows the injected clock: a full minute still weighs on the next one, and is free two minutes on', async () => {
+    // 59.5 s into a minute; the gateway reads `at`, so the test moves time instead of waiting for it.
+    let at = Math.floor(Date.now() / 60_000) * 60_000 + 59_500;
+    const gw = await startGateway(
+      `${HEADER_AUTH}
+upstreams:
+  - name: oa
+    kind: openai-compatible
+    baseUrl: ${oa.url}
+    models: [{ name: m }]
+cache: { enabled: false }
+accounting:
+  store: ${store}
+  redis: { keyPrefix: "${prefix}${store}-clock:", commandTimeoutMs: 2000 }
+  rateLimits: { default: { requestsPerMinute: 4 } }
+`,
+      process.env,
+      { clock: () => at },
+    );
+    gateways.push(gw);
+    const burst = async (n: number) => (await Promise.all(Array.from({ length: n }, () => ask(gw, 'clocked')))).map((r) => r.status);
+    expect((await burst(6)).sort()).toEqual([200, 200, 200, 200, 429, 429]);
+    // One second into the next minute the previous one still counts 4 × 59/60 ≈ 3.93: one more does not fit.
+    at += 1_500;
+    expect(await burst(1)).toEqual([429]);
+    // Half-way through it counts 2: two fit, the third does not.
+    at += 29_000;
+    expect((await burst(3)).sort()).toEqual([200, 200, 429]);
+    // Two minutes on, both buckets are history.
+    at += 120_000;
+    expect((await burst(4)).every((s) => s === 200)).toBe(true);
+  });
+});
+
 describe.skipIf(SKIP !== undefined)('rate limits shared by replicas', () => {
   it('admits the limit once across two gateways, and refuses Anthropic callers in their protocol', async () => {
     const a = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
     const b = await gateway('redis', '{ default: { requestsPerMinute: 12 } }', 'replicas:');
-    await awayFromMinuteEdge();
     const results = await gatedBurst(oa, 30, (i) => ask(i % 2 ? a : b, 'shared'), { answer: 'short' });
     expect(results.filter((r) => r.status === 200)).toHaveLength(12);
     const m = await postJson(`${a.url}/v1/messages`, { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, { 'x-tenant': 'shared' });
@@ -121,7 +149,6 @@ describe.skipIf(SKIP !== undefined)('rate limits shared by replicas', () => {
   it('limits anonymous callers as one tenant and leaves unlisted tenants alone when only tenants are listed', async () => {
     // auth.mode none: callers without a credential share `anonymous`; a credential is its own tenant.
     const gw = await gateway('redis', '{ tenants: { anonymous: { requestsPerMinute: 2 } } }', 'anon:', 'auth: { mode: none }');
-    await awayFromMinuteEdge();
     const anon = await Promise.all(Array.from({ length: 5 }, () => ask(gw, undefined)));
     expect(anon.filter((r) => r.status === 200)).toHaveLength(2);
     const named = await Promise.all(

@@ -21,7 +21,7 @@ import { openQualityStore } from '../../src/routing/learning-store.js';
 import { gatedBurst } from '../fixtures/fake-common.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
 import { startOwnCluster, type OwnCluster } from '../fixtures/redis-server.js';
-import { postJson, startGateway } from '../helpers/gateway.js';
+import { midMinuteClock, postJson, startGateway } from '../helpers/gateway.js';
 
 // 396 characters → 99 completion tokens; max_tokens 100 → each estimate is just above the real cost ($0.099).
 const ANSWER = 'x'.repeat(396);
@@ -133,8 +133,10 @@ describe('Switchyard on a Redis Cluster (3 masters + 3 replicas)', () => {
     // A config reload is not needed: a team header does not change the tenant; use a fresh credential per test.
     const yaml = (redis: string) => config(redis, up.url).replace('rateLimits: { tenants: {} }', 'rateLimits: { default: { requestsPerMinute: 12 } }');
     const [n1, n2] = cluster.nodes;
-    const ra = await startGateway(yaml(`cluster: { rootNodes: ["${n1!.url}"] }`));
-    const rb = await startGateway(yaml(`cluster: { rootNodes: ["${n2!.url}"] }`));
+    // Both read one clock frozen mid-minute: the burst is counted in one window however slow the machine.
+    const clock = midMinuteClock();
+    const ra = await startGateway(yaml(`cluster: { rootNodes: ["${n1!.url}"] }`), process.env, { clock });
+    const rb = await startGateway(yaml(`cluster: { rootNodes: ["${n2!.url}"] }`), process.env, { clock });
     try {
       const cred = { authorization: 'Bearer key-rate' };
       const all = await Promise.all(Array.from({ length: 24 }, (_, i) => ask(i % 2 ? ra : rb, `rate ${i}`, cred, 'free')));

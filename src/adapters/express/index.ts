@@ -42,6 +42,8 @@ export interface SwitchyardMiddlewareOptions {
   live?: boolean;
   /** Serve `/livez`, `/readyz` and `/healthz` (mount-relative); off by default (the app may have its own). */
   health?: boolean;
+  /** The clock rate limits and budgets read (see SwitchyardOptions.clock); `Date.now` when absent. */
+  clock?: () => number;
 }
 
 export type SwitchyardMiddleware = RequestHandler & {
@@ -58,7 +60,7 @@ function resolveConfig(c: string | SwitchyardConfigInput | undefined, env: NodeJ
 
 export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMiddleware {
   const env = opts.env ?? process.env;
-  const sy = opts.switchyard ?? new Switchyard(resolveConfig(opts.config, env), { env });
+  const sy = opts.switchyard ?? new Switchyard(resolveConfig(opts.config, env), { env, ...(opts.clock ? { clock: opts.clock } : {}) });
   void sy.ready(); // probes local upstreams in the background
   const target = sy.config.proxy.target;
   const proxy = target ? createProxyMiddleware({ target, changeOrigin: true, xfwd: true }) : undefined;
