@@ -174,8 +174,14 @@ async function startTargets(s: PeerSettings): Promise<LiveTarget[]> {
   const up = await startUpstreamProc(s.chunkDelayMs);
   const started: Proc[] = [up];
   try {
-    const [gw, ex, pk] = await Promise.all([startGatewayProc(up.url), startExpressProc(up.url), startPortkeyProc()]);
-    started.push(gw, ex, pk);
+    // allSettled: when one fails to start (Portkey not installed), the others that did are stopped too,
+    // or their child processes would keep this one alive.
+    const [gwR, exR, pkR] = await Promise.allSettled([startGatewayProc(up.url), startExpressProc(up.url), startPortkeyProc()]);
+    for (const r of [gwR, exR, pkR]) if (r.status === 'fulfilled') started.push(r.value);
+    for (const r of [pkR, gwR, exR]) if (r.status === 'rejected') throw r.reason;
+    const gw = (gwR as PromiseFulfilledResult<Proc>).value;
+    const ex = (exR as PromiseFulfilledResult<Proc>).value;
+    const pk = (pkR as PromiseFulfilledResult<PeerProc>).value;
     s.portkeyVersion = pk.version;
     return [
       { name: 'direct', url: `${up.url}/chat/completions`, headers: {}, proc: up },

@@ -4,6 +4,7 @@
  *
  *   npm run bench                      full durations (about 25 minutes on 2 cores, the soak included)
  *   BENCH_QUICK=1 npm run bench        short cells, one repeat: checks the harness, noisy figures
+ *   BENCH_SMOKE=1 npm run bench        the smallest cells (what test/e2e/bench-harness.test.ts runs): meaningless figures
  *   BENCH_ONLY=peer,gateway npm run bench   a subset: gateway, express-face, peer, cache, extproc, routing, soak
  *                                      (soak runs 10 minutes; SOAK_SECONDS=120 for less, see bench/soak.ts)
  *   npm run bench -- --readme          also writes each table into the docs (README.md, docs/*.md) between
@@ -15,7 +16,24 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
-const quick = process.env.BENCH_QUICK === '1';
+const smoke = process.env.BENCH_SMOKE === '1';
+const quick = smoke || process.env.BENCH_QUICK === '1';
+// Smoke mode (test/e2e/bench-harness.test.ts): the smallest cells that still run every code path; the
+// figures mean nothing. Set before the quick defaults, which only fill what is still unset.
+if (smoke) {
+  process.env.BENCH_SECONDS ??= '0.3';
+  process.env.BENCH_EXPRESS_SECONDS ??= '0.3';
+  process.env.BENCH_EXTPROC_N ??= '40';
+  process.env.BENCH_CACHE_SIZES ??= '300';
+  process.env.BENCH_QUERIES ??= '30';
+  process.env.ROUTING_OUTCOMES ??= '2000';
+  process.env.BENCH_PEER_RATES ??= '100';
+  process.env.BENCH_PEER_SECONDS ??= '0.5';
+  process.env.BENCH_PEER_SATURATION_SECONDS ??= '0.5';
+  process.env.SOAK_SECONDS ??= '6';
+  process.env.SOAK_WINDOW_SECONDS ??= '3';
+  process.env.SOAK_WARMUP_SECONDS ??= '3';
+}
 // Quick mode shortens the sections that read their own knobs; set before they load.
 if (quick) {
   process.env.BENCH_SECONDS ??= '1'; // gateway.ts
@@ -106,7 +124,8 @@ const sections: Section[] = [
   // and a `<!-- bench:NAME -->` / `<!-- /bench:NAME -->` pair in docs/benchmarks.md for `--readme`.
 ];
 
-console.log(`# Switchyard benchmarks\n${machine}\n${started}${quick ? '\nBENCH_QUICK=1: short cells, one repeat' : ''}\n`);
+const mode = smoke ? 'BENCH_SMOKE=1 (smallest cells: the figures mean nothing)' : quick ? 'BENCH_QUICK=1 (short cells, one repeat)' : '';
+console.log(`# Switchyard benchmarks\n${machine}\n${started}${mode ? `\n${mode}` : ''}\n`);
 const results: { name: string; title: string; markdown: string; data?: unknown; error?: string; seconds: number }[] = [];
 for (const s of sections) {
   if (only && !only.includes(s.name)) continue;
@@ -122,7 +141,7 @@ for (const s of sections) {
   }
 }
 
-const header = `${machine}; ${started}${quick ? '; BENCH_QUICK=1 (short cells, one repeat)' : ''}`;
+const header = `${machine}; ${started}${mode ? `; ${mode}` : ''}`;
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/latest.json', JSON.stringify({ machine, started, quick, sections: results }, null, 2));
 const md = ['# Switchyard benchmarks', '', header, ''];
