@@ -82,8 +82,9 @@ cache: { enabled: false }
     expect(r.status).toBe(504);
     expect(r.json.error.code).toBe('gateway_timeout');
     expect(r.headers.get('x-switchyard-upstream')).toBeNull(); // nginx answered, not Switchyard
+    // nginx gave up after its read timeout; Switchyard (firstTokenMs 8000) had not (it would have answered
+    // with its own 504 and x-switchyard-upstream, checked above). A lower bound only: a busy machine is slower.
     expect(took).toBeGreaterThanOrEqual(NGINX_READ_TIMEOUT_MS - 100);
-    expect(took).toBeLessThan(6000);
     expect(ngx.errorLog()).toContain('upstream timed out');
   });
 

@@ -240,7 +240,9 @@ describe('streams', () => {
     const reader = res.body!.getReader();
     await reader.read();
     ac.abort();
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait for the decision record of the abandoned request (an event), not for time.
+    const up = gw!.switchyard.registry.upstream('primary')!;
+    for (let i = 0; i < 2000 && (records.length === 0 || up.inFlight > 0); i++) await new Promise((r) => setTimeout(r, 10));
     expect(gw!.switchyard.registry.upstream('primary')!.inFlight).toBe(0);
     expect(records.at(-1)).toMatchObject({ status: 499, error: 'client_disconnected' });
     expect(gw!.switchyard.registry.deployment('primary-model')!.breaker.state).toBe('closed');
