@@ -146,7 +146,8 @@ describe.skipIf(SKIP !== undefined)('safety', () => {
   it('stores a complete streamed answer and serves it next time', async () => {
     const url = await gateway(exactOnly);
     await postJson(url, chat('stream then cache', { stream: true }));
-    await new Promise((r) => setTimeout(r, 50));
+    // The write runs after the stream ends: wait for it (the store count), not for a fixed time.
+    for (let i = 0; i < 1500 && gw!.switchyard.cache!.stats().stores < 1; i++) await new Promise((res) => setTimeout(res, 10));
     const r = await postJson(url, chat('stream then cache'));
     expect(r.headers.get('x-switchyard-cache')).toBe('hit-exact');
     expect(r.json.choices[0].message.content).toBe('echo: stream then cache');

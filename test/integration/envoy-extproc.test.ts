@@ -227,12 +227,14 @@ describe('ext_proc: learning from responses', () => {
 /** Sends `req` until Switchyard serves it from the cache (the write after a response may land a moment later). */
 async function untilHit(h: ExtProcHarness, req: ReturnType<typeof post>) {
   let last;
-  for (let i = 0; i < 20; i++) {
+  // Up to 15 s: on a busy machine the background write can take a while; a hit ends the wait.
+  const end = Date.now() + 15_000;
+  do {
     last = await h.envoy.request(req);
     if (last.immediate) return last;
     await new Promise((r) => setTimeout(r, 25));
-  }
-  return last!;
+  } while (Date.now() < end);
+  return last;
 }
 
 describe('ext_proc: cache', () => {

@@ -99,7 +99,7 @@ describe.skipIf(SKIP !== undefined)('routing feedback', () => {
 });
 
 async function waitForField(field: string, ok: (e: { a: number; b: number }) => boolean): Promise<string | undefined> {
-  const end = Date.now() + 3000;
+  const end = Date.now() + 15_000;
   for (;;) {
     const v = await redis.hGet(KEY, field);
     if (v && ok(JSON.parse(v))) return v;

@@ -31,7 +31,7 @@ cache: { semantic: { enabled: false } }
   body.forEach((b, i) => o.onBody(Buffer.from(b), i === body.length - 1));
   // The cache write runs in the background: give it time to land (a hit ends the wait early).
   let again = await sy.decide(req);
-  for (let i = 0; i < 25 && again.type !== 'respond'; i++) {
+  for (let i = 0; i < 750 && again.type !== 'respond'; i++) {
     await new Promise((r) => setTimeout(r, 20));
     again = await sy.decide(req);
   }
