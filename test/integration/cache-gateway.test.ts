@@ -212,7 +212,7 @@ cache: ${cfg}
     try {
       await postJson(url1, chat('shared across replicas'));
       // The answer is written to the cache after it is sent: wait for the write to land in Redis.
-      for (let i = 0; i < 100 && first.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 1500 && first.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
       const r = await postJson(`${g2.url}/v1/chat/completions`, chat('shared across replicas'));
       expect(r.headers.get('x-switchyard-cache')).toBe('hit-exact');
       await first.switchyard.cache!.purge({ tenant: 'anonymous' });

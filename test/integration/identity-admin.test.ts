@@ -83,7 +83,7 @@ describe.each(FACES)('management endpoints through %s', (name) => {
     const acme = { authorization: 'Bearer acme-key' };
     await postJson(`${face.url}/v1/chat/completions`, chat('purge target', { model: 'mini' }), acme);
     // The answer is stored after it is sent: wait for the write.
-    for (let i = 0; i < 300 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1500 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
     const tenant = credentialTenant('key', 'acme-key');
     for (const path of ['/switchyard/cache/stats', '/switchyard/stats', '/switchyard/dashboard', '/metrics']) {
       const r = await fetch(`${proxy.url}${path}`);

@@ -161,5 +161,5 @@ auth: { mode: keys, keys: { entries: [{ id: ${k.id}, hash: ${k.hash}, tenant: ac
 });
 
 async function waitForStore(h: ExtProcHarness): Promise<void> {
-  for (let i = 0; i < 300 && h.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1500 && h.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
 }

@@ -117,7 +117,7 @@ describe.each(FACES)('auth.mode header through %s', (name) => {
     expect(spoof.status).toBe(401);
     expect(spoof.json.error.type).toBe('authentication_error');
     expect((await postJson(url, chat('header q'), { 'x-switchyard-tenant': 'acme', 'x-switchyard-proxy-secret': 'proxy-secret-xy' })).status).toBe(401);
-    for (let i = 0; i < 300 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1500 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
     expect((await postJson(url, chat('header q'), proxied('globex'))).headers.get('x-switchyard-cache')).toBe('miss');
     expect((await postJson(url, chat('header q'), proxied('acme'))).headers.get('x-switchyard-cache')).toBe('hit-exact');
   });
@@ -128,7 +128,7 @@ describe('the semantic cache', () => {
     face = await startFace('serve', keysYaml('{ semantic: { enabled: true } }'), env);
     const url = `${face.url}/v1/chat/completions`;
     await postJson(url, chat('How do I reverse a list in Python?'), { authorization: `Bearer ${alice.key}` });
-    for (let i = 0; i < 500 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1500 && face.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
     const other = await postJson(url, chat('How can I reverse a list in Python?'), { authorization: `Bearer ${bob.key}`, 'x-switchyard-tenant': 'acme' });
     expect(other.headers.get('x-switchyard-cache')).toBe('miss');
     const same = await postJson(url, chat('How can I reverse a list in Python?'), { authorization: `Bearer ${alice.key}` });
@@ -144,7 +144,7 @@ describe('auth.mode none with the cache in Redis', () => {
     try {
       const q = chat(`redis spoof ${RUN}`);
       await postJson(`${a.url}/v1/chat/completions`, q, { authorization: 'Bearer victim', 'x-switchyard-tenant': 'victim' });
-      for (let i = 0; i < 200 && a.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 1500 && a.switchyard.cache!.stats().stores < 1; i++) await new Promise((r) => setTimeout(r, 10));
       const spoof = await postJson(`${b.url}/v1/chat/completions`, q, { authorization: 'Bearer attacker', 'x-switchyard-tenant': 'victim' });
       expect(spoof.headers.get('x-switchyard-cache')).toBe('miss');
       const victim = await postJson(`${b.url}/v1/chat/completions`, q, { authorization: 'Bearer victim' });
@@ -316,7 +316,7 @@ describe('keys never reach a log', () => {
     await postJson(url, chat('log me'), { authorization: `Bearer ${expired.key}` });
     await postJson(url, chat('log me'), { authorization: `Bearer ${newKey(PEPPER).key}` });
     await postJson(url, chat('log me', { model: 'primary-model' }), { authorization: `Bearer ${narrow.key}` });
-    for (let i = 0; i < 300 && !lines.some((l) => l.includes('"msg":"decision"')); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1500 && !lines.some((l) => l.includes('"msg":"decision"')); i++) await new Promise((r) => setTimeout(r, 10));
     const all = lines.join('');
     // The accepted request's decision was logged (with its tenant), so there was something to leak.
     expect(all).toContain('"msg":"decision"');

@@ -126,7 +126,7 @@ upstreams:
     const late = createHttpServer((req, res) => res.writeHead(req.url === '/health' ? 200 : 404).end('{}'));
     await new Promise<void>((r) => late.listen(port, '127.0.0.1', r));
     try {
-      for (let i = 0; i < 200 && (await getJson(`${gw.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 600 && (await getJson(`${gw.url}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
       expect((await getJson(`${gw.url}/readyz`)).status).toBe(200);
     } finally {
       late.closeAllConnections();
