@@ -100,7 +100,7 @@ export class Switchyard {
     this.cfg = config;
     this.log = opts.logger;
     // Built before anything opens a connection: a keys mode without a pepper is a ConfigError.
-    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger);
+    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger, (r) => this.events.emit('refusal', r));
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
@@ -176,7 +176,7 @@ export class Switchyard {
       who = r instanceof Promise ? await r : r;
     } catch (e) {
       const err = toSwitchyardError(e);
-      this.gate.noteRefusal(err, inc.peer);
+      this.gate.noteRefusal(err, { face: inc.face ?? 'api', protocol: protocolForPath(inc.path), peer: inc.peer });
       return errorOutcome(err, protocolForPath(inc.path), undefined);
     }
     if (!ep) return this.listModels();

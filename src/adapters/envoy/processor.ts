@@ -132,7 +132,7 @@ export class StreamProcessor {
       this.phase = 'done';
       return passHeaders(spoofed);
     }
-    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY, peer: this.peer }), 'request_headers');
+    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY, peer: this.peer, face: 'envoy' }), 'request_headers');
     // Larger than Switchyard takes (or than Envoy can buffer): say so in the API's format before Envoy buffers it.
     const cl = head.headers['content-length'];
     const limit = Math.min(this.sy.config.server.bodyLimitBytes, this.sy.config.envoy.listenerBufferLimitBytes);
@@ -151,7 +151,7 @@ export class StreamProcessor {
     if (b.body && b.body.length > 0) this.bodyParts.push(Buffer.isBuffer(b.body) ? b.body : Buffer.from(b.body));
     const body = this.bodyParts.length === 1 ? this.bodyParts[0]! : Buffer.concat(this.bodyParts);
     this.bodyParts = [];
-    return this.answer(await this.sy.decide({ ...this.head!, body, peer: this.peer }), 'request_body');
+    return this.answer(await this.sy.decide({ ...this.head!, body, peer: this.peer, face: 'envoy' }), 'request_body');
   }
 
   private answer(outcome: Outcome, kind: 'request_headers' | 'request_body'): ProcessingResponse {
