@@ -28,7 +28,7 @@ import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, toCanonical, type IncomingRequest } from './parse.js';
 import type { Identity, IdentityInput, IdentityResolver } from '../identity/index.js';
 import { IdentityGate } from '../identity/identity-gate.js';
-import { FeedbackGate, type FeedbackSource } from '../identity/feedback-gate.js';
+import { FeedbackGate, sharedFeedbackStore, type FeedbackSource } from '../identity/feedback-gate.js';
 import { checkModelAllowed, filterAllowed } from '../identity/allowed.js';
 import { Readiness } from './readiness.js';
 import { relayStream, type StreamEnd } from './stream.js';
@@ -557,7 +557,7 @@ export class Switchyard {
   async feedback(method: string, body: unknown, from: IdentityInput): Promise<RespondOutcome> {
     let by: FeedbackSource;
     try {
-      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute);
+      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute, sharedFeedbackStore(this.cfg));
     } catch (e) {
       return errorOutcome(toSwitchyardError(e), 'openai', undefined);
     }
@@ -572,6 +572,7 @@ export class Switchyard {
     await this.observability.close();
     await this.accounting.close();
     await this.gate.close();
+    await this.feedbackGate.close();
   }
 }
 
