@@ -460,7 +460,8 @@ export class Router {
       return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
     }
     const own = this.ownModel(by.tenant, l!);
-    this.store?.tenantChanged?.(by.tenant, qualityKey(d.task, d.tier), own.update(d.task, d.tier, score));
+    const entry = own.update(d.task, d.tier, score); // not inside the optional call: `?.(` would skip it
+    this.store?.tenantChanged?.(by.tenant, qualityKey(d.task, d.tier), entry);
     return { request_id: requestId, task: d.task, tier: d.tier, score, quality: own.estimate(d.task, d.tier), thresholds: this.thresholdsFor(d.task, by.tenant), learned };
   }
 
