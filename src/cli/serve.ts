@@ -70,7 +70,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     if (handleObservabilityRequest(sy, req, res)) return;
     // nginx as the data plane: POST /switchyard/decide/v1/... answers with X-Accel-Redirect (nginx/README.md);
     // off unless auth.nginx.enabled, and then only for the trusted proxy (it passes every other request on).
-    const handle = url.startsWith(DECIDE_PREFIX) ? nginxDecide(req, res) : handleNodeRequest(sy, req, res);
+    const handle = url.startsWith(DECIDE_PREFIX) ? nginxDecide(req, res) : handleNodeRequest(sy, req, res, 'serve');
     handle.then(
       (handled) => {
         if (handled) return;

@@ -22,6 +22,8 @@ export interface IncomingRequest {
   peer?: string | undefined;
   /** Node's `req.rawHeaders` (name, value, …), so repeated auth headers Node folds away are still seen. */
   rawHeaders?: readonly string[] | undefined;
+  /** The face it came through (`serve`, `express`, `envoy`, `nginx`), for refusal records. */
+  face?: string | undefined;
 }
 
 export function header(h: HeaderBag, name: string): string | undefined {

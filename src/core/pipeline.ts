@@ -28,7 +28,7 @@ import type { ForwardOutcome, Outcome, RespondOutcome } from './outcome.js';
 import { cacheControl, checkContentType, parseJsonBody, toCanonical, type IncomingRequest } from './parse.js';
 import type { Identity, IdentityInput, IdentityResolver } from '../identity/index.js';
 import { IdentityGate } from '../identity/identity-gate.js';
-import { FeedbackGate, type FeedbackSource } from '../identity/feedback-gate.js';
+import { FeedbackGate, sharedFeedbackStore, type FeedbackSource } from '../identity/feedback-gate.js';
 import { checkModelAllowed, filterAllowed } from '../identity/allowed.js';
 import { Readiness } from './readiness.js';
 import { relayStream, type StreamEnd } from './stream.js';
@@ -106,7 +106,7 @@ export class Switchyard {
     this.cfg = config;
     this.log = opts.logger;
     // Built before anything opens a connection: a keys mode without a pepper is a ConfigError.
-    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger);
+    this.gate = new IdentityGate(config, opts.env ?? process.env, opts.logger, (r) => this.events.emit('refusal', r));
     // Built first: it checks the shadow section's names (ConfigError) before anything opens a connection.
     this.shadow = new ShadowTester(this, { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.env ? { env: opts.env } : {}) });
     this.registry = new UpstreamRegistry(config, opts.env ?? process.env);
@@ -182,7 +182,7 @@ export class Switchyard {
       who = r instanceof Promise ? await r : r;
     } catch (e) {
       const err = toSwitchyardError(e);
-      this.gate.noteRefusal(err, inc.peer);
+      this.gate.noteRefusal(err, { face: inc.face ?? 'api', protocol: protocolForPath(inc.path), peer: inc.peer });
       return errorOutcome(err, protocolForPath(inc.path), undefined);
     }
     if (!ep) return this.listModels();
@@ -563,7 +563,7 @@ export class Switchyard {
   async feedback(method: string, body: unknown, from: IdentityInput): Promise<RespondOutcome> {
     let by: FeedbackSource;
     try {
-      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute);
+      by = await this.feedbackGate.check(this.gate.resolver, from, this.cfg.auth.feedbackPerMinute, sharedFeedbackStore(this.cfg));
     } catch (e) {
       return errorOutcome(toSwitchyardError(e), 'openai', undefined);
     }
@@ -578,6 +578,7 @@ export class Switchyard {
     await this.observability.close();
     await this.accounting.close();
     await this.gate.close();
+    await this.feedbackGate.close();
   }
 }
 

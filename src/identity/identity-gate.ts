@@ -7,6 +7,8 @@
 import type { SwitchyardConfig } from '../config/schema.js';
 import type { SwitchyardError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { DecisionRecord } from '../observability/events.js';
+import { RefusalRecords, type RefusalSource } from './refusals.js';
 import { IdentityResolver } from './resolver.js';
 
 /** A resolver built for a reload, not yet in use. */
@@ -25,12 +27,15 @@ export class IdentityGate {
   private sig: string;
   private refused = 0;
   private loggedAt = 0;
+  private readonly records: RefusalRecords | undefined;
 
   constructor(
     config: SwitchyardConfig,
     private readonly env: NodeJS.ProcessEnv,
     private readonly log?: Logger,
+    emit?: (r: DecisionRecord) => void,
   ) {
+    this.records = emit ? new RefusalRecords(emit) : undefined;
     this.current = this.build(config);
     this.sig = JSON.stringify(config.auth);
   }
@@ -59,8 +64,10 @@ export class IdentityGate {
     };
   }
 
-  /** Notes a refused identity: logged by code and peer (never the credential), at most once per 10 s. */
-  noteRefusal(err: SwitchyardError, peer: string | undefined): void {
+  /** Notes a refused identity: a bounded decision record, and a log line by code and peer (never the credential) at most once per 10 s. */
+  noteRefusal(err: SwitchyardError, src: RefusalSource): void {
+    this.records?.note(err, src);
+    const peer = src.peer;
     this.refused++;
     const now = Date.now();
     if (now - this.loggedAt < 10_000) return;
@@ -70,6 +77,7 @@ export class IdentityGate {
   }
 
   close(): Promise<void> {
+    this.records?.close();
     return this.current.close();
   }
 }

@@ -4,7 +4,8 @@
  * a reader never sees half a file. The gateway re-reads it when its
  * modification time changes.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { z } from 'zod';
 import { virtualKeySchema, type VirtualKey } from '../config/auth.js';
 import type { KeyStore } from './key-store.js';
@@ -16,6 +17,7 @@ export class FileKeyStore implements KeyStore {
   private byId = new Map<string, VirtualKey>();
   /** mtime, inode and size of the file last read: a rename-replaced file always differs in inode. */
   private mtime = '';
+  private watcher: FSWatcher | undefined;
 
   constructor(private readonly path: string) {}
 
@@ -68,5 +70,22 @@ export class FileKeyStore implements KeyStore {
     return true;
   }
 
-  async close(): Promise<void> {}
+  /** Watches the file's folder (the CLI replaces the file by rename, which a watch on the file itself would lose). */
+  watch(fn: (id?: string) => void): void {
+    this.watcher?.close();
+    const name = basename(this.path);
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, file) => {
+        if (file === null || file === name) fn(undefined);
+      });
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // No folder yet, or no inotify: cached records live up to cacheTtlMs.
+    }
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
 }

@@ -11,6 +11,7 @@
 import type { VirtualKey } from '../config/auth.js';
 import { virtualKeySchema } from '../config/auth.js';
 import type { RedisConnectionConfig } from '../config/redis.js';
+import { publish, RedisSubscription } from '../store/pubsub.js';
 import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { KeyStore } from './key-store.js';
 
@@ -33,6 +34,7 @@ export class RedisKeyStore implements KeyStore {
   private readonly lease: RedisLease;
   /** Deadline of the administrative calls (`keys` CLI, admin API): they may wait for a first connection. */
   private readonly adminMs: number;
+  private sub: RedisSubscription | undefined;
 
   constructor(
     private readonly opts: RedisKeyStoreOptions,
@@ -44,6 +46,26 @@ export class RedisKeyStore implements KeyStore {
 
   private keyOf(id: string): string {
     return `${this.opts.keyPrefix}{${id}}`;
+  }
+
+  /** The channel on which every change of a record is announced (its id). */
+  get channel(): string {
+    return `${this.opts.keyPrefix}invalidate`;
+  }
+
+  /** Tells every gateway instance to drop its cached copy of `id` (after the write, so a re-read sees the change). */
+  private async announce(id: string): Promise<void> {
+    await publish(this.lease.store, this.channel, id, this.adminMs);
+  }
+
+  watch(fn: (id?: string) => void): void {
+    void this.sub?.close();
+    this.sub = new RedisSubscription(this.opts, this.channel, { message: (id) => fn(id), up: () => fn(undefined) });
+  }
+
+  /** Whether invalidations arrive now (else cached records live up to `cacheTtlMs`). */
+  get watching(): boolean {
+    return this.sub?.active ?? false;
   }
 
   private get indexKey(): string {
@@ -78,6 +100,7 @@ export class RedisKeyStore implements KeyStore {
     await redis.ready(this.adminMs);
     await redis.call('keys-put', (c) => c.set(this.keyOf(key.id), JSON.stringify(key)), this.adminMs);
     await redis.call('keys-index', (c) => c.sAdd(this.indexKey, key.id), this.adminMs);
+    await this.announce(key.id);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -85,10 +108,13 @@ export class RedisKeyStore implements KeyStore {
     await redis.ready(this.adminMs);
     const n = await redis.call('keys-delete', (c) => c.del(this.keyOf(id)), this.adminMs);
     await redis.call('keys-index', (c) => c.sRem(this.indexKey, id), this.adminMs);
+    await this.announce(id);
     return n > 0;
   }
 
   async close(): Promise<void> {
+    await this.sub?.close();
+    this.sub = undefined;
     await this.lease.release();
   }
 }

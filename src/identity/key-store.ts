@@ -18,6 +18,13 @@ export interface KeyStore {
   /** Removes a record; false when there was none. */
   delete(id: string): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * Calls `fn` when records may have changed elsewhere (another process ran
+   * `switchyard keys …`): with the key id, or undefined for "any key". Redis:
+   * an invalidation channel (and "any" on every (re)subscription); file: a
+   * watch on the file. Absent for config keys (they change with the config).
+   */
+  watch?(fn: (id?: string) => void): void;
 }
 
 /** The `entries` of the config: read-only. */

@@ -84,6 +84,8 @@ export class IdentityResolver {
       }
       this.pepper = pepper;
       this.store = openKeyStore(cfg.keys, opts.onError);
+      // Another process revoked, disabled or rotated a key: drop it now, not after cacheTtlMs.
+      this.store.watch?.((id) => this.invalidate(id));
     }
     if (cfg.mode === 'header') {
       try {
@@ -191,11 +193,20 @@ export class IdentityResolver {
     return (await this.store.list()).map(({ hash: _hash, ...rest }) => rest);
   }
 
-  /** Forget cached key records (after a local revoke/rotate). */
+  /** Forget cached key records (a local revoke/rotate, or an invalidation from the key store). */
   invalidate(id?: string): void {
     if (id === undefined) this.cache.clear();
     else this.cache.delete(id);
     this.verified.clear();
+    for (const fn of this.invalidated) fn(id);
+  }
+
+  private readonly invalidated = new Set<(id?: string) => void>();
+
+  /** Calls `fn` after each invalidation (for tests and metrics); returns the unsubscribe. */
+  onInvalidate(fn: (id?: string) => void): () => void {
+    this.invalidated.add(fn);
+    return () => this.invalidated.delete(fn);
   }
 
   async close(): Promise<void> {

@@ -37,10 +37,18 @@ export interface DecisionRecord {
   /** Budget standing at admission (`soft`: the router was asked to downgrade). */
   budget?: 'ok' | 'soft' | 'hard';
   error?: string;
+  /** An identity refusal (`operation: identity`): the face it came through. */
+  face?: string;
+  /** An identity refusal: the TCP peer (never a credential). */
+  peer?: string;
+  /** An identity refusal: how many this record stands for (1, or the rest of a window's group). */
+  refusals?: number;
 }
 
 export interface SwitchyardEvents {
   decision: [DecisionRecord];
+  /** Identity refusals, bounded per window (`identity/refusals.ts`); to sinks and the live stream, not to metrics. */
+  refusal: [DecisionRecord];
 }
 
 /** Typed emitter of decision records; listeners must be cheap or defer work. */

@@ -47,6 +47,8 @@ export class Observability {
   /** Records seen: the live stream's event ids and the stats snapshot's `seq`. */
   private seq = 0;
   private readonly onDecision = (r: DecisionRecord) => this.record(r);
+  /** Identity refusals (already bounded): to the sink and the live stream only; they are not requests for metrics and stats. */
+  private readonly onRefusal = (r: DecisionRecord) => this.recordRefusal(r);
 
   constructor(
     private readonly core: ObservedCore,
@@ -62,6 +64,7 @@ export class Observability {
     this.sink = createRecordSink(cfg.observability.records, () => this.metrics.sinkErrors.inc(1, cfg.observability.records.sink));
     this.noteSecrets(cfg);
     core.events.on('decision', this.onDecision);
+    core.events.on('refusal', this.onRefusal);
   }
 
   /** The local sidecar's queue length (fed by whoever knows it). */
@@ -85,6 +88,15 @@ export class Observability {
     void old?.close();
   }
 
+  private recordRefusal(r: DecisionRecord): void {
+    const cfg = this.core.config;
+    if (cfg !== this.seen) this.reconfigure(cfg);
+    const seq = ++this.seq;
+    let json: string | undefined;
+    if (this.sink) this.sink.write((json ??= JSON.stringify(r)));
+    if (this.live.size > 0) this.live.publish(r, seq, (json ??= JSON.stringify(r)));
+  }
+
   private record(r: DecisionRecord): void {
     const cfg = this.core.config;
     if (cfg !== this.seen) this.reconfigure(cfg);
@@ -100,6 +112,7 @@ export class Observability {
 
   async close(): Promise<void> {
     this.core.events.off('decision', this.onDecision);
+    this.core.events.off('refusal', this.onRefusal);
     this.live.close();
     await this.sink?.close();
   }

@@ -15,6 +15,8 @@ const MIN_SECRET = 8;
 const values = new Set<string>();
 /** Longest first, so a key that contains another key is replaced whole. */
 let ordered: string[] = [];
+/** The same values as UTF-8 bytes, for byte scans of relayed streams (Buffer.indexOf). */
+let orderedBytes: Buffer[] = [];
 
 /** Header names whose values are credentials. */
 const CREDENTIAL_HEADER = /authorization|api[-_]?key|token|secret|password|credential|cookie/i;
@@ -42,7 +44,15 @@ export function addKnownSecrets(list: Iterable<string | undefined>): void {
       changed = true;
     }
   }
-  if (changed) ordered = [...values].sort((a, b) => b.length - a.length);
+  if (changed) {
+    ordered = [...values].sort((a, b) => b.length - a.length);
+    orderedBytes = ordered.map((v) => Buffer.from(v, 'utf8'));
+  }
+}
+
+/** The registered values as bytes, longest first (shared; do not mutate). */
+export function knownSecretBytes(): readonly Buffer[] {
+  return orderedBytes;
 }
 
 /**

@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RoutingLearningConfig } from '../config/routing.js';
+import { publish, RedisSubscription } from '../store/pubsub.js';
 import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { QualityEntry } from './learning.js';
 
@@ -20,6 +21,10 @@ export interface QualityStore {
   changed(key: string, e: QualityEntry): void;
   /** Writes what is pending (best effort) and releases the connection. */
   close(): Promise<void>;
+  /** A tenant's own entry changed (learning scope `tenant`): tell the other instances (Redis only). */
+  tenantChanged?(tenant: string, key: string, e: QualityEntry): void;
+  /** Calls `fn` with each tenant entry another instance announces (Redis only). */
+  watchTenants?(fn: (tenant: string, key: string, e: QualityEntry) => void): void;
 }
 
 /** Failures of a store, for the log. */
@@ -44,9 +49,10 @@ class RedisStore implements QualityStore {
   private flushing: Promise<void> | undefined;
   private retry: NodeJS.Timeout | undefined;
   private readonly key: string;
+  private sub: RedisSubscription | undefined;
 
   constructor(
-    cfg: RoutingLearningConfig['redis'],
+    private readonly cfg: RoutingLearningConfig['redis'],
     private readonly onError: StoreErrorHandler,
   ) {
     this.key = cfg.key;
@@ -108,7 +114,38 @@ class RedisStore implements QualityStore {
     }
   }
 
+  /** Channel of per-tenant entries: `{"tenant","key","e"}`; a missed message only delays that tenant's shift. */
+  private get tenantChannel(): string {
+    return `${this.key}:tenants`;
+  }
+
+  tenantChanged(tenant: string, key: string, e: QualityEntry): void {
+    publish(this.lease.store, this.tenantChannel, JSON.stringify({ tenant, key, e })).catch((err: unknown) =>
+      this.onError(err instanceof Error ? err : new Error(String(err)), 'publish'),
+    );
+  }
+
+  /** Whether tenant announcements arrive now. */
+  get watching(): boolean {
+    return this.sub?.active ?? false;
+  }
+
+  watchTenants(fn: (tenant: string, key: string, e: QualityEntry) => void): void {
+    void this.sub?.close();
+    this.sub = new RedisSubscription(this.cfg, this.tenantChannel, {
+      message: (text) => {
+        try {
+          const m = JSON.parse(text) as { tenant?: unknown; key?: unknown; e?: unknown };
+          if (typeof m.tenant === 'string' && typeof m.key === 'string' && m.key.includes('|') && isEntry(m.e)) fn(m.tenant, m.key, m.e);
+        } catch {
+          // not ours
+        }
+      },
+    });
+  }
+
   async close(): Promise<void> {
+    await this.sub?.close();
     clearTimeout(this.retry);
     await this.flushing;
     if (this.lease.store.available) await this.flush();

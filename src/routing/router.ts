@@ -15,7 +15,7 @@ import { applyAb } from './ab.js';
 import { NO_FIT, SATURATED, UNUSABLE, explainChoice, orderByConstraints, type Judge, type Ordered } from './constraints.js';
 import { LearnedRouter, type LearnedChoice } from './learned.js';
 import { ModelFileError, readRouterModel, type RouterModel } from './learned-model.js';
-import { QualityModel, RecentDecisions, qualityKey, type QualityEstimate } from './learning.js';
+import { QualityModel, RecentDecisions, qualityKey, type QualityEntry, type QualityEstimate } from './learning.js';
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
 import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
@@ -215,6 +215,8 @@ export class Router {
     this.storeSig = sig;
     const store = openQualityStore(l, this.onError);
     this.store = store;
+    // Another instance's tenant feedback moves that tenant's routing here too.
+    store.watchTenants?.((tenant, key, e) => this.applyTenantEntry(tenant, key, e));
     const model = this.quality;
     this.ready = (old ? old.close() : Promise.resolve()).then(async () => {
       const local = new Map(model.all());
@@ -458,8 +460,16 @@ export class Router {
       return { request_id: requestId, task: d.task, tier: d.tier, score, quality, thresholds: this.thresholdsFor(d.task), learned };
     }
     const own = this.ownModel(by.tenant, l!);
-    own.update(d.task, d.tier, score);
+    const entry = own.update(d.task, d.tier, score); // not inside the optional call: `?.(` would skip it
+    this.store?.tenantChanged?.(by.tenant, qualityKey(d.task, d.tier), entry);
     return { request_id: requestId, task: d.task, tier: d.tier, score, quality: own.estimate(d.task, d.tier), thresholds: this.thresholdsFor(d.task, by.tenant), learned };
+  }
+
+  /** A tenant entry announced by another instance (newest wins; our own echo changes nothing). */
+  private applyTenantEntry(tenant: string, key: string, e: QualityEntry): void {
+    const l = this.cfg.routing?.learning;
+    if (!this.quality || !l?.enabled || l.scope !== 'tenant') return;
+    this.ownModel(tenant, l).merge([[key, e]]);
   }
 
   private ownModel(tenant: string, l: NonNullable<RoutingConfig['learning']>): QualityModel {

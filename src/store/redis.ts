@@ -93,7 +93,7 @@ export function redisTarget(cfg: Pick<RedisConnectionConfig, 'url' | 'cluster'>)
   return { cluster: true, urls };
 }
 
-const SOCKET = {
+export const SOCKET = {
   connectTimeout: 2_000,
   reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 3_000),
 };

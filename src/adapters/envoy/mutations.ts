@@ -156,6 +156,14 @@ export function replaceResponseBody(body: Buffer): ProcessingResponse {
   };
 }
 
+/**
+ * The answer to a STREAMED response chunk that replaces it (a redacted in-band
+ * error, or bytes held back to the next chunk); no header can change any more.
+ */
+export function replaceResponseChunk(body: Buffer): ProcessingResponse {
+  return { response_body: { response: { body_mutation: { body } } } };
+}
+
 const NOOP: Readonly<Record<RequestKind, ProcessingResponse>> = Object.freeze({
   request_headers: Object.freeze({ request_headers: Object.freeze({ response: Object.freeze({}) }) }),
   response_headers: Object.freeze({ response_headers: Object.freeze({ response: Object.freeze({}) }) }),

@@ -4,8 +4,10 @@
  *   request_headers ─► request_body (BUFFERED) ─► response_headers ─► response_body … (end) ─► done
  *         │                    │                          │
  *         └─ not an LLM route: └─ respond (hit, listing,  ├─ nothing to learn (no body): done
- *            pass, done           rejection): immediate   └─ non-2xx: error_body (BUFFERED, secrets
- *                                 response, done              redacted) or a clean error, done
+ *            pass, done           rejection): immediate   ├─ 2xx SSE: response_body (STREAMED, always:
+ *                                 response, done          │  in-band errors redacted, sse-redact.ts)
+ *                                                         └─ non-2xx: error_body (BUFFERED, secrets
+ *                                                             redacted) or a clean error, done
  *
  * `decide` runs on the buffered request body; a forward becomes header and
  * body mutations and a `ResponseObserver` that the response side feeds (the
@@ -23,7 +25,8 @@ import { redactForClient } from '../../observability/known-secrets.js';
 import { classifyUpstreamError } from '../../protocol/upstream-errors.js';
 import { ROUTING_HEADER, planForward } from './forward.js';
 import { requestHead, responseHead, setHeaders, type RequestHead, type ResponseHead } from './headers.js';
-import { continueToBody, continueUnchanged, forwardRequest, immediate, observeResponse, passHeaders, replaceResponseBody } from './mutations.js';
+import { continueToBody, continueUnchanged, forwardRequest, immediate, observeResponse, passHeaders, replaceResponseBody, replaceResponseChunk } from './mutations.js';
+import { SseRedactor } from './sse-redact.js';
 import type { BodySendMode, HeaderValueOption, HttpBody, HttpHeaders, ProcessingRequest, ProcessingResponse, RequestKind } from './wire.js';
 
 /** Where a stream is in its exchange. */
@@ -56,6 +59,8 @@ export class StreamProcessor {
   private bodyParts: Buffer[] = [];
   private observer: ResponseObserver | undefined;
   private replyHeaders: HeaderValueOption[] = [];
+  /** A 2xx SSE answer being relayed: its in-band errors are redacted chunk by chunk. */
+  private redactor: SseRedactor | undefined;
 
   /**
    * @param peer The address of the Envoy talking to us (from the gRPC peer):
@@ -96,6 +101,8 @@ export class StreamProcessor {
         break;
       case 'response_trailers':
         // Trailers (HTTP/2 upstreams) end a body that did not say end_of_stream.
+        // Bytes a redactor still holds then are dropped (a trailers answer carries no body); SSE
+        // upstreams end their chunks on event boundaries, so it holds none in practice.
         if (this.phase === 'response_body') this.endResponse(EMPTY, true);
         break;
       case 'request_trailers':
@@ -110,6 +117,7 @@ export class StreamProcessor {
   close(): void {
     if (this.phase === 'response_headers' || this.phase === 'response_body') this.observer?.onAbort();
     this.observer = undefined;
+    this.redactor = undefined;
     this.bodyParts = [];
     this.phase = 'done';
   }
@@ -124,7 +132,7 @@ export class StreamProcessor {
       this.phase = 'done';
       return passHeaders(spoofed);
     }
-    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY, peer: this.peer }), 'request_headers');
+    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY, peer: this.peer, face: 'envoy' }), 'request_headers');
     // Larger than Switchyard takes (or than Envoy can buffer): say so in the API's format before Envoy buffers it.
     const cl = head.headers['content-length'];
     const limit = Math.min(this.sy.config.server.bodyLimitBytes, this.sy.config.envoy.listenerBufferLimitBytes);
@@ -143,7 +151,7 @@ export class StreamProcessor {
     if (b.body && b.body.length > 0) this.bodyParts.push(Buffer.isBuffer(b.body) ? b.body : Buffer.from(b.body));
     const body = this.bodyParts.length === 1 ? this.bodyParts[0]! : Buffer.concat(this.bodyParts);
     this.bodyParts = [];
-    return this.answer(await this.sy.decide({ ...this.head!, body, peer: this.peer }), 'request_body');
+    return this.answer(await this.sy.decide({ ...this.head!, body, peer: this.peer, face: 'envoy' }), 'request_body');
   }
 
   private answer(outcome: Outcome, kind: 'request_headers' | 'request_body'): ProcessingResponse {
@@ -184,10 +192,14 @@ export class StreamProcessor {
   private onResponseHeaders(h: HttpHeaders): ProcessingResponse {
     const head = responseHead(h.headers);
     const observer = this.observer!;
+    const ok = head.status >= 200 && head.status < 300;
+    // A 2xx event stream may carry an in-band error quoting a key: always see it (STREAMED) to redact it.
+    const sse = ok && h.end_of_stream !== true && head.contentType?.includes('text/event-stream') === true && head.contentEncoding === undefined;
     if (!observer.onHeaders(head)) {
       const ctx = observer.ctx;
       this.finish();
-      if (head.status >= 200 && head.status < 300) return observeResponse(this.replyHeaders, 'NONE');
+      if (sse) return this.relayRedacted();
+      if (ok) return observeResponse(this.replyHeaders, 'NONE');
       return this.errorAnswer(head, ctx, h.end_of_stream === true);
     }
     if (h.end_of_stream) {
@@ -198,7 +210,11 @@ export class StreamProcessor {
     if (mode === 'NONE') {
       observer.skipBody();
       this.finish();
-    } else this.phase = 'response_body';
+      if (sse) return this.relayRedacted();
+    } else {
+      this.phase = 'response_body';
+      if (sse) this.redactor = new SseRedactor();
+    }
     return observeResponse(this.replyHeaders, mode);
   }
 
@@ -236,6 +252,13 @@ export class StreamProcessor {
     return clean === text ? continueUnchanged('response_body') : replaceResponseBody(Buffer.from(clean, 'utf8'));
   }
 
+  /** A 2xx SSE answer nobody learns from: streamed anyway, only to redact in-band errors. */
+  private relayRedacted(): ProcessingResponse {
+    this.phase = 'response_body';
+    this.redactor = new SseRedactor();
+    return observeResponse(this.replyHeaders, 'STREAMED');
+  }
+
   private bodyMode(contentType: string | undefined, contentLength: number | undefined): BodySendMode {
     if (!this.sy.wantsAnswerBody(this.observer!.ctx)) return 'NONE';
     if (contentType?.includes('text/event-stream')) return 'STREAMED';
@@ -244,17 +267,23 @@ export class StreamProcessor {
   }
 
   private onResponseBody(b: HttpBody): ProcessingResponse {
-    this.endResponse(b.body ?? EMPTY, b.end_of_stream === true);
-    return continueUnchanged('response_body');
+    const chunk = b.body ?? EMPTY;
+    const end = b.end_of_stream === true;
+    const redactor = this.redactor;
+    this.endResponse(chunk, end);
+    const out = redactor?.push(chunk, end);
+    return out === undefined ? continueUnchanged('response_body') : replaceResponseChunk(out);
   }
 
+  /** Feeds the observer (if one still listens) the upstream's bytes as they came. */
   private endResponse(chunk: Uint8Array, end: boolean): void {
-    this.observer!.onBody(chunk, end);
+    this.observer?.onBody(chunk, end);
     if (end) this.finish();
   }
 
   private finish(): void {
     this.observer = undefined;
+    this.redactor = undefined;
     this.phase = 'done';
   }
 }

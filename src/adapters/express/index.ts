@@ -69,7 +69,7 @@ export function switchyard(opts: SwitchyardMiddlewareOptions = {}): SwitchyardMi
   const handler = (req: Request, res: Response, next: NextFunction): void => {
     if (opts.health === true && handleHealthRequest(sy, req, res)) return;
     if (handleObservabilityRequest(sy, req, res, routes)) return;
-    handleNodeRequest(sy, req, res).then(
+    handleNodeRequest(sy, req, res, 'express').then(
       (handled) => {
         if (handled) return;
         if (proxy) void proxy(req, res, next);

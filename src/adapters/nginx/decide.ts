@@ -192,7 +192,7 @@ export function createNginxDecideHandler(sy: Switchyard, o: NginxDecideOptions =
     res.on('close', onClose);
     try {
       const body = method === 'POST' ? await readBody(req, sy.config.server.bodyLimitBytes) : Buffer.alloc(0);
-      const outcome = await sy.decide({ method, path, headers: req.headers, body, peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders });
+      const outcome = await sy.decide({ method, path, headers: req.headers, body, peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders, face: 'nginx' });
       if (outcome.type === 'pass') {
         const msg = JSON.stringify({ error: { message: `no LLM route for ${method} ${path}`, type: 'invalid_request_error', param: null, code: 'not_found' } });
         res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(msg) });

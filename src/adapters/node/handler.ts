@@ -56,7 +56,7 @@ async function writeExec(res: ServerResponse, r: ExecResult): Promise<void> {
  * Handles one request if it is an LLM route. Returns false when the path is
  * not Switchyard's, so the caller can pass it on.
  */
-export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, res: ServerResponse, face = 'node'): Promise<boolean> {
   // Mount-relative under Express (`app.use('/llm', switchyard())`).
   const path = req.url ?? '/';
   const method = req.method ?? 'GET';
@@ -81,7 +81,7 @@ export async function handleNodeRequest(sy: Switchyard, req: IncomingMessage, re
   try {
     let body = parsedBody(req as BodyCarrier);
     if (body === undefined && method === 'POST') body = await readBody(req, sy.config.server.bodyLimitBytes);
-    const outcome = await sy.decide({ method, path, headers: req.headers, body: body ?? Buffer.alloc(0), peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders });
+    const outcome = await sy.decide({ method, path, headers: req.headers, body: body ?? Buffer.alloc(0), peer: req.socket.remoteAddress, rawHeaders: req.rawHeaders, face });
     if (outcome.type === 'pass') return false;
     if (outcome.type === 'respond') {
       writeRespond(res, outcome);
