@@ -76,9 +76,9 @@ export function createExtProcServer(opts: ExtProcServerOptions): ExtProcServer {
   const sy = opts.switchyard;
   const log = opts.logger;
   const max = opts.maxMessageBytes ?? Math.max(64 * 1024 * 1024, sy.config.envoy.listenerBufferLimitBytes + 1024 * 1024);
-  // Channelz off: with it on, grpc-js tracks every stream and stamps every message (closures and Date.now() per
-  // message) for a debugging service nothing here exposes. close() does not rely on it (drain() ends the sessions).
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max, 'grpc.enable_channelz': 0 });
+  // Channelz stays on (grpc-js's default). Off, it would save a few closures and Date.now() calls per message, but
+  // then shutdown leaves connections open (seen with an IPv6 listener: drain() does not reach them, nor forceShutdown()).
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': max });
   const codec = extProcCodec();
   let active = 0;
   let bound: string | undefined;
