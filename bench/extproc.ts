@@ -9,50 +9,69 @@
  * - streamed: a miss answered as SSE, observed STREAMED (one message per
  *   upstream chunk, 20 chunks).
  *
- * It prints the processor's CPU time per exchange beside `switchyard serve`'s
- * CPU time per request (same config, exact cache on, a real loopback
- * upstream), measured in the same run, from /proc. Embedding is excluded
- * (semantic cache off). Needs `npm run build` (both run from dist/).
+ * Beside them, `switchyard serve` (same config, exact cache on, a real
+ * loopback upstream) answers non-streamed misses: its CPU time per request is
+ * the baseline. Both processes stay up for the whole run; every case runs
+ * one at a time and at 16 in flight, in rounds (miss, hit, streamed, serve,
+ * then again), and each CPU figure (user + system, from /proc) is the median
+ * of the rounds, so the machine's load falls on every case alike. Embedding is
+ * excluded (semantic cache off). Needs `npm run build` (both run from dist/).
  *
- *   npx tsx bench/extproc.ts   (BENCH_EXTPROC_N exchanges per case, default 2000;
- *                               BENCH_EXTPROC_CONCURRENCY in flight at once, default 16)
+ *   npx tsx bench/extproc.ts
+ *     BENCH_EXTPROC_N            exchanges per case per round (default 1000)
+ *     BENCH_EXTPROC_ROUNDS       rounds (default 3)
+ *     BENCH_EXTPROC_CONCURRENCY  in flight at once, comma-separated (default 1,16)
+ *     BENCH_EXTPROC_CASES        a subset of miss,hit,streamed,serve
+ *     BENCH_EXTPROC_NODE_ARGS    extra node flags for the processor, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Pool } from 'undici';
 import { connectExtProc, requestBody, requestHeaders, responseBody, responseHeaders, type ExtProcClient } from '../test/fixtures/envoy-client.js';
-import { cpuMs, spawnWithUrl, startUpstreamProc } from './lib/procs.js';
+import { cpuMs, spawnWithUrl, startUpstreamProc, type Proc } from './lib/procs.js';
 
-/** Latency figures of one case, in milliseconds. */
+type Case = 'miss' | 'hit' | 'streamed' | 'serve miss';
+
+/** Figures of one case at one concurrency, over every round. */
 export interface ExtProcBenchRow {
-  case: 'hit' | 'miss' | 'streamed' | 'serve miss';
+  case: Case;
+  /** Exchanges in flight at once. */
+  concurrency: number;
+  /** Exchanges measured (all rounds). */
   requests: number;
-  /** request_body sent → its answer received (the time Envoy holds the request for the decision). */
+  /** request_body sent → its answer received (the time Envoy holds the request for the decision); pooled over rounds. */
   decisionP50: number;
   decisionP99: number;
   /** The whole exchange: stream opened → last answer (for serve: request → last byte). */
   exchangeP50: number;
   exchangeP99: number;
-  /** Server CPU time per exchange (user + system). */
+  /** Server CPU time per exchange (user + system), median of the rounds. */
   serverCpuMs: number;
+  /** The same, per round (in run order). */
+  serverCpuRoundsMs: number[];
+  /** serverCpuMs / serve's serverCpuMs at the same concurrency (1 for serve itself). */
+  vsServe: number;
   /** Requests whose answer was not what the case expects (a hit that routed, a miss served). */
   unexpected: number;
 }
 
-const N = Number(process.env.BENCH_EXTPROC_N ?? 2000);
-/** Exchanges in flight at once (Envoy multiplexes many streams over one connection). */
-const C = Math.max(1, Number(process.env.BENCH_EXTPROC_CONCURRENCY ?? 16));
+const N = Number(process.env.BENCH_EXTPROC_N ?? 1000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_EXTPROC_ROUNDS ?? 3));
+const CONCURRENCY = (process.env.BENCH_EXTPROC_CONCURRENCY ?? '1,16').split(',').map((c) => Math.max(1, Number(c)));
+const CASES = (process.env.BENCH_EXTPROC_CASES ?? 'miss,hit,streamed,serve').split(',').map((c) => (c.trim() === 'serve' ? 'serve miss' : c.trim())) as Case[];
+const NODE_ARGS = (process.env.BENCH_EXTPROC_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const WARMUP = Math.min(200, N);
 
-/** Runs `n` tasks with at most `C` in flight. */
-async function pool(n: number, task: (i: number) => Promise<void>): Promise<void> {
+/** Runs `n` tasks with at most `c` in flight. */
+async function pool(n: number, c: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(C, n) }, async () => {
+  await Promise.all(Array.from({ length: Math.min(c, n) }, async () => {
     while (next < n) await task(next++);
   }));
 }
-const WARMUP = Math.min(200, N);
 
 const ANSWER = JSON.stringify({
   id: 'chatcmpl-bench',
@@ -90,7 +109,7 @@ function configFile(kind: string, upstream: string): string {
 async function startProcessor(): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
   // The upstream is never called: Envoy makes the call; the bench plays its answers.
   const file = configFile('extproc', 'http://127.0.0.1:9/v1');
-  const child = spawn(process.execPath, ['dist/cli/main.js', 'extproc', '--config', file, '--port', '0', '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, [...NODE_ARGS, 'dist/cli/main.js', 'extproc', '--config', file, '--port', '0', '--host', '127.0.0.1'], {
     env: { PATH: process.env.PATH, SWITCHYARD_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -145,112 +164,141 @@ async function exchange(client: ExtProcClient, content: string, streamed: boolea
   return { decision: t2 - t1, total: performance.now() - t0, hit };
 }
 
-function row(kind: ExtProcBenchRow['case'], decisions: number[], totals: number[], cpu: number, unexpected: number): ExtProcBenchRow {
-  decisions.sort((a, b) => a - b);
-  totals.sort((a, b) => a - b);
+/** One round of one case: the exchanges' latencies and the server's CPU time. */
+interface Round {
+  decisions: number[];
+  totals: number[];
+  cpuMs: number;
+  unexpected: number;
+}
+
+let seq = 0;
+const question = () => `a new question ${seq++} ${Math.random()}`;
+const HIT_QUESTION = 'the same question every time';
+
+/** `n` exchanges of one ext_proc case, `c` in flight; CPU time of the processor process. */
+async function extProcRound(client: ExtProcClient, pid: number, kind: 'hit' | 'miss' | 'streamed', n: number, c: number): Promise<Round> {
+  const r: Round = { decisions: [], totals: [], cpuMs: 0, unexpected: 0 };
+  const cpu0 = cpuMs(pid);
+  await pool(n, c, async () => {
+    const x = await exchange(client, kind === 'hit' ? HIT_QUESTION : question(), kind === 'streamed');
+    r.decisions.push(x.decision);
+    r.totals.push(x.total);
+    if (x.hit !== (kind === 'hit')) r.unexpected++;
+  });
+  r.cpuMs = cpuMs(pid) - cpu0;
+  return r;
+}
+
+/** `n` non-streamed misses through `switchyard serve`, `c` in flight (`c` keep-alive connections). */
+async function serveRound(serve: Proc, n: number, c: number): Promise<Round> {
+  const origin = new URL(serve.url).origin;
+  const http = new Pool(origin, { connections: c, pipelining: 1 });
+  const r: Round = { decisions: [], totals: [], cpuMs: 0, unexpected: 0 };
+  const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-key' };
+  const cpu0 = cpuMs(serve.child.pid!);
+  try {
+    await pool(n, c, async () => {
+      const t0 = performance.now();
+      const res = await http.request({ path: '/v1/chat/completions', method: 'POST', headers, body: body(question()) });
+      await res.body.arrayBuffer();
+      r.totals.push(performance.now() - t0);
+      if (res.statusCode !== 200 || res.headers['x-switchyard-cache'] !== 'miss') r.unexpected++;
+    });
+  } finally {
+    r.cpuMs = cpuMs(serve.child.pid!) - cpu0;
+    await http.close();
+  }
+  return r;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function row(kind: Case, c: number, rounds: Round[]): ExtProcBenchRow {
+  const decisions = rounds.flatMap((r) => r.decisions).sort((a, b) => a - b);
+  const totals = rounds.flatMap((r) => r.totals).sort((a, b) => a - b);
+  const perExchange = rounds.map((r) => r.cpuMs / N);
   return {
     case: kind,
-    requests: N,
+    concurrency: c,
+    requests: N * rounds.length,
     decisionP50: decisions.length ? quantile(decisions, 0.5) : NaN,
     decisionP99: decisions.length ? quantile(decisions, 0.99) : NaN,
     exchangeP50: quantile(totals, 0.5),
     exchangeP99: quantile(totals, 0.99),
-    serverCpuMs: cpu / N,
-    unexpected,
+    serverCpuMs: median(perExchange),
+    serverCpuRoundsMs: perExchange,
+    vsServe: NaN,
+    unexpected: rounds.reduce((a, r) => a + r.unexpected, 0),
   };
 }
 
-async function measure(client: ExtProcClient, pid: number, kind: 'hit' | 'miss' | 'streamed'): Promise<ExtProcBenchRow> {
-  const content = (i: number) => (kind === 'hit' ? 'the same question every time' : `a new question ${i} ${Math.random()}`);
-  const streamed = kind === 'streamed';
-  if (kind === 'hit') {
-    // Prime the cache, then wait for the write.
-    for (let i = 0; i < 20 && !(await exchange(client, content(0), false)).hit; i++) await new Promise((r) => setTimeout(r, 25));
-  }
-  await pool(WARMUP, async (i) => void (await exchange(client, content(i), streamed)));
-  const decisions: number[] = [];
-  const totals: number[] = [];
-  let unexpected = 0;
-  const cpu0 = cpuMs(pid);
-  await pool(N, async (i) => {
-    const r = await exchange(client, content(WARMUP + i), streamed);
-    decisions.push(r.decision);
-    totals.push(r.total);
-    if (r.hit !== (kind === 'hit')) unexpected++;
-  });
-  return row(kind, decisions, totals, cpuMs(pid) - cpu0, unexpected);
-}
+/** The load average (1 min) when each run started and ended, for the figures' context. */
+export const benchLoad: { start?: number; end?: number } = {};
 
-/** `switchyard serve` (same config, real loopback upstream): CPU per non-streamed miss. */
-async function measureServe(log: (s: string) => void): Promise<ExtProcBenchRow> {
-  const upstream = await startUpstreamProc();
-  const serve = await spawnWithUrl(process.execPath, ['dist/cli/main.js', 'serve', '--config', configFile('serve', upstream.url)]);
-  try {
-    const base = serve.url.replace(/\/v1$/, '');
-    const call = async (i: number) => {
-      const t0 = performance.now();
-      const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key' }, body: body(`a new question ${i} ${Math.random()}`) });
-      await res.arrayBuffer();
-      return { ok: res.status === 200 && res.headers.get('x-switchyard-cache') === 'miss', ms: performance.now() - t0 };
-    };
-    await pool(WARMUP, async (i) => void (await call(i)));
-    const totals: number[] = [];
-    let unexpected = 0;
-    const cpu0 = cpuMs(serve.child.pid!);
-    await pool(N, async (i) => {
-      const r = await call(WARMUP + i);
-      totals.push(r.ms);
-      if (!r.ok) unexpected++;
-    });
-    return row('serve miss', [], totals, cpuMs(serve.child.pid!) - cpu0, unexpected);
-  } catch (e) {
-    log(`serve: ${(e as Error).message}`);
-    throw e;
-  } finally {
-    await serve.stop();
-    await upstream.stop();
-  }
-}
-
-/** Runs the ext_proc cases against a fresh `switchyard extproc` process, then serve. */
+/**
+ * Both processes up, then for each concurrency: warm-up, then ROUNDS rounds of
+ * every case in turn. Returns one row per case and concurrency.
+ */
 export async function runExtProcBench(log: (s: string) => void = console.log): Promise<ExtProcBenchRow[]> {
+  benchLoad.start = loadavg()[0];
   const proc = await startProcessor();
   const client = connectExtProc(proc.port);
+  const pid = proc.child.pid!;
+  const upstream = CASES.includes('serve miss') ? await startUpstreamProc() : undefined;
+  const serve = upstream ? await spawnWithUrl(process.execPath, ['dist/cli/main.js', 'serve', '--config', configFile('serve', upstream.url)]) : undefined;
   const rows: ExtProcBenchRow[] = [];
-  const print = (row: ExtProcBenchRow) =>
-    log(
-      `${row.case.padEnd(10)} ` +
-        (Number.isNaN(row.decisionP50) ? '' : `decision p50 ${row.decisionP50.toFixed(3)}ms p99 ${row.decisionP99.toFixed(3)}ms | `) +
-        `exchange p50 ${row.exchangeP50.toFixed(3)}ms p99 ${row.exchangeP99.toFixed(3)}ms | server CPU ${row.serverCpuMs.toFixed(3)}ms/exchange` +
-        (row.unexpected > 0 ? ` (${row.unexpected} unexpected answers)` : ''),
-    );
   try {
-    for (const kind of ['miss', 'hit', 'streamed'] as const) {
-      const r = await measure(client, proc.child.pid!, kind);
-      rows.push(r);
-      print(r);
+    // Prime the cache for the hit case, then wait for the write.
+    if (CASES.includes('hit')) for (let i = 0; i < 50 && !(await exchange(client, HIT_QUESTION, false)).hit; i++) await new Promise((r) => setTimeout(r, 25));
+    for (const c of CONCURRENCY) {
+      const run = (kind: Case, n: number): Promise<Round> => (kind === 'serve miss' ? serveRound(serve!, n, c) : extProcRound(client, pid, kind, n, c));
+      for (const kind of CASES) await run(kind, WARMUP);
+      const rounds = new Map<Case, Round[]>(CASES.map((k) => [k, []]));
+      for (let i = 0; i < ROUNDS; i++) {
+        for (const kind of CASES) {
+          const r = await run(kind, N);
+          rounds.get(kind)!.push(r);
+          log(`${kind.padEnd(10)} c=${String(c).padEnd(2)} round ${i + 1}: server CPU ${(r.cpuMs / N).toFixed(3)} ms/exchange (load ${loadavg()[0]!.toFixed(2)})`);
+        }
+      }
+      const here = CASES.map((k) => row(k, c, rounds.get(k)!));
+      const base = here.find((r) => r.case === 'serve miss')?.serverCpuMs;
+      for (const r of here) {
+        if (base !== undefined) r.vsServe = r.serverCpuMs / base;
+        rows.push(r);
+        log(
+          `${r.case.padEnd(10)} c=${String(c).padEnd(2)} ` +
+            (Number.isNaN(r.decisionP50) ? '' : `decision p50 ${r.decisionP50.toFixed(3)}ms p99 ${r.decisionP99.toFixed(3)}ms | `) +
+            `exchange p50 ${r.exchangeP50.toFixed(3)}ms p99 ${r.exchangeP99.toFixed(3)}ms | server CPU ${r.serverCpuMs.toFixed(3)}ms/exchange (median of ${ROUNDS})` +
+            (Number.isNaN(r.vsServe) ? '' : `, ${r.vsServe.toFixed(2)}× serve`) +
+            (r.unexpected > 0 ? ` (${r.unexpected} unexpected answers)` : ''),
+        );
+      }
     }
   } finally {
     client.close();
     await proc.stop();
+    await serve?.stop();
+    await upstream?.stop();
   }
-  const s = await measureServe(log);
-  rows.push(s);
-  print(s);
+  benchLoad.end = loadavg()[0];
   return rows;
 }
 
 /** The rows as a markdown table. */
 export function extProcMarkdown(rows: ExtProcBenchRow[]): string {
+  const ms = (x: number) => (Number.isNaN(x) ? '–' : `${x.toFixed(3)} ms`);
   const lines = [
-    '| case | requests | decision p50 | decision p99 | exchange p50 | exchange p99 | server CPU/exchange | unexpected |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| case | in flight | requests | decision p50 | decision p99 | exchange p50 | exchange p99 | server CPU/exchange | vs serve | unexpected |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.case} | ${r.requests} | ${Number.isNaN(r.decisionP50) ? '–' : `${r.decisionP50.toFixed(3)} ms`} | ${Number.isNaN(r.decisionP99) ? '–' : `${r.decisionP99.toFixed(3)} ms`} | ${r.exchangeP50.toFixed(3)} ms | ${r.exchangeP99.toFixed(3)} ms | ${r.serverCpuMs.toFixed(3)} ms | ${r.unexpected} |`,
+      `| ${r.case} | ${r.concurrency} | ${r.requests} | ${ms(r.decisionP50)} | ${ms(r.decisionP99)} | ${ms(r.exchangeP50)} | ${ms(r.exchangeP99)} | ${ms(r.serverCpuMs)} | ${Number.isNaN(r.vsServe) ? '–' : `${r.vsServe.toFixed(2)}×`} | ${r.unexpected} |`,
     );
   }
+  lines.push('', `Server CPU: median of ${ROUNDS} interleaved rounds of ${N} exchanges; load average (1 min) ${benchLoad.start?.toFixed(2)} at the start, ${benchLoad.end?.toFixed(2)} at the end.`);
   return lines.join('\n');
 }
 

@@ -38,6 +38,7 @@ if (smoke) {
 if (quick) {
   process.env.BENCH_SECONDS ??= '1'; // gateway.ts
   process.env.BENCH_EXTPROC_N ??= '300'; // extproc.ts
+  process.env.BENCH_EXTPROC_ROUNDS ??= '1';
   process.env.BENCH_CACHE_SIZES ??= '1000,10000'; // cache.ts
   process.env.BENCH_QUERIES ??= '200'; // cache.ts
   process.env.SOAK_SECONDS ??= '60'; // soak.ts

@@ -134,8 +134,22 @@ export function digestOf(text: string, hexChars = 16): string {
 
 /** Key prefix that selects a tenant's partitions, or one model group of it. */
 export function partitionPrefix(filter: { tenant: string; modelGroup?: string }): string {
-  const t = digestOf(`t\0${filter.tenant}`);
-  return filter.modelGroup === undefined ? `${t}:` : `${t}:${digestOf(`m\0${filter.modelGroup}`)}:`;
+  const t = nameDigest('t', filter.tenant);
+  return filter.modelGroup === undefined ? `${t}:` : `${t}:${nameDigest('m', filter.modelGroup)}:`;
+}
+
+/** Digests of tenant and model-group names, remembered: every request hashed the same few names again. */
+const nameDigests = new Map<string, string>();
+
+function nameDigest(kind: 't' | 'm', name: string): string {
+  const k = `${kind}\0${name}`;
+  let d = nameDigests.get(k);
+  if (d === undefined) {
+    // Bounded: many tenants only cost the hashing again, never memory.
+    if (nameDigests.size >= 4096) nameDigests.clear();
+    nameDigests.set(k, (d = digestOf(k)));
+  }
+  return d;
 }
 
 /** Index of the last message when it is a user turn (the question), else -1. */

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createExtProcServer, peerAddress, type ExtProcServer } from '../../src/adapters/envoy/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Switchyard } from '../../src/core/pipeline.js';
-import { connectExtProc, requestBody, requestHeaders } from '../fixtures/envoy-client.js';
+import { connectExtProc, mutationRecord, requestBody, requestHeaders, responseBody, responseHeaders } from '../fixtures/envoy-client.js';
 
 const open: { sy: Switchyard; ext: ExtProcServer }[] = [];
 afterEach(async () => {
@@ -128,6 +128,35 @@ describe('ext_proc gRPC transport (grpc-js, pass-through serializers)', () => {
     const rewritten = Buffer.from(r.request_body!.response!.body_mutation!.body!).toString('utf8');
     expect(JSON.parse(rewritten)).toMatchObject({ model: 'up-m', messages: [{ role: 'user', content }] });
     expect((await s.end()).code).toBe(grpc.status.OK);
+    c.close();
+  });
+
+  it('answers messages sent without waiting in order: those behind a pending decision wait for it, and the half-close for them all', async () => {
+    // The decision waits for a real Redis round trip (the exact cache's lookup), so the later messages arrive while it is pending.
+    const prefix = `sy-extproc-order-${process.pid}-${Date.now()}:`;
+    const yaml = CONFIG.replace('cache: { semantic: { enabled: false } }', `cache: { store: redis, redis: { keyPrefix: '${prefix}' }, semantic: { enabled: false } }`);
+    const { ext, port } = await start({ yaml });
+    const body = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: `queued ${Math.random()}` }] });
+    const answer = JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'up-m', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] });
+    const c = connectExtProc(port);
+    const s = c.open();
+    // All four messages and the half-close leave at once; the response side is only meaningful after the decision.
+    const answers = Promise.all([
+      s.send(chatHeaders(Buffer.byteLength(body))),
+      s.send(requestBody(body)),
+      s.send(responseHeaders(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(answer)) })),
+      s.send(responseBody(answer, true)),
+    ]);
+    const status = s.end();
+    const [h, b, rh, rb] = await answers;
+    expect(h.mode_override?.request_body_mode).toBe('BUFFERED');
+    expect(mutationRecord(b.request_body?.response?.header_mutation?.set_headers)['x-switchyard-upstream']).toBe('up');
+    // Handled after the decision: the observer asks for the body and the client gets the decision headers.
+    expect(rh.mode_override?.response_body_mode).toBe('BUFFERED');
+    expect(mutationRecord(rh.response_headers?.response?.header_mutation?.set_headers)['x-switchyard-cache']).toBe('miss');
+    expect(rb.response_body).toBeDefined();
+    expect((await status).code).toBe(grpc.status.OK);
+    expect(ext.activeStreams).toBe(0);
     c.close();
   });
 

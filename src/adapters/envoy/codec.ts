@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
 import { EXT_PROC_PROTO, envoyProtoIncludeDirs } from './protos.js';
-import type { HeaderMutation, HeaderValueOption, ProcessingMode, ProcessingRequest, ProcessingResponse } from './wire.js';
+import type { CommonResponse, HeaderMutation, HeaderValueOption, ProcessingMode, ProcessingRequest, ProcessingResponse } from './wire.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,17 +76,30 @@ function createCodec(): ExtProcCodec {
     }
     return w;
   };
+  const overwrite = append.OVERWRITE_IF_EXISTS_OR_ADD!;
+  // Per-request answers are converted field by field (no object spread): only enum names become numbers.
   const option = (o: HeaderValueOption): object =>
-    o.append_action === undefined ? o : { header: o.header, append_action: num(append, o.append_action) };
-  const mutation = (h: HeaderMutation | undefined): object | undefined =>
-    h === undefined || h.set_headers === undefined || h.set_headers.every((o) => o.append_action === undefined) ? h : { ...h, set_headers: h.set_headers.map(option) };
-  const common = (c: { status?: string; header_mutation?: HeaderMutation } | undefined): object | undefined => {
-    if (c === undefined) return c;
-    if (c.status === undefined && c.header_mutation === undefined) return c;
-    return { ...c, status: num(status, c.status), header_mutation: mutation(c.header_mutation) };
+    o.append_action === undefined
+      ? o
+      : { header: o.header, append_action: o.append_action === 'OVERWRITE_IF_EXISTS_OR_ADD' ? overwrite : num(append, o.append_action) };
+  const mutation = (h: HeaderMutation | undefined): object | undefined => {
+    const set = h?.set_headers;
+    if (h === undefined || set === undefined || set.length === 0) return h;
+    const out: object[] = new Array(set.length);
+    for (let i = 0; i < set.length; i++) out[i] = option(set[i]!);
+    return { set_headers: out, remove_headers: h.remove_headers };
   };
-  const phase = (p: { response?: object } | undefined): object | undefined =>
-    p === undefined || p.response === undefined ? p : { ...p, response: common(p.response as { status?: string; header_mutation?: HeaderMutation }) };
+  const common = (c: CommonResponse | undefined): object | undefined => {
+    if (c === undefined || (c.status === undefined && c.header_mutation === undefined)) return c;
+    return {
+      status: num(status, c.status),
+      header_mutation: mutation(c.header_mutation),
+      body_mutation: c.body_mutation,
+      clear_route_cache: c.clear_route_cache,
+    };
+  };
+  const phase = (p: { response?: CommonResponse } | undefined): object | undefined =>
+    p === undefined || p.response === undefined ? p : { response: common(p.response) };
 
   const toWire = (m: ProcessingResponse): object => {
     const w: Record<string, unknown> = {};

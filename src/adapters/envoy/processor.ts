@@ -82,8 +82,12 @@ export class StreamProcessor {
     return this.verdictValue;
   }
 
-  /** One message in, its answer out. Messages that do not fit the phase get a no-op answer. */
-  async handle(msg: ProcessingRequest): Promise<ProcessingResponse> {
+  /**
+   * One message in, its answer out. Messages that do not fit the phase get a
+   * no-op answer. Only a decision waits (a promise); every other answer comes
+   * back at once, so the server writes it without a promise per message.
+   */
+  handle(msg: ProcessingRequest): ProcessingResponse | Promise<ProcessingResponse> {
     const kind = msg.request ?? KINDS.find((k) => msg[k] != null);
     switch (kind) {
       case 'request_headers':
@@ -122,7 +126,7 @@ export class StreamProcessor {
     this.phase = 'done';
   }
 
-  private async onRequestHeaders(h: HttpHeaders): Promise<ProcessingResponse> {
+  private onRequestHeaders(h: HttpHeaders): ProcessingResponse | Promise<ProcessingResponse> {
     const head = requestHead(h.headers);
     this.head = head;
     // A client-sent routing header means envoy.yaml's early header mutation is missing: drop it and re-pick the route.
@@ -132,7 +136,7 @@ export class StreamProcessor {
       this.phase = 'done';
       return passHeaders(spoofed);
     }
-    if (h.end_of_stream) return this.answer(await this.sy.decide({ ...head, body: EMPTY, peer: this.peer, face: 'envoy' }), 'request_headers');
+    if (h.end_of_stream) return this.sy.decide({ ...head, body: EMPTY, peer: this.peer, face: 'envoy' }).then((o) => this.answer(o, 'request_headers'));
     // Larger than Switchyard takes (or than Envoy can buffer): say so in the API's format before Envoy buffers it.
     const cl = head.headers['content-length'];
     const limit = Math.min(this.sy.config.server.bodyLimitBytes, this.sy.config.envoy.listenerBufferLimitBytes);
@@ -146,12 +150,12 @@ export class StreamProcessor {
     return continueToBody(spoofed);
   }
 
-  private async onRequestBody(b: HttpBody): Promise<ProcessingResponse> {
+  private onRequestBody(b: HttpBody): Promise<ProcessingResponse> {
     // BUFFERED mode sends the whole body in one message (end_of_stream is false only when trailers follow).
     if (b.body && b.body.length > 0) this.bodyParts.push(Buffer.isBuffer(b.body) ? b.body : Buffer.from(b.body));
     const body = this.bodyParts.length === 1 ? this.bodyParts[0]! : Buffer.concat(this.bodyParts);
     this.bodyParts = [];
-    return this.answer(await this.sy.decide({ ...this.head!, body, peer: this.peer, face: 'envoy' }), 'request_body');
+    return this.sy.decide({ ...this.head!, body, peer: this.peer, face: 'envoy' }).then((o) => this.answer(o, 'request_body'));
   }
 
   private answer(outcome: Outcome, kind: 'request_headers' | 'request_body'): ProcessingResponse {
