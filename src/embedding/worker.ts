@@ -68,7 +68,7 @@ export class WorkerEmbedder implements Embedder {
   readonly dim: number;
   /** Workers that died or were terminated as hung, since start. */
   crashes = 0;
-  /** Workers started after a crash. */
+  /** Worker starts after the first one came up (restarts after crashes). */
   restarts = 0;
   private current: Worker | undefined;
   /** The worker being started or running (terminated by `close`). */
@@ -151,7 +151,12 @@ export class WorkerEmbedder implements Embedder {
 
   private start(): Promise<Worker> {
     if (this.closed) return Promise.reject(new Error(`${this.id}: embedder closed`));
-    this.starting ??= new Promise<Worker>((resolve, reject) => {
+    if (this.starting) return this.starting;
+    // An explicit ready() during a back-off starts the worker now.
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    if (this.everUp) this.restarts++;
+    this.starting = new Promise<Worker>((resolve, reject) => {
       let w: Worker;
       try {
         w = spawn(this.opts.entry, this.opts.workerData);
@@ -235,7 +240,6 @@ export class WorkerEmbedder implements Embedder {
     this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      this.restarts++;
       this.start().catch(() => undefined); // a failed restart schedules the next one (exit handler)
     }, delay);
     this.restartTimer.unref();
