@@ -5,7 +5,7 @@
  * number as a 32-bit digest. Compact, one line, stable across processes.
  *
  * Format (version 1): `s1|<question type>|<negated 0/1>|<words>|<names>|<numbers>`, where
- * words are `,`-separated `digest~rarity×100~prefix digest~…` and names and numbers are
+ * words are `,`-separated `digest~rarity×1000~prefix digest~…` and names and numbers are
  * `,`-separated digests (digests and rarities in base 36).
  *
  * The digests are not encryption: anyone holding the store and a word list can tell which
@@ -17,7 +17,7 @@ const VERSION = 's1';
 
 /** One-line form of a {@link TextSignature}. */
 export function serializeSignature(sig: TextSignature): string {
-  const words = sig.words.map((w) => [w.h, Math.round(w.r * 100).toString(36), ...w.pre].join('~')).join(',');
+  const words = sig.words.map((w) => [w.h, Math.round(w.r * 1000).toString(36), ...w.pre].join('~')).join(',');
   return [VERSION, sig.questionType, sig.negated ? '1' : '0', words, [...sig.entities].join(','), [...sig.numbers].join(',')].join('|');
 }
 
@@ -33,7 +33,7 @@ export function parseSignature(s: string): TextSignature | undefined {
   const list = (x: string) => (x === '' ? [] : x.split(','));
   const words = list(parts[3]!).map((w) => {
     const [h, r, ...pre] = w.split('~');
-    return { h: h!, r: parseInt(r ?? '0', 36) / 100, pre };
+    return { h: h!, r: parseInt(r ?? '0', 36) / 1000, pre };
   });
   return { questionType: parts[1]!, negated: parts[2] === '1', words, entities: new Set(list(parts[4]!)), numbers: new Set(list(parts[5]!)) };
 }

@@ -183,7 +183,7 @@ export function pairFeatures(a: string, b: string, similarity: number): Record<F
  * a stored entry, it gives the same features.
  */
 export interface TextSignature {
-  /** Content-word stems in text order: digest, rarity (2 decimals), digests of the stem's proper prefixes of 5+ letters. */
+  /** Content-word stems in text order: digest, rarity (3 decimals), digests of the stem's proper prefixes of 5+ letters. */
   words: Array<{ h: string; r: number; pre: string[] }>;
   entities: Set<string>;
   numbers: Set<string>;
@@ -197,7 +197,7 @@ export function textSignature(text: string): TextSignature {
   const words = a.order.map((w) => {
     const pre: string[] = [];
     for (let n = 5; n < w.length; n++) pre.push(wordDigest(w.slice(0, n)));
-    return { h: wordDigest(w), r: Math.round(a.content.get(w)! * 100) / 100, pre };
+    return { h: wordDigest(w), r: Math.round(a.content.get(w)! * 1000) / 1000, pre };
   });
   const digests = (xs: Set<string>) => new Set([...xs].map(wordDigest));
   return { words, entities: digests(a.entities), numbers: digests(a.numbers), negated: a.negated, questionType: a.questionType };
