@@ -15,6 +15,7 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import hnswlib from 'hnswlib-node';
@@ -80,6 +81,9 @@ export interface EmbedRow {
   texts: number;
   ms: number;
   textsPerSec: number;
+  /** Event-loop delay while it ran (lateness of a 5 ms timer, and perf_hooks.monitorEventLoopDelay): p99 and max, ms. */
+  loopP99Ms: number;
+  loopMaxMs: number;
 }
 
 export interface LayoutRow {
@@ -342,23 +346,46 @@ async function semanticHits(useLite: Embedder, pairs: { a: string; b: string; du
   }
 }
 
-async function embeddingRows(texts: string[]): Promise<EmbedRow[]> {
+export async function embeddingRows(texts: string[]): Promise<EmbedRow[]> {
   const rows: EmbedRow[] = [];
-  for (const [mode, maxBatch] of [
-    ['use-lite, batched (maxBatch 32, 2 ms)', 32],
-    ['use-lite, unbatched', 1],
+  for (const [mode, maxBatch, worker] of [
+    ['use-lite on a worker, batched (maxBatch 32, 2 ms)', 32, true],
+    ['use-lite in-thread, batched (maxBatch 32, 2 ms)', 32, false],
+    ['use-lite in-thread, unbatched', 1, false],
   ] as const) {
-    const e = createEmbedder({ kind: 'use-lite', batch: { maxBatch, maxWaitMs: 2 } });
+    const e = createEmbedder({ kind: 'use-lite', worker, batch: { maxBatch, maxWaitMs: 2 } });
     await e.ready();
     await e.embed(texts.slice(0, 8)); // warm up
-    const t = performance.now();
-    await Promise.all(texts.map((x) => e.embed([x])));
-    const ms = performance.now() - t;
-    rows.push({ mode: `${mode}, ${texts.length} concurrent`, texts: texts.length, ms, textsPerSec: (texts.length / ms) * 1000 });
-    const t2 = performance.now();
-    for (const x of texts.slice(0, 64)) await e.embed([x]);
-    const ms2 = performance.now() - t2;
-    rows.push({ mode: `${mode}, one at a time`, texts: 64, ms: ms2, textsPerSec: (64 / ms2) * 1000 });
+    const timed = async (texts: number, run: () => Promise<unknown>, label: string) => {
+      // Event-loop delay: how late a 5 ms timer fires. monitorEventLoopDelay records a stall only when the
+      // loop gets back to its timer, so the stall still going on when the work ends is added by hand.
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
+      const lateness: number[] = [];
+      let due = performance.now() + 5;
+      let timer: NodeJS.Timeout;
+      const tick = () => {
+        const now = performance.now();
+        lateness.push(Math.max(0, now - due));
+        due = now + 5;
+        timer = setTimeout(tick, 5);
+      };
+      timer = setTimeout(tick, 5);
+      const t = performance.now();
+      await run();
+      const end = performance.now();
+      clearTimeout(timer);
+      loop.disable();
+      lateness.push(Math.max(0, end - due));
+      lateness.sort((a, b) => a - b);
+      const p99 = Math.max(lateness[Math.min(lateness.length - 1, Math.floor(lateness.length * 0.99))]!, loop.percentile(99) / 1e6 - 5);
+      const max = Math.max(lateness[lateness.length - 1]!, loop.max / 1e6 - 5);
+      rows.push({ mode: `${mode}, ${label}`, texts, ms: end - t, textsPerSec: (texts / (end - t)) * 1000, loopP99Ms: p99, loopMaxMs: max });
+    };
+    await timed(texts.length, () => Promise.all(texts.map((x) => e.embed([x]))), `${texts.length} concurrent`);
+    await timed(64, async () => {
+      for (const x of texts.slice(0, 64)) await e.embed([x]);
+    }, 'one at a time');
     await e.close?.();
   }
   return rows;
@@ -440,7 +467,7 @@ export async function runCacheBench(log: (s: string) => void = console.log): Pro
   }
 
   const embedding = useLite !== undefined ? await embeddingRows(pairs.slice(0, 512).map((p) => p.a)) : [];
-  for (const r of embedding) log(`${r.mode}: ${r.textsPerSec.toFixed(0)} texts/s`);
+  for (const r of embedding) log(`${r.mode}: ${r.textsPerSec.toFixed(0)} texts/s, event-loop delay p99 ${r.loopP99Ms.toFixed(0)} ms, max ${r.loopMaxMs.toFixed(0)} ms`);
   await useLite?.close?.();
 
   const layouts = layoutRows(10_000, 1_000);
@@ -470,8 +497,8 @@ export function cacheMarkdown(b: CacheBench): string {
   out.push(`| exact hit | ${ms(b.exactHit.p50)} | ${ms(b.exactHit.p99)} | ${b.exactHit.n} |`);
   if (b.semanticHit) out.push(`| semantic hit (use-lite, verifier on) | ${ms(b.semanticHit.p50, 2)} | ${ms(b.semanticHit.p99, 2)} | ${b.semanticHit.hits} of ${b.semanticHit.tried} |`);
   if (b.embedding.length > 0) {
-    out.push('', '| embedding | texts | time | texts/s |', '|---|---:|---:|---:|');
-    for (const r of b.embedding) out.push(`| ${r.mode} | ${r.texts} | ${r.ms.toFixed(0)} ms | ${r.textsPerSec.toFixed(0)} |`);
+    out.push('', '| embedding | texts | time | texts/s | event-loop delay p99 / max |', '|---|---:|---:|---:|---:|');
+    for (const r of b.embedding) out.push(`| ${r.mode} | ${r.texts} | ${r.ms.toFixed(0)} ms | ${r.textsPerSec.toFixed(0)} | ${r.loopP99Ms.toFixed(0)} / ${r.loopMaxMs.toFixed(0)} ms |`);
   }
   out.push('', '| partition layout | entries | partitions | build | lookup p50 | lookup p99 |', '|---|---:|---:|---:|---:|---:|');
   for (const r of b.layouts) out.push(`| ${r.layout} | ${r.entries} | ${r.partitions} | ${r.buildMs.toFixed(0)} ms | ${ms(r.lookup.p50)} | ${ms(r.lookup.p99)} |`);

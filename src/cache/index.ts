@@ -7,12 +7,13 @@
 import type { CacheConfig } from '../config/cache.js';
 import { createEmbedder, EmbedderBusyError, type Embedder } from '../embedding/index.js';
 import type { CanonicalRequest, CanonicalResponse } from '../protocol/canonical.js';
-import { exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
+import { digestOf, exactKey, partitionOf, partitionPrefix, questionText, type Partition } from './key.js';
 import { MemoryExactStore } from './stores/memory.js';
 import { RedisExactStore } from './stores/redis.js';
 import { acquireRedis, type RedisLease } from '../store/redis-pool.js';
 import type { ExactStore, VectorStore } from './types.js';
-import { verifyCandidate } from './verify.js';
+import { parseSignature, signatureOf } from './signature.js';
+import { textSignature, verifySignatures, type TextSignature } from './verify.js';
 import { MemoryVectorStore } from './vector/memory.js';
 import { RedisVectorStore } from './vector/redis.js';
 
@@ -276,10 +277,12 @@ class Cache implements ResponseCache {
         try {
           await this.restored;
           const expiresAt = Date.now() + ticket.ttlSeconds * 1000;
-          // The prompt text is kept only where it is read: by the verifier, or when configured.
+          // The prompt text is kept only when configured: the verifier reads a signature of it.
           const sem = this.cfg.semantic;
-          const text = sem.verifier || sem.keepPromptText ? ticket.text : '';
-          await this.vectors.add(embedding, { partition: partition.id, model: partition.modelGroup, text, response, expiresAt });
+          const text = sem.keepPromptText ? ticket.text : '';
+          const sig = sem.verifier ? signatureOf(ticket.text) : undefined;
+          const record = { partition: partition.id, model: partition.modelGroup, text, id: digestOf(ticket.text, 32), response, expiresAt };
+          await this.vectors.add(embedding, sig === undefined ? record : { ...record, sig });
           stored = true;
         } catch (err) {
           this.report(err, 'vector-add');
@@ -327,12 +330,16 @@ class Cache implements ResponseCache {
       await this.restored;
       const matches = await this.vectors!.search(partition.id, embedding, this.cfg.semantic.candidates);
       matches.sort((a, b) => b.similarity - a.similarity);
+      let query: TextSignature | undefined;
       for (const m of matches) {
         if (m.similarity < threshold) break;
         if (m.record.partition !== partition.id) continue;
         if (this.cfg.semantic.verifier) {
-          const verdict = verifyCandidate(text, m.record.text, m.similarity, { minScore: this.cfg.semantic.verifierMinScore });
-          if (!verdict.accept) continue;
+          // An entry stored with the verifier off has neither signature nor text: it cannot be checked, so it is not served.
+          const cached = m.record.sig ? parseSignature(m.record.sig) : m.record.text ? textSignature(m.record.text) : undefined;
+          if (cached === undefined) continue;
+          query ??= textSignature(text);
+          if (!verifySignatures(query, cached, m.similarity, { minScore: this.cfg.semantic.verifierMinScore }).accept) continue;
         }
         return { response: m.record.response, similarity: m.similarity };
       }

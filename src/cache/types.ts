@@ -31,8 +31,12 @@ export interface VectorRecord {
   partition: string;
   /** Model group, for filtering and purges. */
   model: string;
-  /** The original question, for the verifier. */
+  /** The question's text, only with `keepPromptText` (otherwise ''). */
   text: string;
+  /** The verifier's signature of the question (`signature.ts`), when the verifier was on at store time. */
+  sig?: string;
+  /** Digest of the question: tells entries of one partition apart (Redis key). */
+  id?: string;
   response: CanonicalResponse;
   /** Unix ms. */
   expiresAt: number;

@@ -126,9 +126,14 @@ export function normalizeQuestion(text: string): string {
  * ```
  */
 export function verifyCandidate(query: string, cached: string, similarity: number, opts: VerifyOptions = {}): Verdict {
+  return verifySignatures(textSignature(query), textSignature(cached), similarity, opts);
+}
+
+/** {@link verifyCandidate} on signatures (the query's computed once per lookup, the entry's as stored). */
+export function verifySignatures(query: TextSignature, cached: TextSignature, similarity: number, opts: VerifyOptions = {}): Verdict {
   const weights = opts.weights ?? VERIFIER_WEIGHTS;
   const minScore = opts.minScore ?? DEFAULT_VERIFIER_MIN_SCORE;
-  const x = pairFeatures(query, cached, similarity);
+  const x = signatureFeatures(query, cached, similarity);
   let z = weights.bias;
   for (const name of FEATURE_NAMES) z += weights.w[name] * x[name];
   const score = 1 / (1 + Math.exp(-z));
@@ -168,19 +173,51 @@ function strongestObjection(x: Record<FeatureName, number>, weights: VerifierWei
 
 /** The verifier's features of a pair (symmetric in the two texts). */
 export function pairFeatures(a: string, b: string, similarity: number): Record<FeatureName, number> {
-  const pa = analyse(a);
-  const pb = analyse(b);
-  const shared = matchWords(pa.content, pb.content);
-  const onlyA = unmatched(pa.content, new Set(shared.keys()));
-  const onlyB = unmatched(pb.content, new Set(shared.values()));
+  return signatureFeatures(textSignature(a), textSignature(b), similarity);
+}
+
+/**
+ * All the verifier reads of one text, with every word, name and number
+ * replaced by a 32-bit digest: what a semantic entry keeps instead of its
+ * prompt text (`serializeSignature`). Computed from the text or parsed from
+ * a stored entry, it gives the same features.
+ */
+export interface TextSignature {
+  /** Content-word stems in text order: digest, rarity (3 decimals), digests of the stem's proper prefixes of 5+ letters. */
+  words: Array<{ h: string; r: number; pre: string[] }>;
+  entities: Set<string>;
+  numbers: Set<string>;
+  negated: boolean;
+  questionType: string;
+}
+
+/** The {@link TextSignature} of a text. */
+export function textSignature(text: string): TextSignature {
+  const a = analyse(text);
+  const words = a.order.map((w) => {
+    const pre: string[] = [];
+    for (let n = 5; n < w.length; n++) pre.push(wordDigest(w.slice(0, n)));
+    return { h: wordDigest(w), r: Math.round(a.content.get(w)! * 1000) / 1000, pre };
+  });
+  const digests = (xs: Set<string>) => new Set([...xs].map(wordDigest));
+  return { words, entities: digests(a.entities), numbers: digests(a.numbers), negated: a.negated, questionType: a.questionType };
+}
+
+/** The verifier's features of two signatures (see {@link pairFeatures}). */
+export function signatureFeatures(pa: TextSignature, pb: TextSignature, similarity: number): Record<FeatureName, number> {
+  const contentA = new Map(pa.words.map((w) => [w.h, w.r]));
+  const contentB = new Map(pb.words.map((w) => [w.h, w.r]));
+  const shared = matchWords(pa, pb, contentB);
+  const onlyA = unmatched(contentA, new Set(shared.keys()));
+  const onlyB = unmatched(contentB, new Set(shared.values()));
   const massA = sum(onlyA);
   const massB = sum(onlyB);
-  const entityMismatch = missingFrom(pa.entities, pb.content) + missingFrom(pb.entities, pa.content);
+  const entityMismatch = missingFrom(pa.entities, contentB) + missingFrom(pb.entities, contentA);
   const numbersA = pa.numbers.size > 0;
   const numbersB = pb.numbers.size > 0;
   return {
     similarity,
-    orderAgreement: order(pa.order, pb.order, shared),
+    orderAgreement: order(pa.words.map((w) => w.h), pb.words.map((w) => w.h), shared),
     unmatchedMass: Math.log1p(massA + massB),
     unmatchedMassMin: Math.log1p(Math.min(massA, massB)),
     maxUnmatchedRarity: Math.max(0, ...onlyA, ...onlyB),
@@ -190,6 +227,16 @@ export function pairFeatures(a: string, b: string, similarity: number): Record<F
     negationMismatch: pa.negated !== pb.negated ? 1 : 0,
     questionTypeMismatch: pa.questionType !== pb.questionType && (SPECIFIC_TYPES.has(pa.questionType) || SPECIFIC_TYPES.has(pb.questionType)) ? 1 : 0,
   };
+}
+
+/** 32-bit FNV-1a of a word, base 36: stable across processes (entries live in Redis and snapshots). */
+function wordDigest(w: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < w.length; i++) {
+    h ^= w.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
 }
 
 interface Analysis {
@@ -232,17 +279,17 @@ function analyse(text: string): Analysis {
   return { content, order, entities, numbers, negated, questionType: questionType(tokens), length: tokens.length };
 }
 
-/** Pairs each word of `a` with the same word in `b`, or one sharing a 5+ letter prefix ("russia"/"russian"). */
-function matchWords(a: Map<string, number>, b: Map<string, number>): Map<string, string> {
+/** Pairs each word of `a` with the same word in `b`, or one of which it is a prefix of 5+ letters or that is its prefix ("russia"/"russian"). */
+function matchWords(a: TextSignature, b: TextSignature, contentB: Map<string, number>): Map<string, string> {
   const pairs = new Map<string, string>();
   const used = new Set<string>();
-  for (const x of a.keys()) if (b.has(x)) (pairs.set(x, x), used.add(x));
-  for (const x of a.keys()) {
-    if (pairs.has(x) || x.length < 5) continue;
-    for (const y of b.keys()) {
-      if (!used.has(y) && y.length >= 5 && (x.startsWith(y) || y.startsWith(x))) {
-        pairs.set(x, y);
-        used.add(y);
+  for (const { h } of a.words) if (contentB.has(h)) (pairs.set(h, h), used.add(h));
+  for (const x of a.words) {
+    if (pairs.has(x.h)) continue; // (a stem under 5 letters is no one's prefix here, and has none)
+    for (const y of b.words) {
+      if (!used.has(y.h) && (x.pre.includes(y.h) || y.pre.includes(x.h))) {
+        pairs.set(x.h, y.h);
+        used.add(y.h);
         break;
       }
     }
@@ -291,7 +338,7 @@ function rarity(word: string): number {
 }
 
 function numberValue(t: string): string | undefined {
-  const word = NUMBER_WORDS[t];
+  const word = Object.hasOwn(NUMBER_WORDS, t) ? NUMBER_WORDS[t] : undefined; // not "constructor" from the prototype
   if (word) return word;
   const m = /^(\d+(?:\.\d+)?)(k|st|nd|rd|th|s)?$/.exec(t);
   if (!m) return /^\d/.test(t) ? t : undefined;

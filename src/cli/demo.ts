@@ -137,7 +137,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<{ server: RunningSer
   });
   const steps: DemoStep[] = [];
   try {
-    await server.switchyard.cache?.embedder?.ready();
+    const embedder = server.switchyard.cache?.embedder;
+    await embedder?.ready();
+    // Routing's task prototypes are embedded at start on the same embedder (its worker thread); until
+    // that is done a lookup would find it busy (`miss-embedder-busy`). Give it up to a minute.
+    const queued = () => (embedder as { queued?: number } | undefined)?.queued ?? 0;
+    for (let i = 0; i < 6000 && queued() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     write(`Gateway on ${server.url}\n\n`);
     for (const [i, r] of DEMO_REQUESTS.entries()) {
       const stores = server.switchyard.cache?.stats().stores ?? 0;

@@ -74,8 +74,8 @@ export const semanticCacheSchema = z
      */
     maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
     /**
-     * Keep the question's text with its entry even when the verifier is off (the verifier compares
-     * the texts, so with `verifier: true` the text is always kept). Off: entries hold no prompt text.
+     * Keep the question's text with its entry. Off: entries hold no prompt text; the verifier reads
+     * a signature stored instead (32-bit digests of the words, names and numbers it compares).
      */
     keepPromptText: z.boolean().default(false),
     /** File the in-process index is restored from at start and written to at close. */

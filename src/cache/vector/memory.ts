@@ -50,7 +50,7 @@ const PART_OVERHEAD = 560;
 
 /** Approximate bytes of a record held in memory (strings are UTF-16). */
 export function recordBytes(r: VectorRecord): number {
-  return ENTRY_OVERHEAD + 2 * (r.partition.length + r.model.length + r.text.length) + responseBytes(r.response);
+  return ENTRY_OVERHEAD + 2 * (r.partition.length + r.model.length + r.text.length + (r.sig?.length ?? 0) + (r.id?.length ?? 0)) + responseBytes(r.response);
 }
 
 /** @internal One partition's index and entries. */

@@ -235,7 +235,7 @@ export class RedisVectorStore implements VectorStore {
     // A hash TAG value is split at the separator; partition ids (hex and ':') never hold one.
     if (record.partition.includes(',')) throw new Error(`partition "${record.partition}" holds the TAG separator ","`);
     await this.init(vector.length);
-    const key = `${this.base}${record.partition}:${digestOf(record.text, 32)}`;
+    const key = `${this.base}${record.partition}:${record.id ?? digestOf(record.text, 32)}`;
     const vec = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
     await this.call('vector-add', (c) =>
       c
@@ -245,6 +245,7 @@ export class RedisVectorStore implements VectorStore {
           partition: record.partition,
           model: record.model,
           text: record.text,
+          ...(record.sig !== undefined ? { sig: record.sig } : {}),
           response: JSON.stringify(record.response),
           expiresAt: String(record.expiresAt),
         })
@@ -259,7 +260,7 @@ export class RedisVectorStore implements VectorStore {
     const res = (await this.call('vector-search', (c) =>
       c.ft.search(this.indexName, query, {
         PARAMS: { B: Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength) },
-        RETURN: ['score', 'partition', 'model', 'text', 'response', 'expiresAt'],
+        RETURN: ['score', 'partition', 'model', 'text', 'sig', 'response', 'expiresAt'],
         SORTBY: { BY: 'score', DIRECTION: 'ASC' },
         LIMIT: { from: 0, size: k },
         DIALECT: 2,
@@ -277,7 +278,8 @@ export class RedisVectorStore implements VectorStore {
         record: {
           partition,
           model: String(v.model),
-          text: String(v.text),
+          text: String(v.text ?? ''),
+          ...(typeof v.sig === 'string' && v.sig !== '' ? { sig: v.sig } : {}),
           response: JSON.parse(String(v.response)) as CanonicalResponse,
           expiresAt,
         },

@@ -52,6 +52,8 @@ interface Line {
   l: number;
   m: string;
   t: string;
+  /** Verification signature, when stored. */
+  s?: string;
   r: VectorRecord['response'];
   e: number;
   v?: string;
@@ -94,7 +96,7 @@ export async function writeSnapshot(path: string, snap: SnapshotInput): Promise<
     let buf = `${JSON.stringify(header)}\n`;
     for (const { partition, label, record } of snap.ordered) {
       const pi = partIndex.get(partition)!;
-      const line: Line = { p: pi, l: label, m: record.model, t: record.text, r: record.response, e: record.expiresAt };
+      const line: Line = { p: pi, l: label, m: record.model, t: record.text, ...(record.sig !== undefined ? { s: record.sig } : {}), r: record.response, e: record.expiresAt };
       const flat = snap.parts[pi]!.flat;
       if (flat !== undefined) {
         // Entries removed while the file is written are left out.
@@ -163,7 +165,7 @@ export async function readSnapshot(path: string, opts: ReadSnapshotOptions): Pro
       const line = JSON.parse(text) as Line;
       if (line.e <= opts.now) continue;
       const partition = header.partitions[line.p]!.id;
-      ordered.push({ partition, label: line.l, record: { partition, model: line.m, text: line.t, response: line.r, expiresAt: line.e } });
+      ordered.push({ partition, label: line.l, record: { partition, model: line.m, text: line.t, ...(typeof line.s === 'string' ? { sig: line.s } : {}), response: line.r, expiresAt: line.e } });
       if (line.v !== undefined) flatVectors.set(`${line.p}:${line.l}`, base64ToVector(line.v));
     }
   } finally {
