@@ -230,13 +230,13 @@ describe('the probe prior', () => {
     expect(none).toBeGreaterThan(a);
     expect(none).toBeLessThan(b);
     // Through the runtime with no seed outcomes near (seeds far away do not count): kind A ranks above kind B.
-    const model = buildModel(ex, { embedder: 'use-lite', ridge: 1 });
+    const model = buildModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1 });
     const p = scoreExamples({ ...model, seeds: [] }, [ex[0]!, ex[1]!].map((e, j) => ({ ...e, vector: vec(2000 + j) })));
     expect(p[0]).toBeLessThan(p[1]! - 0.3);
   });
 
   it('round-trips in the model file and rejects probe weights of the wrong length', () => {
-    const model = buildModel(ex, { embedder: 'use-lite', ridge: 1 });
+    const model = buildModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1 });
     const back = parseRouterModel(JSON.stringify(toModelFile(model)), 'm.json');
     expect(priorP(back.prior, 0.5, 40, vec(1000))).toBeCloseTo(priorP(model.prior, 0.5, 40, vec(1000)), 5);
     const f = toModelFile(model);
