@@ -13,6 +13,7 @@
  *
  *   npx tsx bench/routing.ts                      (ROUTING_DATA=… to use another file)
  *   ROUTING_BENCH=decision npx tsx bench/routing.ts   (decision cost only; ROUTING_OUTCOMES=20000 for a quick run)
+ *   ROUTING_PRIOR=probe npx tsx bench/routing.ts      (the learned router with the embedding probe as its prior)
  *   BENCH_ONLY=routing npm run bench
  */
 import { resolve } from 'node:path';
@@ -201,7 +202,7 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
     file: resolve('bench/results/routing-embeddings.use-lite.bin'),
     progress: (d, n) => process.stderr.write(`\rembedding prompts ${d}/${n}`),
   });
-  const learned = evaluateLearned(rows, vectors);
+  const learned = evaluateLearned(rows, vectors, process.env.ROUTING_PRIOR === 'probe' ? { prior: 'probe' } : {});
   const outcomes = Number(process.env.ROUTING_OUTCOMES ?? 100_000);
   const learnedDecision = timeDecisions(prompts, { vectors, outcomes });
   const b = { file, report, operating, thresholdFor95, signals, decision, learned, learnedDecision };

@@ -74,7 +74,7 @@ export async function routeFit(o: RouteFitCliOptions, log: (s: string) => void =
   writeFileSync(tmp, JSON.stringify(toModelFile(model)));
   renameSync(tmp, o.out);
   const p = model.prior;
-  log(`route-fit: ${rows.length} labelled prompts (${embedder.id}), prior: ${p.intercept.toFixed(3)} ${p.complexity >= 0 ? '+' : '-'} ${Math.abs(p.complexity).toFixed(3)}·logit(complexity) ${p.length >= 0 ? '+' : '-'} ${Math.abs(p.length).toFixed(3)}·ln(1+tokens); target p(ok) ${model.target.toFixed(3)}\n`);
+  log(`route-fit: ${rows.length} labelled prompts (${embedder.id}), prior: ${p.intercept.toFixed(3)} ${p.complexity >= 0 ? '+' : '-'} ${Math.abs(p.complexity).toFixed(3)}·logit(complexity) ${p.length >= 0 ? '+' : '-'} ${Math.abs(p.length).toFixed(3)}·ln(1+tokens)${p.probe ? ' (used only without the probe); probe: P(weak right) and P(strong right) on the embedding + signals' : ''}; target p(ok) ${model.target.toFixed(3)}\n`);
   const both = examples.flatMap((e, i) => (e.weak !== undefined && e.strong !== undefined ? [{ weak: e.weak, strong: e.strong, s: 1 - model.oof[i]! }] : []));
   if (both.length > 0) {
     const m = routerMetrics(both.map((b) => b.s), both);

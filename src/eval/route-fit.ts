@@ -8,11 +8,15 @@
  */
 import { routingLearnedSchema } from '../config/routing-learned.js';
 import { LearnedRouter } from '../routing/learned.js';
-import { dequantize, quantize, type KnnSettings, type PriorModel, type RouterModel } from '../routing/learned-model.js';
+import { dequantize, quantize, type KnnSettings, type PriorModel, type ProbeHead, type RouterModel } from '../routing/learned-model.js';
+import { logisticFit } from './linalg.js';
 import { qualityCurve } from './routing-metrics.js';
 
 /** Neighbour settings chosen on the MMLU dev set by 5-fold CV (see docs/routing-learned.md). */
 export const DEFAULT_KNN: KnnSettings = { neighbours: 64, sharpness: 0.1, priorWeight: 8, minSimilarity: 0.3 };
+
+/** Ridge strength of the probe prior (standardised features), fixed a priori (see docs/routing-learned.md). */
+export const PROBE_RIDGE = 3000;
 
 /** A labelled request with what the router would see of it. */
 export interface FitExample {
@@ -39,6 +43,15 @@ export interface RouteFitOptions {
   fit?: Record<string, unknown>;
   /** Search seeds around their mean (default false: on the MMLU dev set it lost more within-domain signal than it saved across domains). */
   center?: boolean;
+  /**
+   * Prior: `signals` (default: complexity and length only) or `probe` (two logistic heads on the
+   * embedding plus the signals). Measured through the runtime (probe + neighbours, DEFAULT_KNN):
+   * 5-fold 50.2% strong calls for 95% of all-strong (APGR 0.641) against 49.9% (0.647) for `signals`,
+   * so it is not the default; see docs/routing-learned.md.
+   */
+  prior?: 'probe' | 'signals';
+  /** Ridge strength of the probe (default {@link PROBE_RIDGE}). */
+  ridge?: number;
 }
 
 const logit = (p: number) => {
@@ -96,6 +109,48 @@ export function fitPrior(examples: readonly FitExample[], ridge = 1): PriorModel
   return { intercept: b[0]! - complexity * mu[1]! - length * mu[2]!, complexity, length };
 }
 
+/**
+ * Fits the probe: two ridge-penalised logistic regressions on the
+ * standardised embedding plus the two signals (complexity logit,
+ * ln(1 + tokens)), one for "the weak tier was right", one for "the strong
+ * tier was right" (examples without both labels are skipped; fewer than 20
+ * such examples: no probe). Weights come back in raw units (the
+ * standardisation folded in), so the runtime needs one dot product per head.
+ *
+ * @example
+ * fitProbe(examples)?.strong.embedding.length; // the embedding's dimensions
+ */
+export function fitProbe(examples: readonly FitExample[], ridge = PROBE_RIDGE): { weak: ProbeHead; strong: ProbeHead } | undefined {
+  const labelled = examples.filter((e) => e.weak !== undefined && e.strong !== undefined);
+  if (labelled.length < 20) return undefined;
+  const dim = labelled[0]!.vector.length;
+  const d = dim + 2;
+  const rows = labelled.map((e) => {
+    const r = new Float64Array(d);
+    for (let i = 0; i < dim; i++) r[i] = e.vector[i]!;
+    r[dim] = logit(e.complexity);
+    r[dim + 1] = Math.log1p(e.tokens);
+    return r;
+  });
+  const mu = new Float64Array(d);
+  const sd = new Float64Array(d);
+  for (const r of rows) for (let j = 0; j < d; j++) mu[j]! += r[j]! / rows.length;
+  for (const r of rows) for (let j = 0; j < d; j++) sd[j]! += (r[j]! - mu[j]!) ** 2 / rows.length;
+  for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]!) || 1;
+  for (const r of rows) for (let j = 0; j < d; j++) r[j] = (r[j]! - mu[j]!) / sd[j]!;
+  const head = (y: number[]): ProbeHead => {
+    const b = logisticFit(rows, y, ridge);
+    const w = Float64Array.from({ length: d }, (_, j) => b[j + 1]! / sd[j]!);
+    let intercept = b[0]!;
+    for (let j = 0; j < d; j++) intercept -= w[j]! * mu[j]!;
+    const embedding = Float32Array.from(w.subarray(0, dim));
+    let embeddingMean = 0;
+    for (let i = 0; i < dim; i++) embeddingMean += embedding[i]! * mu[i]!;
+    return { intercept, complexity: w[dim]!, length: w[dim + 1]!, embedding, embeddingMean };
+  };
+  return { weak: head(labelled.map((e) => Number(e.weak))), strong: head(labelled.map((e) => Number(e.strong))) };
+}
+
 function solve3(a: number[][], y: number[]): number[] {
   const m = a.map((r, i) => [...r, y[i]!]);
   for (let c = 0; c < 3; c++) {
@@ -112,6 +167,10 @@ function solve3(a: number[][], y: number[]): number[] {
   return m.map((r, i) => r[3]! / (r[i]! || 1e-12));
 }
 
+function withProbe(prior: PriorModel, probe: PriorModel['probe']): PriorModel {
+  return probe ? { ...prior, probe } : prior;
+}
+
 /** A model from examples, without the inner cross-validation (target left at `target`). */
 export function buildModel(train: readonly FitExample[], opts: RouteFitOptions, target = 0.8): RouterModel {
   const dim = train[0]?.vector.length ?? 0;
@@ -121,7 +180,7 @@ export function buildModel(train: readonly FitExample[], opts: RouteFitOptions, 
     embedder: opts.embedder,
     dim,
     tier: opts.tier ?? null,
-    prior: fitPrior(train),
+    prior: withProbe(fitPrior(train), opts.prior === 'probe' ? fitProbe(train, opts.ridge) : undefined),
     knn: opts.knn ?? DEFAULT_KNN,
     target,
     ...(opts.center === true ? { center } : {}),

@@ -71,7 +71,7 @@ function compare(idx: readonly number[], rows: readonly EvalRow[], scores: Recor
  * Fits on each split's training rows and scores its test rows; returns
  * out-of-split complexity logits and learned scores (1 − p(ok)).
  */
-function runSplits(rows: readonly EvalRow[], vectors: readonly Float32Array[], splits: readonly Split[], knn?: KnnSettings): { complexity: Float64Array; learned: Float64Array } {
+function runSplits(rows: readonly EvalRow[], vectors: readonly Float32Array[], splits: readonly Split[], knn?: KnnSettings, prior?: 'probe' | 'signals'): { complexity: Float64Array; learned: Float64Array } {
   const feats = featureRows(rows);
   const tokens = rows.map((r) => estimateTokens(promptRequest(r.prompt)));
   const complexity = new Float64Array(rows.length);
@@ -85,7 +85,7 @@ function runSplits(rows: readonly EvalRow[], vectors: readonly Float32Array[], s
       const r = rows[i]!;
       return { vector: vectors[i]!, complexity: 1 / (1 + Math.exp(-z.get(i)!)), tokens: tokens[i]!, ok: r.strong && !r.weak ? 0 : 1, weak: r.weak, strong: r.strong };
     };
-    const model = buildModel(train.map(example), { embedder: 'eval', ...(knn ? { knn } : {}) });
+    const model = buildModel(train.map(example), { embedder: 'eval', ...(knn ? { knn } : {}), ...(prior ? { prior } : {}) });
     const p = scoreExamples(model, test.map(example));
     test.forEach((i, j) => {
       complexity[i] = z.get(i)!;
@@ -102,19 +102,19 @@ function runSplits(rows: readonly EvalRow[], vectors: readonly Float32Array[], s
  * const report = evaluateLearned(rows, vectors);
  * report.crossValidated.learned.shareFor95; // strong calls needed for 95% of all-strong
  */
-export function evaluateLearned(rows: readonly EvalRow[], vectors: readonly Float32Array[], opts: { folds?: number; knn?: KnnSettings } = {}): LearnedEvalReport {
+export function evaluateLearned(rows: readonly EvalRow[], vectors: readonly Float32Array[], opts: { folds?: number; knn?: KnnSettings; prior?: 'probe' | 'signals' } = {}): LearnedEvalReport {
   const n = rows.length;
   const all = rows.map((_, i) => i);
   const length = Float64Array.from(rows, (r) => r.prompt.length);
   const folds = opts.folds ?? 5;
   const fold = rows.map((r) => foldOf(r.prompt, folds));
   const cvSplits = Array.from({ length: folds }, (_, k) => ({ train: all.filter((i) => fold[i] !== k), test: all.filter((i) => fold[i] === k) }));
-  const cv = runSplits(rows, vectors, cvSplits, opts.knn);
+  const cv = runSplits(rows, vectors, cvSplits, opts.knn, opts.prior);
 
   const group = rows.map((r) => subjectGroup(r.source));
   const names = [...new Set(group)].sort();
   const groupSplits = names.map((g) => ({ train: all.filter((i) => group[i] !== g), test: all.filter((i) => group[i] === g) }));
-  const lo = runSplits(rows, vectors, groupSplits, opts.knn);
+  const lo = runSplits(rows, vectors, groupSplits, opts.knn, opts.prior);
 
   const quality = (idx: readonly number[]) => ({
     weakQuality: idx.filter((i) => rows[i]!.weak).length / idx.length,

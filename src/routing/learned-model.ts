@@ -16,8 +16,49 @@ export const MODEL_FORMAT = 'switchyard-router/1';
  * P(the cheaper tier is good enough) from the complexity score `c` and the
  * estimated prompt tokens alone.
  */
-export const priorSchema = z.object({ intercept: z.number(), complexity: z.number(), length: z.number() }).strict();
-export type PriorModel = z.infer<typeof priorSchema>;
+const headSchema = z
+  .object({
+    intercept: z.number(),
+    complexity: z.number(),
+    length: z.number(),
+    /** Weights on the request embedding: base64 of `dim` float32. */
+    embedding: z.string(),
+    /** `w·embedding` averaged over the fitted requests: used in its place for a request without an embedding. */
+    embeddingMean: z.number(),
+  })
+  .strict();
+
+export const priorSchema = z
+  .object({
+    intercept: z.number(),
+    complexity: z.number(),
+    length: z.number(),
+    /**
+     * The probe: two logistic heads on the embedding plus the signals,
+     * P(weak tier right) and P(strong tier right). When present the prior is
+     * `1 − max(0, P(strong) − P(weak))`, and the signal-only fields above are
+     * not used.
+     */
+    probe: z.object({ weak: headSchema, strong: headSchema }).strict().optional(),
+  })
+  .strict();
+/** The prior as written in the file. */
+export type PriorModelFile = z.infer<typeof priorSchema>;
+/** One probe head, decoded: `sigmoid(intercept + complexity·logit(c) + length·ln(1 + tokens) + embedding·v)`. */
+export interface ProbeHead {
+  intercept: number;
+  complexity: number;
+  length: number;
+  embedding: Float32Array;
+  embeddingMean: number;
+}
+/** The prior as used: probe weights decoded. */
+export interface PriorModel {
+  intercept: number;
+  complexity: number;
+  length: number;
+  probe?: { weak: ProbeHead; strong: ProbeHead };
+}
 
 /** Neighbour-estimate settings a model was fitted with (config may override). */
 export const knnSchema = z
@@ -120,13 +161,30 @@ export function toModelFile(m: RouterModel): RouterModelFile {
     embedder: m.embedder,
     dim: m.dim,
     tier: m.tier,
-    prior: m.prior,
+    prior: { intercept: m.prior.intercept, complexity: m.prior.complexity, length: m.prior.length, ...(m.prior.probe ? { probe: { weak: headFile(m.prior.probe.weak), strong: headFile(m.prior.probe.strong) } } : {}) },
     knn: m.knn,
     target: m.target,
     ...(m.center ? { center: Array.from(m.center, (x) => Number(x.toFixed(6))) } : {}),
     fit: m.fit,
     outcomes: { scores: m.seeds.map((s) => Number(s.score.toFixed(4))), vectors: Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64') },
   };
+}
+
+function headFile(h: ProbeHead): z.infer<typeof headSchema> {
+  return { intercept: h.intercept, complexity: h.complexity, length: h.length, embedding: f32ToBase64(h.embedding), embeddingMean: h.embeddingMean };
+}
+
+function f32ToBase64(v: Float32Array): string {
+  const le = Buffer.alloc(v.length * 4);
+  v.forEach((x, i) => le.writeFloatLE(x, i * 4));
+  return le.toString('base64');
+}
+
+function base64ToF32(s: string): Float32Array {
+  const b = Buffer.from(s, 'base64');
+  const v = new Float32Array(Math.floor(b.length / 4));
+  for (let i = 0; i < v.length; i++) v[i] = b.readFloatLE(i * 4);
+  return b.length % 4 === 0 ? v : new Float32Array(0);
 }
 
 /** Thrown for an unreadable or invalid model file; the message names the file and what is wrong. */
@@ -160,7 +218,16 @@ export function parseRouterModel(text: string, source = 'model'): RouterModel {
   const codes = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   const seeds = f.outcomes.scores.map((score, i) => ({ vector: dequantize(codes.subarray(i * f.dim, (i + 1) * f.dim)), score }));
   if (f.center && f.center.length !== f.dim) throw new ModelFileError(`${source}: center has ${f.center.length} dimensions, the model ${f.dim}`);
-  return { embedder: f.embedder, dim: f.dim, tier: f.tier, prior: f.prior, knn: f.knn, target: f.target, ...(f.center ? { center: Float32Array.from(f.center) } : {}), fit: f.fit, seeds };
+  const prior: PriorModel = { intercept: f.prior.intercept, complexity: f.prior.complexity, length: f.prior.length };
+  if (f.prior.probe) {
+    const head = (h: z.infer<typeof headSchema>, name: string): ProbeHead => {
+      const w = base64ToF32(h.embedding);
+      if (w.length !== f.dim || !w.every(Number.isFinite)) throw new ModelFileError(`${source}: prior.probe.${name}.embedding holds ${w.length} weights, the model has ${f.dim} dimensions`);
+      return { ...h, embedding: w };
+    };
+    prior.probe = { weak: head(f.prior.probe.weak, 'weak'), strong: head(f.prior.probe.strong, 'strong') };
+  }
+  return { embedder: f.embedder, dim: f.dim, tier: f.tier, prior, knn: f.knn, target: f.target, ...(f.center ? { center: Float32Array.from(f.center) } : {}), fit: f.fit, seeds };
 }
 
 /** Reads a model file. Throws {@link ModelFileError} with one clear line. */

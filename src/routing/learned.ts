@@ -12,7 +12,7 @@
  * per tenant or globally, bounded, oldest first out.
  */
 import type { RoutingLearnedConfig } from '../config/routing-learned.js';
-import { centered, type PriorModel, type RouterModel } from './learned-model.js';
+import { centered, type PriorModel, type ProbeHead, type RouterModel } from './learned-model.js';
 import { OutcomeIndex, type OutcomeMatch } from './outcome-index.js';
 import type { StoredOutcome } from './outcome-store.js';
 
@@ -68,8 +68,18 @@ const logit = (p: number) => {
  * @example
  * priorP({ intercept: 1.2, complexity: -0.8, length: 0 }, 0.5, 40); // ≈0.77
  */
-export function priorP(m: PriorModel, complexity: number, tokens: number): number {
+export function priorP(m: PriorModel, complexity: number, tokens: number, embedding?: Float32Array): number {
+  if (m.probe) return 1 - Math.max(0, headP(m.probe.strong, complexity, tokens, embedding) - headP(m.probe.weak, complexity, tokens, embedding));
   return sigmoid(m.intercept + m.complexity * logit(complexity) + m.length * Math.log1p(tokens));
+}
+
+/** One probe head's probability (a request without a usable embedding gets the fitted mean of the embedding term). */
+function headP(h: ProbeHead, complexity: number, tokens: number, embedding: Float32Array | undefined): number {
+  let z = h.intercept + h.complexity * logit(complexity) + h.length * Math.log1p(tokens);
+  const w = h.embedding;
+  if (embedding && embedding.length === w.length) for (let i = 0; i < w.length; i++) z += w[i]! * embedding[i]!;
+  else z += h.embeddingMean;
+  return sigmoid(z);
 }
 
 /**
@@ -156,8 +166,13 @@ export class LearnedRouter {
     this.embedderId = id;
   }
 
+  /** Whether a request vector lives in the model's space (its length, its embedder). */
+  private fitsModel(v: Float32Array): boolean {
+    return this.model !== undefined && v.length === this.model.dim && (this.embedderId === undefined || this.embedderId === this.model.embedder);
+  }
+
   private seedsUsable(v: Float32Array): boolean {
-    return this.seeds !== undefined && v.length === this.model!.dim && (this.embedderId === undefined || this.embedderId === this.model!.embedder);
+    return this.seeds !== undefined && this.fitsModel(v);
   }
 
   /** The model in use (undefined: complexity prior and online outcomes only). */
@@ -244,7 +259,7 @@ export class LearnedRouter {
     const target = this.targetOf(step);
     const fitted = this.model && tier === this.seedTier ? this.model.prior : undefined;
     const prior = fitted
-      ? priorP(fitted, input.complexity, input.tokens)
+      ? priorP(fitted, input.complexity, input.tokens, input.embedding && this.fitsModel(input.embedding) ? input.embedding : undefined)
       : sigmoid(logit(target) - THRESHOLD_SLOPE * (input.complexity - (threshold ?? 0.5)));
     const k = this.knn();
     let matches: OutcomeMatch[] = [];

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { routingLearnedSchema } from '../../src/config/routing-learned.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseLabels } from '../../src/eval/route-labels.js';
-import { fitPrior, targetFor } from '../../src/eval/route-fit.js';
-import { LearnedRouter, shrunkEstimate } from '../../src/routing/learned.js';
+import { buildModel, fitPrior, fitProbe, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
+import { LearnedRouter, priorP, shrunkEstimate } from '../../src/routing/learned.js';
 import { parseRouterModel, toModelFile, type RouterModel } from '../../src/routing/learned-model.js';
 import { OutcomeIndex } from '../../src/routing/outcome-index.js';
 import { Router } from '../../src/routing/router.js';
@@ -193,6 +193,59 @@ describe('model and label files', () => {
     ].map((o) => ({ ...o, vector: unit(1), complexity: 0.5, tokens: 1, ok: o.weak ? 1 : 0 }));
     // p(ok) per row: the two the weak side fails have the lowest p; the target falls between them and the rest.
     expect(targetFor([0.9, 0.2, 0.3, 0.8], rows)).toBeCloseTo(0.55, 6);
+  });
+});
+
+describe('the probe prior', () => {
+  // Two kinds of request, told apart only by the embedding's first coordinate (same complexity, same
+  // length): the weak tier fails kind A (strong right), both are right on kind B.
+  const kind = (i: number) => (i % 2 === 0 ? 'A' : 'B');
+  const vec = (i: number) => {
+    const v = unit(i + 1);
+    v[0] = kind(i) === 'A' ? 0.8 : -0.8;
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  const ex = Array.from({ length: 200 }, (_, i) => ({
+    vector: vec(i),
+    complexity: 0.5,
+    tokens: 40,
+    weak: kind(i) === 'B' || i % 10 === 0,
+    strong: true,
+    ok: kind(i) === 'B' || i % 10 === 0 ? 1 : 0,
+  }));
+
+  it('learns from the embedding what the signals cannot see, and ranks through the runtime by the predicted gap', () => {
+    const probe = fitProbe(ex, 1)!;
+    expect(probe.strong.embedding).toHaveLength(DIM);
+    const prior = { ...fitPrior(ex), probe };
+    const a = priorP(prior, 0.5, 40, vec(1000));
+    const b = priorP(prior, 0.5, 40, vec(1001));
+    expect(a).toBeLessThan(0.5);
+    expect(b).toBeGreaterThan(0.9);
+    // The signal-only prior sees identical complexity and length: it cannot tell the kinds apart.
+    expect(priorP(fitPrior(ex), 0.5, 40)).toBeCloseTo(priorP(fitPrior(ex), 0.5, 40, vec(1000)), 12);
+    // Without an embedding, the head uses the fitted mean of its embedding term: between the two kinds.
+    const none = priorP(prior, 0.5, 40);
+    expect(none).toBeGreaterThan(a);
+    expect(none).toBeLessThan(b);
+    // Through the runtime with no seed outcomes near (seeds far away do not count): kind A ranks above kind B.
+    const model = buildModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1 });
+    const p = scoreExamples({ ...model, seeds: [] }, [ex[0]!, ex[1]!].map((e, j) => ({ ...e, vector: vec(2000 + j) })));
+    expect(p[0]).toBeLessThan(p[1]! - 0.3);
+  });
+
+  it('round-trips in the model file and rejects probe weights of the wrong length', () => {
+    const model = buildModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1 });
+    const back = parseRouterModel(JSON.stringify(toModelFile(model)), 'm.json');
+    expect(priorP(back.prior, 0.5, 40, vec(1000))).toBeCloseTo(priorP(model.prior, 0.5, 40, vec(1000)), 5);
+    const f = toModelFile(model);
+    const bad = { ...f, prior: { ...f.prior, probe: { ...f.prior.probe!, weak: { ...f.prior.probe!.weak, embedding: Buffer.alloc(8).toString('base64') } } } };
+    expect(() => parseRouterModel(JSON.stringify(bad), 'm.json')).toThrow(/prior\.probe\.weak\.embedding holds 2 weights, the model has 16 dimensions/);
+  });
+
+  it('fits no probe without both labels', () => {
+    expect(fitProbe(ex.map((e) => ({ ...e, weak: undefined })), 1)).toBeUndefined();
   });
 });
 
