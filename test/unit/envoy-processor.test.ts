@@ -31,11 +31,21 @@ describe('StreamProcessor', () => {
     const sy = new Switchyard(parseConfig('upstreams: [{ name: up, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: m }] }]\ndefaultModel: m\ncache: { enabled: false }\n', {}), { env: {} });
     const p = new StreamProcessor(sy);
     await p.handle(chatHeaders);
-    await p.handle(chatBody({ stream: true }));
-    const rh = await p.handle(responseHeaders(200, { 'content-type': 'text/event-stream' }));
+    await p.handle(chatBody());
+    const rh = await p.handle(responseHeaders(200, { 'content-type': 'application/json' }));
     expect(rh.mode_override).toMatchObject({ response_body_mode: 'NONE', response_trailer_mode: 'SKIP' });
     expect(p.state).toBe('done');
     expect(sy.registry.upstream('up')!.inFlight).toBe(0);
+    await sy.close();
+  });
+
+  it('still streams a 2xx SSE answer it learns nothing from: its in-band errors are redacted chunk by chunk', async () => {
+    const sy = new Switchyard(parseConfig('upstreams: [{ name: up, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: m }] }]\ndefaultModel: m\ncache: { enabled: false }\n', {}), { env: {} });
+    const p = new StreamProcessor(sy);
+    await p.handle(chatHeaders);
+    await p.handle(chatBody({ stream: true }));
+    const rh = await p.handle(responseHeaders(200, { 'content-type': 'text/event-stream' }));
+    expect(rh.mode_override).toMatchObject({ response_body_mode: 'STREAMED' });
     await sy.close();
   });
 
