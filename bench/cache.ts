@@ -34,6 +34,8 @@ import { percentile } from './lib/load.js';
 const DIM = 512;
 const SIZES = (process.env.BENCH_CACHE_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 1000);
+/** Questions embedded for the embedder rows (worker against in-thread). */
+const EMBED_TEXTS = Number(process.env.BENCH_EMBED_TEXTS ?? 512);
 const REDISEARCH_URL = process.env.SWITCHYARD_TEST_REDISEARCH_URL;
 /**
  * Where the dev pairs are looked for, in order: BENCH_CACHE_PAIRS, then a
@@ -466,7 +468,7 @@ export async function runCacheBench(log: (s: string) => void = console.log): Pro
     log(`exact hit end to end: p50 ${exactHit.p50.toFixed(3)} ms p99 ${exactHit.p99.toFixed(3)} ms`);
   }
 
-  const embedding = useLite !== undefined ? await embeddingRows(pairs.slice(0, 512).map((p) => p.a)) : [];
+  const embedding = useLite !== undefined ? await embeddingRows(pairs.slice(0, EMBED_TEXTS).map((p) => p.a)) : [];
   for (const r of embedding) log(`${r.mode}: ${r.textsPerSec.toFixed(0)} texts/s, event-loop delay p99 ${r.loopP99Ms.toFixed(0)} ms, max ${r.loopMaxMs.toFixed(0)} ms`);
   await useLite?.close?.();
 

@@ -26,6 +26,7 @@ if (smoke) {
   process.env.BENCH_EXTPROC_N ??= '40';
   process.env.BENCH_CACHE_SIZES ??= '300';
   process.env.BENCH_QUERIES ??= '30';
+  process.env.BENCH_EMBED_TEXTS ??= '48';
   process.env.ROUTING_OUTCOMES ??= '2000';
   process.env.BENCH_PEER_RATES ??= '100';
   process.env.BENCH_PEER_SECONDS ??= '0.5';
