@@ -385,8 +385,9 @@ export async function embeddingRows(texts: string[]): Promise<EmbedRow[]> {
       rows.push({ mode: `${mode}, ${label}`, texts, ms: end - t, textsPerSec: (texts / (end - t)) * 1000, loopP99Ms: p99, loopMaxMs: max });
     };
     await timed(texts.length, () => Promise.all(texts.map((x) => e.embed([x]))), `${texts.length} concurrent`);
-    await timed(64, async () => {
-      for (const x of texts.slice(0, 64)) await e.embed([x]);
+    const oneByOne = texts.slice(0, 64);
+    await timed(oneByOne.length, async () => {
+      for (const x of oneByOne) await e.embed([x]);
     }, 'one at a time');
     await e.close?.();
   }
