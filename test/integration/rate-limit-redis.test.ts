@@ -40,7 +40,7 @@ afterAll(async () => {
 // Header mode: the tenant header is trusted because these requests come from a trusted peer (loopback here, a proxy in production).
 const HEADER_AUTH = 'auth: { mode: header, header: { tenantHeader: x-tenant, trustedProxies: [127.0.0.1/32, "::1/128"] } }';
 
-async function gateway(store: 'redis' | 'memory', limits: string, sub: string, auth = HEADER_AUTH): Promise<RunningServer> {
+async function gateway(store: 'redis' | 'memory', limits: string, sub: string, auth = HEADER_AUTH, at: () => number = clock): Promise<RunningServer> {
   const gw = await startGateway(`
 ${auth}
 upstreams:
@@ -53,7 +53,7 @@ accounting:
   store: ${store}
   redis: { keyPrefix: "${prefix}${sub}", commandTimeoutMs: 2000 }
   rateLimits: ${limits}
-`, process.env, { clock });
+`, process.env, { clock: at });
   gateways.push(gw);
   return gw;
 }
@@ -103,23 +103,7 @@ describe.skipIf(SKIP !== undefined).each(['redis', 'memory'] as const)('the rate
   it('follows the injected clock: a full minute still weighs on the next one, and is free two minutes on', async () => {
     // 59.5 s into a minute; the gateway reads `at`, so the test moves time instead of waiting for it.
     let at = Math.floor(Date.now() / 60_000) * 60_000 + 59_500;
-    const gw = await startGateway(
-      `${HEADER_AUTH}
-upstreams:
-  - name: oa
-    kind: openai-compatible
-    baseUrl: ${oa.url}
-    models: [{ name: m }]
-cache: { enabled: false }
-accounting:
-  store: ${store}
-  redis: { keyPrefix: "${prefix}${store}-clock:", commandTimeoutMs: 2000 }
-  rateLimits: { default: { requestsPerMinute: 4 } }
-`,
-      process.env,
-      { clock: () => at },
-    );
-    gateways.push(gw);
+    const gw = await gateway(store, '{ default: { requestsPerMinute: 4 } }', `${store}-clock:`, HEADER_AUTH, () => at);
     const burst = async (n: number) => (await Promise.all(Array.from({ length: n }, () => ask(gw, 'clocked')))).map((r) => r.status);
     expect((await burst(6)).sort()).toEqual([200, 200, 200, 200, 429, 429]);
     // One second into the next minute the previous one still counts 4 × 59/60 ≈ 3.93: one more does not fit.
