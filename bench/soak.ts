@@ -41,6 +41,8 @@ export interface SoakWindow {
   rssMiB: number;
   /** V8 heap in use and memory outside it (ArrayBuffers, WASM, native), from the gateway's /metrics, MiB. */
   heapMiB: number;
+  /** V8 heap committed (used plus free pages V8 keeps between collections), MiB. */
+  heapTotalMiB: number;
   externalMiB: number;
   /** Gateway CPU use over the window (100 = one core). */
   cpuPct: number;
@@ -63,10 +65,76 @@ export interface SoakResult {
   rssAfterWarmupMiB: number;
   rssEndMiB: number;
   rssMaxAfterWarmupMiB: number;
+  trend: RssTrend;
   /** Worst and median window p99 after the warm-up, ms. */
   p99MaxMs: number;
   p99MedianMs: number;
   totals: { sent: number; ok: number; non2xx: number; errors: number; upstreamFaults: number };
+}
+
+/**
+ * Whether RSS levels off after the warm-up. RSS follows the V8 heap's
+ * committed size, which rises between major collections and falls at them (a
+ * saw-tooth of tens of MiB), so the end-minus-start difference says little.
+ * This compares the highest RSS of the first and second halves of the steady
+ * windows, and fits a least-squares line to RSS and to RSS minus the main
+ * thread's committed V8 heap (native memory, the embedder worker, code: what
+ * a native leak would grow).
+ */
+export interface RssTrend {
+  windows: number;
+  minMiB: number;
+  maxMiB: number;
+  /** Highest RSS in the first and the second half of the steady windows. */
+  firstHalfMaxMiB: number;
+  secondHalfMaxMiB: number;
+  /** Least-squares slopes, MiB per minute. */
+  rssSlopeMiBPerMin: number;
+  outsideHeapSlopeMiBPerMin: number;
+  /** RSS minus committed V8 heap: first and last steady window. */
+  outsideHeapStartMiB: number;
+  outsideHeapEndMiB: number;
+  /** True when the second half's highest RSS is within 2% of the first half's. */
+  flat: boolean;
+}
+
+function slopePerMin(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den > 0 ? (num / den) * 60 : 0;
+}
+
+/** The RSS trend of the windows after `warmupSeconds` (all windows when none are after it). */
+export function rssTrend(windows: Pick<SoakWindow, 't' | 'rssMiB' | 'heapTotalMiB'>[], warmupSeconds: number): RssTrend {
+  const after = windows.filter((w) => w.t > warmupSeconds);
+  const steady = after.length > 0 ? after : windows;
+  const half = Math.floor(steady.length / 2);
+  const first = steady.slice(0, Math.max(1, half));
+  const second = steady.slice(half);
+  const rss = steady.map((w) => w.rssMiB);
+  const outside = steady.map((w) => w.rssMiB - w.heapTotalMiB);
+  const firstHalfMaxMiB = Math.max(...first.map((w) => w.rssMiB));
+  const secondHalfMaxMiB = Math.max(...second.map((w) => w.rssMiB));
+  return {
+    windows: steady.length,
+    minMiB: Math.min(...rss),
+    maxMiB: Math.max(...rss),
+    firstHalfMaxMiB,
+    secondHalfMaxMiB,
+    rssSlopeMiBPerMin: slopePerMin(steady.map((w) => w.t), rss),
+    outsideHeapSlopeMiBPerMin: slopePerMin(steady.map((w) => w.t), outside),
+    outsideHeapStartMiB: outside[0]!,
+    outsideHeapEndMiB: outside.at(-1)!,
+    flat: secondHalfMaxMiB <= firstHalfMaxMiB * 1.02,
+  };
 }
 
 function flag(name: string): string | undefined {
@@ -178,6 +246,7 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
         t: Math.round((now - start) / 1000),
         rssMiB: rssMiB(pid),
         heapMiB: gauge('nodejs_heap_size_used_bytes'),
+        heapTotalMiB: gauge('nodejs_heap_size_total_bytes'),
         externalMiB: gauge('nodejs_external_memory_bytes'),
         cpuPct: ((cpu1 - cpu0) / (windowSeconds * 1000)) * 100,
         sent: w.sent,
@@ -195,7 +264,7 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
       windows.push(row);
       const c = row.cache;
       log(
-        `t=${String(row.t).padStart(4)}s rss ${row.rssMiB.toFixed(1)} MiB heap ${row.heapMiB.toFixed(1)} MiB external ${row.externalMiB.toFixed(1)} MiB cpu ${row.cpuPct.toFixed(0)}% | sent ${row.sent} ok ${row.ok} non2xx ${row.non2xx} err ${row.errors} | ` +
+        `t=${String(row.t).padStart(4)}s rss ${row.rssMiB.toFixed(1)} MiB heap ${row.heapMiB.toFixed(1)}/${row.heapTotalMiB.toFixed(1)} MiB external ${row.externalMiB.toFixed(1)} MiB cpu ${row.cpuPct.toFixed(0)}% | sent ${row.sent} ok ${row.ok} non2xx ${row.non2xx} err ${row.errors} | ` +
           `p50 ${row.p50.toFixed(1)} ms p99 ${row.p99.toFixed(1)} ms | cache exact ${c['hit-exact'] ?? 0} semantic ${c['hit-semantic'] ?? 0} miss ${c.miss ?? 0} busy ${c['miss-embedder-busy'] ?? 0} | ` +
           `semantic ${row.semanticEntries} entries ${row.semanticMiB.toFixed(1)} MiB, exact ${row.exactEntries}`,
       );
@@ -259,10 +328,21 @@ export async function runSoakBench(log: (s: string) => void = console.log, setti
     rssAfterWarmupMiB: warm.rssMiB,
     rssEndMiB: windows.at(-1)!.rssMiB,
     rssMaxAfterWarmupMiB: Math.max(...steady.map((r) => r.rssMiB)),
+    trend: rssTrend(windows, warmupSeconds),
     p99MaxMs: p99s.at(-1)!,
     p99MedianMs: percentile(p99s, 50),
     totals,
   };
+}
+
+/** One sentence saying whether RSS levelled off, with the figures it rests on. */
+export function trendSentence(t: RssTrend): string {
+  const f = (x: number) => x.toFixed(1);
+  const slope = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)} MiB/min`;
+  return (
+    `RSS after warm-up (${t.windows} windows): ${f(t.minMiB)}–${f(t.maxMiB)} MiB; highest ${f(t.firstHalfMaxMiB)} MiB in the first half, ${f(t.secondHalfMaxMiB)} MiB in the second ` +
+    `(${t.flat ? 'flat: within 2%' : 'GROWING: more than 2% higher'}); trend ${slope(t.rssSlopeMiBPerMin)}; outside the V8 heap ${f(t.outsideHeapStartMiB)} → ${f(t.outsideHeapEndMiB)} MiB (${slope(t.outsideHeapSlopeMiBPerMin)}).`
+  );
 }
 
 export function soakMarkdown(r: SoakResult): string {
@@ -274,13 +354,15 @@ export function soakMarkdown(r: SoakResult): string {
     `RSS after warm-up ${r.rssAfterWarmupMiB.toFixed(1)} MiB, at the end ${r.rssEndMiB.toFixed(1)} MiB (max after warm-up ${r.rssMaxAfterWarmupMiB.toFixed(1)} MiB); ` +
       `window p99 after warm-up: median ${r.p99MedianMs.toFixed(1)} ms, worst ${r.p99MaxMs.toFixed(1)} ms.`,
     '',
-    '| t (s) | RSS MiB | heap MiB | external MiB | CPU % | sent | ok | non-2xx | errors | p50 ms | p99 ms | exact hits | semantic hits | misses | embedder busy | semantic entries | semantic MiB | exact entries |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    trendSentence(r.trend),
+    '',
+    '| t (s) | RSS MiB | heap used MiB | heap committed MiB | external MiB | CPU % | sent | ok | non-2xx | errors | p50 ms | p99 ms | exact hits | semantic hits | misses | embedder busy | semantic entries | semantic MiB | exact entries |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const w of r.windows) {
     const c = w.cache;
     lines.push(
-      `| ${w.t} | ${w.rssMiB.toFixed(1)} | ${w.heapMiB.toFixed(1)} | ${w.externalMiB.toFixed(1)} | ${w.cpuPct.toFixed(0)} | ${w.sent} | ${w.ok} | ${w.non2xx} | ${w.errors} | ${w.p50.toFixed(1)} | ${w.p99.toFixed(1)} | ${c['hit-exact'] ?? 0} | ${c['hit-semantic'] ?? 0} | ${c.miss ?? 0} | ${c['miss-embedder-busy'] ?? 0} | ${w.semanticEntries} | ${w.semanticMiB.toFixed(1)} | ${w.exactEntries} |`,
+      `| ${w.t} | ${w.rssMiB.toFixed(1)} | ${w.heapMiB.toFixed(1)} | ${w.heapTotalMiB.toFixed(1)} | ${w.externalMiB.toFixed(1)} | ${w.cpuPct.toFixed(0)} | ${w.sent} | ${w.ok} | ${w.non2xx} | ${w.errors} | ${w.p50.toFixed(1)} | ${w.p99.toFixed(1)} | ${c['hit-exact'] ?? 0} | ${c['hit-semantic'] ?? 0} | ${c.miss ?? 0} | ${c['miss-embedder-busy'] ?? 0} | ${w.semanticEntries} | ${w.semanticMiB.toFixed(1)} | ${w.exactEntries} |`,
     );
   }
   return lines.join('\n');

@@ -22,7 +22,8 @@ it('runs a short soak and prints RSS and p50/p99 for every window', async () => 
   expect(rows.length, stdout).toBeGreaterThanOrEqual(2);
   for (const r of rows) expect(r).toMatch(/p50 [\d.]+ ms p99 [\d.]+ ms/);
   expect(stdout).toMatch(/RSS after warm-up [\d.]+ MiB, at the end [\d.]+ MiB/);
-  expect(stdout).toMatch(/\| t \(s\) \| RSS MiB \|/);
+  expect(stdout).toMatch(/RSS after warm-up \(\d+ windows\): [\d.]+–[\d.]+ MiB; .* outside the V8 heap [\d.]+ → [\d.]+ MiB/);
+  expect(stdout).toMatch(/\| t \(s\) \| RSS MiB \| heap used MiB \| heap committed MiB \|/);
   const sent = /Sent (\d+): (\d+) ok, (\d+) non-2xx, (\d+) transport errors; the upstream injected (\d+) faults/.exec(stdout);
   expect(sent, stdout).not.toBeNull();
   expect(Number(sent![1])).toBe(60);
