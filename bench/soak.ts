@@ -5,7 +5,7 @@
  * resets, streams cut mid-way) with a fallback upstream behind it. Every
  * window (30 s) it prints the gateway's RSS, p50/p99 (due → last byte, open
  * loop), statuses, cache results and the semantic index's size; at the end,
- * RSS growth after the warm-up and the worst window p99.
+ * whether RSS levelled off after the warm-up and the worst window p99.
  *
  *   npx tsx bench/soak.ts                      10 minutes (needs `npm run build` first)
  *   npx tsx bench/soak.ts --seconds 120        shorter
