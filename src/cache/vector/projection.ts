@@ -1,0 +1,139 @@
+/**
+ * A linear projection of vectors onto their dominant subspace (uncentred
+ * PCA: the top eigenvectors of the second-moment matrix), for graph search in
+ * fewer dimensions followed by an exact re-rank in the full space. Inner
+ * products of unit vectors are mostly carried by a few dozen directions of a
+ * sentence-embedding space, so a graph over 64-d projections finds the same
+ * candidates as one over 512-d vectors at a fraction of the cost per
+ * distance; the exact re-rank then restores the true order and similarities.
+ *
+ * Fitting is deterministic (fixed start, fixed iteration count): the same
+ * samples give the same basis, so a basis can be checked against a snapshot.
+ */
+
+/** An orthonormal basis of `to` rows of `from` numbers (row-major). */
+export class Projection {
+  private constructor(
+    readonly from: number,
+    readonly to: number,
+    /** `to` × `from`, row-major; rows orthonormal. */
+    readonly basis: Float32Array,
+  ) {}
+
+  /** A projection from a stored basis (e.g. a snapshot); throws when the sizes disagree. */
+  static of(from: number, to: number, basis: Float32Array): Projection {
+    if (basis.length !== from * to) throw new Error(`basis has ${basis.length} numbers, not ${from}×${to}`);
+    return new Projection(from, to, basis);
+  }
+
+  /**
+   * Fits the `to` dominant directions of `samples` (each `from` long) by
+   * subspace iteration on their second-moment matrix.
+   *
+   * @example
+   * const p = Projection.fit(vectors, 64);
+   * p.project(query); // Float32Array(64)
+   */
+  static fit(samples: readonly Float32Array[], to: number, iterations = 10): Projection {
+    const from = samples[0]?.length ?? 0;
+    if (from === 0) throw new Error('no samples to fit a projection on');
+    const r = Math.min(to, from);
+    // Second-moment matrix, upper triangle then mirrored (float64 for the sums).
+    const c = new Float64Array(from * from);
+    for (const x of samples) {
+      for (let i = 0; i < from; i++) {
+        const xi = x[i]!;
+        if (xi === 0) continue;
+        const row = i * from;
+        for (let j = i; j < from; j++) c[row + j]! += xi * x[j]!;
+      }
+    }
+    for (let i = 0; i < from; i++) for (let j = 0; j < i; j++) c[i * from + j] = c[j * from + i]!;
+    // Start: a fixed pseudo-random basis (columns stored as rows of q: r × from).
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+    let q = new Float64Array(r * from);
+    for (let i = 0; i < q.length; i++) q[i] = rnd();
+    orthonormalise(q, r, from);
+    const z = new Float64Array(r * from);
+    for (let it = 0; it < iterations; it++) {
+      // z_k = C q_k
+      for (let k = 0; k < r; k++) {
+        const qo = k * from;
+        for (let i = 0; i < from; i++) {
+          const row = i * from;
+          let s = 0;
+          for (let j = 0; j < from; j++) s += c[row + j]! * q[qo + j]!;
+          z[qo + i] = s;
+        }
+      }
+      q.set(z);
+      orthonormalise(q, r, from);
+    }
+    // Order the directions by captured energy (Rayleigh quotient), largest first.
+    const energy = Array.from({ length: r }, (_, k) => {
+      let e = 0;
+      const qo = k * from;
+      for (let i = 0; i < from; i++) {
+        let s = 0;
+        const row = i * from;
+        for (let j = 0; j < from; j++) s += c[row + j]! * q[qo + j]!;
+        e += s * q[qo + i]!;
+      }
+      return { k, e };
+    }).sort((a, b) => b.e - a.e);
+    const basis = new Float32Array(r * from);
+    energy.forEach(({ k }, row) => {
+      for (let i = 0; i < from; i++) basis[row * from + i] = q[k * from + i]!;
+    });
+    q = new Float64Array(0);
+    return new Projection(from, r, basis);
+  }
+
+  /** `x` projected (into `out` when given: no allocation). */
+  project(x: Float32Array, out: Float32Array = new Float32Array(this.to)): Float32Array {
+    const b = this.basis;
+    const from = this.from;
+    for (let k = 0; k < this.to; k++) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let o = k * from;
+      let i = 0;
+      for (; i + 3 < from; i += 4, o += 4) {
+        a0 += b[o]! * x[i]!;
+        a1 += b[o + 1]! * x[i + 1]!;
+        a2 += b[o + 2]! * x[i + 2]!;
+        a3 += b[o + 3]! * x[i + 3]!;
+      }
+      for (; i < from; i++, o++) a0 += b[o]! * x[i]!;
+      out[k] = a0 + a1 + a2 + a3;
+    }
+    return out;
+  }
+}
+
+/** Modified Gram–Schmidt on the `r` rows of `q` (a degenerate row is replaced by a unit axis). */
+function orthonormalise(q: Float64Array, r: number, n: number): void {
+  let alt = 0;
+  for (let k = 0; k < r; k++) {
+    const ko = k * n;
+    for (let p = 0; p < k; p++) {
+      const po = p * n;
+      let d = 0;
+      for (let i = 0; i < n; i++) d += q[ko + i]! * q[po + i]!;
+      for (let i = 0; i < n; i++) q[ko + i]! -= d * q[po + i]!;
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += q[ko + i]! ** 2;
+    if (norm < 1e-20 && alt < n) {
+      q.fill(0, ko, ko + n);
+      q[ko + ((k + alt++) % n)] = 1;
+      k--; // re-orthogonalise the replacement
+      continue;
+    }
+    const s = 1 / Math.sqrt(norm);
+    for (let i = 0; i < n; i++) q[ko + i]! *= s;
+  }
+}
