@@ -94,7 +94,7 @@ function partKey(scope: string, tier: string): string {
 }
 
 /** The samples a projection is fitted on at most, and the outcome count past which it is no longer refitted. */
-const FIT_SAMPLES = 2_048;
+const FIT_SAMPLES = 768;
 const REFIT_UNTIL = 4_096;
 
 /**

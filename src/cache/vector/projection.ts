@@ -34,7 +34,7 @@ export class Projection {
    * const p = Projection.fit(vectors, 64);
    * p.project(query); // Float32Array(64)
    */
-  static fit(samples: readonly Float32Array[], to: number, iterations = 10): Projection {
+  static fit(samples: readonly Float32Array[], to: number, iterations = 6): Projection {
     const from = samples[0]?.length ?? 0;
     if (from === 0) throw new Error('no samples to fit a projection on');
     const r = Math.min(to, from);
