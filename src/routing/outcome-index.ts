@@ -16,6 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { FlatIndex, type Neighbour } from '../cache/vector/flat.js';
 import { HnswIndex } from '../cache/vector/hnsw.js';
 import { Projection } from '../cache/vector/projection.js';
+import { Dots, simdAvailable } from '../cache/vector/simd.js';
 import { quantize } from './learned-model.js';
 
 /** One labelled outcome. */
@@ -53,6 +54,8 @@ export interface OutcomeIndexOptions {
   candidates?: number;
   /** Candidate list of a graph search (default 64). */
   ef?: number;
+  /** Links per graph node (default 24). */
+  m?: number;
   now?: () => number;
 }
 
@@ -114,6 +117,7 @@ export class OutcomeIndex {
   private readonly projectTo: number;
   private readonly candidates: number;
   private readonly ef: number;
+  private readonly graphParams: { m: number; efConstruction: number };
   private readonly now: () => number;
   private projection: Projection | undefined;
   /** Outcomes held when the projection was fitted. */
@@ -121,6 +125,8 @@ export class OutcomeIndex {
   /** The last query projected, and its projection (the tiers of one decision share a query). */
   private lastQuery = new Float32Array(0);
   private lastProjected = new Float32Array(0);
+  /** WebAssembly memory for the exact re-rank: the query, the scores, the gathered candidates (undefined: JavaScript). */
+  private rerank: Dots | undefined;
   /** Graph insertions so far (observable: a snapshot restore makes none for the outcomes it holds). */
   graphInserts = 0;
   /** Bumped by every change of the held outcomes (a snapshot is rewritten only after a change). */
@@ -131,6 +137,7 @@ export class OutcomeIndex {
     this.projectTo = opts.projectTo ?? 64;
     this.candidates = opts.candidates ?? 2;
     this.ef = opts.ef ?? 64;
+    this.graphParams = { m: opts.m ?? GRAPH.m, efConstruction: GRAPH.efConstruction };
     this.now = opts.now ?? Date.now;
   }
 
@@ -213,7 +220,7 @@ export class OutcomeIndex {
 
   private build(part: Part): void {
     const dim = this.projection ? this.projection.to : this.dim!;
-    const graph = HnswIndex.create(dim, Math.max(1024, part.flat.size * 2), { ...GRAPH, efSearch: this.ef });
+    const graph = HnswIndex.create(dim, Math.max(1024, part.flat.size * 2), { ...this.graphParams, efSearch: this.ef });
     for (const [label, vec] of part.flat.entries()) this.graphAdd(graph, label, vec);
     part.graph = graph;
   }
@@ -244,10 +251,12 @@ export class OutcomeIndex {
     if (!graph) return part.flat.search(query, k);
     if (!this.projection) return graph.search(query, k);
     const found = graph.search(this.projected(query), k * this.candidates);
-    // Exact re-rank in the full space (insertion into the best k).
+    const sims = this.exact(part.flat, found, query);
+    // The best k by exact similarity (insertion).
     const best: Neighbour[] = [];
-    for (const n of found) {
-      const sim = part.flat.similarity(n.label, query);
+    for (let c = 0; c < found.length; c++) {
+      const n = found[c]!;
+      const sim = sims[c]!;
       if (best.length === k && sim <= best[k - 1]!.similarity) continue;
       let i = best.length < k ? best.length : k - 1;
       if (best.length < k) best.push(n);
@@ -259,6 +268,22 @@ export class OutcomeIndex {
       best[i] = n;
     }
     return best;
+  }
+
+  /** Exact similarities of `found` to `query` (a view valid until the next call). */
+  private exact(flat: FlatIndex, found: readonly Neighbour[], query: Float32Array): ArrayLike<number> {
+    const dim = query.length;
+    if (dim % 4 !== 0 || !simdAvailable()) return found.map((n) => flat.similarity(n.label, query));
+    const need = dim + found.length + found.length * dim;
+    if (!this.rerank) this.rerank = new Dots(need);
+    const d = this.rerank;
+    d.reserve(need);
+    const f = d.f32;
+    f.set(query, 0);
+    const rows = dim + found.length;
+    for (let c = 0; c < found.length; c++) if (!flat.copyInto(found[c]!.label, f, rows + c * dim)) f.fill(0, rows + c * dim, rows + (c + 1) * dim);
+    d.dots(0, rows, found.length, dim, dim);
+    return f.subarray(dim, dim + found.length);
   }
 
   /**
@@ -337,7 +362,7 @@ export class OutcomeIndex {
     }
     const body: SnapshotBody = {
       dim: this.dim ?? 0,
-      graph: { ...GRAPH, ef: this.ef },
+      graph: { ...this.graphParams, ef: this.ef },
       projectTo: this.projectTo,
       ...(this.projection ? { projection: { to: this.projection.to, fittedAt: this.fittedAt, basis: f32ToBase64(this.projection.basis) } } : {}),
       parts,
@@ -415,7 +440,7 @@ export class OutcomeIndex {
     const dim = outcomes[0]?.vector.length;
     if (dim === undefined) return 'no outcomes to restore';
     if (body.dim !== dim) return `snapshot has ${body.dim} dimensions, the outcomes ${dim}`;
-    if (body.projectTo !== this.projectTo || body.graph.m !== GRAPH.m || body.graph.efConstruction !== GRAPH.efConstruction || body.graph.ef !== this.ef) return 'snapshot made with other graph settings';
+    if (body.projectTo !== this.projectTo || body.graph.m !== this.graphParams.m || body.graph.efConstruction !== this.graphParams.efConstruction || body.graph.ef !== this.ef) return 'snapshot made with other graph settings';
     this.dim = dim;
     if (this.projects() !== (body.projection !== undefined) && body.parts.some((p) => p.file)) return 'snapshot graph and projection settings disagree';
     // Which stored outcome each snapshot entry is (identity → queue of outcome positions).
@@ -451,7 +476,7 @@ export class OutcomeIndex {
     for (const g of graphs) {
       const bytes = readFileSync(join(dir, g.file));
       if (createHash('sha256').update(bytes).digest('hex') !== g.sha256) return `graph file ${g.file} checksum mismatch`;
-      g.part.graph = HnswIndex.read(join(dir, g.file), graphDim, g.keep, { ...GRAPH, efSearch: this.ef });
+      g.part.graph = HnswIndex.read(join(dir, g.file), graphDim, g.keep, { ...this.graphParams, efSearch: this.ef });
       if (g.part.graph.size !== g.keep.size) return `graph file ${g.file} lacks labels its header lists`;
     }
     if (body.projection) {

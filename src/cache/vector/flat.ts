@@ -112,6 +112,14 @@ export class FlatIndex {
     return a + b + c + d;
   }
 
+  /** Copies a stored vector into `dst` at `at` (false when the label is absent): gathering candidates without allocating. */
+  copyInto(label: number, dst: Float32Array, at: number): boolean {
+    const slot = this.slotOf.get(label);
+    if (slot === undefined) return false;
+    dst.set(this.vecs.subarray(slot * this.dim, (slot + 1) * this.dim), at);
+    return true;
+  }
+
   /** Every label with its vector (a view; copy before mutating the index). */
   *entries(): Generator<[number, Float32Array]> {
     for (let s = 0; s < this.labels.length; s++) yield [this.labels[s]!, this.vecs.subarray(s * this.dim, (s + 1) * this.dim)];

@@ -11,14 +11,24 @@
  * samples give the same basis, so a basis can be checked against a snapshot.
  */
 
+import { Dots, simdAvailable } from './simd.js';
+
 /** An orthonormal basis of `to` rows of `from` numbers (row-major). */
 export class Projection {
+  /** The basis in WebAssembly memory, then room for a query and its projection (undefined: JavaScript). */
+  private readonly simd: Dots | undefined;
+
   private constructor(
     readonly from: number,
     readonly to: number,
     /** `to` × `from`, row-major; rows orthonormal. */
     readonly basis: Float32Array,
-  ) {}
+  ) {
+    if (simdAvailable() && from % 4 === 0) {
+      this.simd = new Dots(to * from + from + to);
+      this.simd.f32.set(basis, 0);
+    }
+  }
 
   /** A projection from a stored basis (e.g. a snapshot); throws when the sizes disagree. */
   static of(from: number, to: number, basis: Float32Array): Projection {
@@ -92,6 +102,14 @@ export class Projection {
 
   /** `x` projected (into `out` when given: no allocation). */
   project(x: Float32Array, out: Float32Array = new Float32Array(this.to)): Float32Array {
+    const d = this.simd;
+    if (d) {
+      const q = this.to * this.from;
+      d.f32.set(x, q);
+      d.dots(q, 0, this.to, this.from, q + this.from);
+      out.set(d.f32.subarray(q + this.from, q + this.from + this.to));
+      return out;
+    }
     const b = this.basis;
     const from = this.from;
     for (let k = 0; k < this.to; k++) {
