@@ -7,12 +7,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Router } from '../../src/routing/router.js';
 import { UpstreamRegistry } from '../../src/upstream/registry.js';
 
-const DIM = 128;
+const DIM = 256; // larger than the projection (128): the graphs hold projections
 const N = 20_000;
 
 function rng(seed: number): () => number {
@@ -151,4 +153,38 @@ describe('learned outcome graph snapshot (file store)', () => {
     expect(t.router.learnedRestore!.reason).toMatch(/stale/);
     await t.close();
   }, 180_000);
+
+  it('Redis: a local snapshot keyed by the stream outcomes; another instance\'s later outcomes are inserted on top', async () => {
+    const key = `switchyard:test:outcomes:${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-learned-snap-redis-'));
+    const snap = join(dir, 'outcomes.graph');
+    const conf = (snapshot: string) => `{ store: redis, redis: { key: "${key}", syncMs: 50 }, snapshot: "${snapshot}", maxSteps: 2 }`;
+    try {
+      const vecs = vectors(1_500, 8);
+      const a = router(conf(snap));
+      await a.router.ready;
+      vecs.slice(0, 1_200).forEach((v, i) => a.router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', i % 3 === 0 ? 0 : 1, undefined, 'feedback'));
+      await a.close(); // flushes the stream, writes the local snapshot
+      // Another instance adds 300 more to the shared stream while this one is down (it keeps no snapshot).
+      const other = router(`{ store: redis, redis: { key: "${key}", syncMs: 50 } }`);
+      await other.router.ready;
+      vecs.slice(1_200).forEach((v, i) => other.router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', 1, undefined, 'feedback'));
+      await other.close();
+      const b = router(conf(snap));
+      await b.router.ready;
+      expect(b.router.learnedRestore).toMatchObject({ source: 'snapshot', outcomes: 1_500, graphInserts: 300 });
+      // The same outcomes rebuilt from the stream alone give the same tier choices.
+      const c = router(conf(join(dir, 'none.graph')));
+      await c.router.ready;
+      expect(c.router.learnedRestore).toMatchObject({ source: 'rebuild', outcomes: 1_500 });
+      const tiers = (r: Router) => vectors(30, 8).map((q, i) => r.route({ req: req(i), id: `t${i}`, embedding: q }).reason.match(/-> (\w+)/)?.[1]);
+      expect(tiers(b.router)).toEqual(tiers(c.router));
+      await Promise.all([b.close(), c.close()]);
+    } finally {
+      const cl = createClient({ url: 'redis://127.0.0.1:6379' });
+      await cl.connect();
+      await cl.del(key);
+      await cl.close();
+    }
+  }, 60_000);
 });
