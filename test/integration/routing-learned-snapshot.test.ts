@@ -158,7 +158,9 @@ describe('learned outcome graph snapshot (file store)', () => {
     const key = `switchyard:test:outcomes:${randomUUID()}`;
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-learned-snap-redis-'));
     const snap = join(dir, 'outcomes.graph');
-    const conf = (snapshot: string) => `{ store: redis, redis: { key: "${key}", syncMs: 50 }, snapshot: "${snapshot}", maxSteps: 2 }`;
+    // A generous deadline: reading 1,500 stream entries must not be cut short on a busy machine.
+    const redis = `{ key: "${key}", syncMs: 50, commandTimeoutMs: 5000 }`;
+    const conf = (snapshot: string) => `{ store: redis, redis: ${redis}, snapshot: "${snapshot}", maxSteps: 2 }`;
     try {
       const vecs = vectors(1_500, 8);
       const a = router(conf(snap));
@@ -166,13 +168,13 @@ describe('learned outcome graph snapshot (file store)', () => {
       vecs.slice(0, 1_200).forEach((v, i) => a.router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', i % 3 === 0 ? 0 : 1, undefined, 'feedback'));
       await a.close(); // flushes the stream, writes the local snapshot
       // Another instance adds 300 more to the shared stream while this one is down (it keeps no snapshot).
-      const other = router(`{ store: redis, redis: { key: "${key}", syncMs: 50 } }`);
+      const other = router(`{ store: redis, redis: ${redis} }`);
       await other.router.ready;
       vecs.slice(1_200).forEach((v, i) => other.router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', 1, undefined, 'feedback'));
       await other.close();
       const b = router(conf(snap));
       await b.router.ready;
-      expect(b.router.learnedRestore).toMatchObject({ source: 'snapshot', outcomes: 1_500, graphInserts: 300 });
+      expect(b.router.learnedRestore, JSON.stringify(b.router.learnedRestore)).toMatchObject({ source: 'snapshot', outcomes: 1_500, graphInserts: 300 });
       // The same outcomes rebuilt from the stream alone give the same tier choices.
       const c = router(conf(join(dir, 'none.graph')));
       await c.router.ready;
