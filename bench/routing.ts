@@ -6,7 +6,8 @@
  * CPT(50/80), the strong share needed for 95% of all-strong quality and the
  * quality curve; where the configured thresholds land; what each signal and
  * a whole routing decision cost, and a learned decision at 100k stored
- * outcomes.
+ * outcomes (kept in a file store; a restart is timed from the outcome-graph
+ * snapshot and without it).
  *
  * Prompt embeddings (USE-Lite) are cached in bench/results/ (gitignored):
  * the first run embeds 5,613 prompts (minutes on a busy machine).
