@@ -6,7 +6,8 @@
  * CPT(50/80), the strong share needed for 95% of all-strong quality and the
  * quality curve; where the configured thresholds land; what each signal and
  * a whole routing decision cost, and a learned decision at 100k stored
- * outcomes.
+ * outcomes (kept in a file store; a restart is timed from the outcome-graph
+ * snapshot and without it).
  *
  * Prompt embeddings (USE-Lite) are cached in bench/results/ (gitignored):
  * the first run embeds 5,613 prompts (minutes on a busy machine).
@@ -16,7 +17,9 @@
  *   ROUTING_PRIOR=probe npx tsx bench/routing.ts      (the learned router with the embedding probe as its prior)
  *   BENCH_ONLY=routing npm run bench
  */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
 import { UseLiteEmbedder } from '../src/embedding/use-lite.js';
@@ -64,6 +67,8 @@ export interface LearnedTiming extends DecisionTiming {
   buildS: number;
   /** recall@k of the approximate neighbour search against an exact scan of the same outcomes (sampled queries). */
   recall: { k: number; queries: number; mean: number; min: number };
+  /** A restart with the outcomes in a file store: seconds until ready, from the graph snapshot and rebuilt without one. */
+  restart?: { snapshotS: number; snapshotInserts: number; rebuildS: number; rebuildInserts: number };
 }
 
 /** Wall time (hrtime) and CPU time (process.cpuUsage, user + system) per decision. */
@@ -84,9 +89,7 @@ function operatingPoint(scores: Float64Array, rows: { weak: boolean; strong: boo
   return { threshold, strongShare: k / rows.length, quality, pgr: (quality - weak) / (strong - weak) };
 }
 
-function timeDecisions(prompts: string[]): DecisionTiming;
-function timeDecisions(prompts: string[], learned: { vectors: Float32Array[]; outcomes: number }): LearnedTiming;
-function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; outcomes: number }): DecisionTiming | LearnedTiming {
+function benchRouter(learned: string | undefined): { router: Router; reg: UpstreamRegistry } {
   const cfg = parseConfig(
     `upstreams:
   - { name: local, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", local: true, models: [{ name: small }] }
@@ -96,12 +99,33 @@ tiers:
   - { name: MEDIUM, models: [mid] }
   - { name: HIGH, models: [big-a, big-b] }
   - { name: AGENTIC, models: [big-b] }
-routing:${learned ? `\n  learned: { maxOutcomes: ${learned.outcomes}, maxSteps: 2 }` : ' {}'}
+routing:${learned ? `\n  learned: ${learned}` : ' {}'}
 `,
     {},
   );
   const reg = new UpstreamRegistry(cfg, {});
-  const router = new Router(cfg, reg, { pollers: false });
+  return { router: new Router(cfg, reg, { pollers: false }), reg };
+}
+
+/** The last timed router's close. */
+let lastClose: Promise<void> = Promise.resolve();
+
+/** Seconds until a router restarted on the bench's outcome file is ready, and the graph insertions its restore made. */
+async function timeRestart(learned: string): Promise<{ s: number; inserts: number; source: string }> {
+  const t0 = process.hrtime.bigint();
+  const { router, reg } = benchRouter(learned);
+  await router.ready;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const r = router.learnedRestore!;
+  await router.close();
+  await reg.close();
+  return { s, inserts: r.graphInserts, source: r.source };
+}
+
+function timeDecisions(prompts: string[]): DecisionTiming;
+function timeDecisions(prompts: string[], learned: { vectors: Float32Array[]; outcomes: number; dir: string }): LearnedTiming;
+function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; outcomes: number; dir: string }): DecisionTiming | LearnedTiming {
+  const { router, reg } = benchRouter(learned ? learnedConf(learned) : undefined);
   const reqs = prompts.map(promptRequest);
   const vec = (i: number) => learned?.vectors[i % learned.vectors.length];
   let buildS = 0;
@@ -155,14 +179,30 @@ routing:${learned ? `\n  learned: { maxOutcomes: ${learned.outcomes}, maxSteps: 
     }
     recall = { k, queries, mean: sum / queries, min };
   }
-  void router.close();
-  void reg.close();
+  // Closing writes the outcome file and, beside it, the graph snapshot (awaited before a restart is timed).
+  lastClose = Promise.all([router.close(), reg.close()]).then(() => undefined);
   times.sort();
   cpu.sort();
   const at = (a: Float64Array, q: number) => a[Math.min(a.length - 1, Math.floor(a.length * q))]!;
   const base = { medianUs: at(times, 0.5), p99Us: at(times, 0.99), cpuMedianUs: at(cpu, 0.5), cpuP99Us: at(cpu, 0.99) };
   if (!learned) return { signal: 'Router.route (auto, whole decision)', ...base };
   return { signal: `Router.route (auto, learned, ${learned.outcomes.toLocaleString('en')} outcomes)`, ...base, outcomes: learned.outcomes, buildS, recall: recall! };
+}
+
+/** The learned section of the decision bench: outcomes in a file store under `dir` (graph snapshot beside it). */
+function learnedConf(l: { outcomes: number; dir: string }): string {
+  return `{ maxOutcomes: ${l.outcomes}, maxSteps: 2, store: file, file: "${join(l.dir, 'outcomes.jsonl')}", flushMs: 1000 }`;
+}
+
+/** Restarts on the decision bench's outcome file: from the snapshot its router wrote on close, then without it (rebuilt). */
+async function timeRestarts(d: LearnedTiming, l: { outcomes: number; dir: string }): Promise<void> {
+  const conf = learnedConf(l);
+  await lastClose;
+  const snap = await timeRestart(conf);
+  rmSync(join(l.dir, 'outcomes.jsonl.graph'));
+  const rebuilt = await timeRestart(conf);
+  if (snap.source !== 'snapshot' || rebuilt.source !== 'rebuild') throw new Error(`restart sources: ${snap.source}, ${rebuilt.source}`);
+  d.restart = { snapshotS: snap.s, snapshotInserts: snap.inserts, rebuildS: rebuilt.s, rebuildInserts: rebuilt.inserts };
 }
 
 /**
@@ -175,7 +215,10 @@ routing:${learned ? `\n  learned: { maxOutcomes: ${learned.outcomes}, maxSteps: 
 export async function runDecisionBench(log: (s: string) => void = console.log, file = DATA): Promise<LearnedTiming> {
   const prompts = readRoutingSet(file).map((r) => r.prompt);
   const vectors = await embedWithCache(new UseLiteEmbedder(), prompts, { file: resolve('bench/results/routing-embeddings.use-lite.bin') });
-  const d = timeDecisions(prompts, { vectors, outcomes: Number(process.env.ROUTING_OUTCOMES ?? 100_000) });
+  const l = { outcomes: Number(process.env.ROUTING_OUTCOMES ?? 100_000), dir: mkdtempSync(join(tmpdir(), 'switchyard-bench-outcomes-')) };
+  const d = timeDecisions(prompts, { vectors, ...l });
+  await timeRestarts(d, l);
+  rmSync(l.dir, { recursive: true, force: true });
   log(decisionMarkdown([timeDecisions(prompts), d]));
   log(learnedCostLine(d));
   return d;
@@ -203,8 +246,10 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
     progress: (d, n) => process.stderr.write(`\rembedding prompts ${d}/${n}`),
   });
   const learned = evaluateLearned(rows, vectors, process.env.ROUTING_PRIOR === 'probe' ? { prior: 'probe' } : {});
-  const outcomes = Number(process.env.ROUTING_OUTCOMES ?? 100_000);
-  const learnedDecision = timeDecisions(prompts, { vectors, outcomes });
+  const l = { outcomes: Number(process.env.ROUTING_OUTCOMES ?? 100_000), dir: mkdtempSync(join(tmpdir(), 'switchyard-bench-outcomes-')) };
+  const learnedDecision = timeDecisions(prompts, { vectors, ...l });
+  await timeRestarts(learnedDecision, l);
+  rmSync(l.dir, { recursive: true, force: true });
   const b = { file, report, operating, thresholdFor95, signals, decision, learned, learnedDecision };
   log(routingMarkdown(b));
   return b;
@@ -221,7 +266,10 @@ export function decisionMarkdown(ts: readonly DecisionTiming[]): string {
 
 /** Build time and recall of the learned decision's outcome index. */
 export function learnedCostLine(d: LearnedTiming): string {
-  return `Storing ${d.outcomes.toLocaleString('en')} outcomes took ${d.buildS.toFixed(1)} s; neighbour recall@${d.recall.k} against an exact scan, ${d.recall.queries} queries: mean ${d.recall.mean.toFixed(3)}, min ${d.recall.min.toFixed(3)}.`;
+  const line = `Storing ${d.outcomes.toLocaleString('en')} outcomes took ${d.buildS.toFixed(1)} s; neighbour recall@${d.recall.k} against an exact scan, ${d.recall.queries} queries: mean ${d.recall.mean.toFixed(3)}, min ${d.recall.min.toFixed(3)}.`;
+  const r = d.restart;
+  if (!r) return line;
+  return `${line}\nRestart on the outcome file: ready in ${r.snapshotS.toFixed(1)} s from the graph snapshot (${r.snapshotInserts} graph inserts), ${r.rebuildS.toFixed(1)} s rebuilt without it (${r.rebuildInserts.toLocaleString('en')} graph inserts).`;
 }
 
 /** The bench as markdown tables (the README's Routing section embeds it). */

@@ -54,6 +54,13 @@ export const routingLearnedSchema = z
     /** File for `store: file` (rewritten atomically, at most every `flushMs`). */
     file: z.string().min(1).optional(),
     flushMs: z.number().int().positive().default(5_000),
+    /**
+     * Local file for a snapshot of the outcome graphs, written on close and after a full rebuild and read at start, so a
+     * restart loads the graphs instead of inserting every outcome again. It is checked against the outcomes the store
+     * returns (checksums, outcome identities); a corrupt or stale file is ignored and rebuilt. Default with
+     * `store: file`: `<file>.graph`; with `store: redis`: none (set a path local to the instance).
+     */
+    snapshot: z.string().min(1).optional(),
     /** Most online outcomes kept (per scope); the oldest go first. */
     maxOutcomes: z.number().int().positive().default(100_000),
     /** Outcomes older than this are dropped. */

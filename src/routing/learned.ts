@@ -180,6 +180,11 @@ export class LearnedRouter {
     return this.model;
   }
 
+  /** The online outcome index (snapshot and restore). */
+  get outcomes(): OutcomeIndex {
+    return this.online;
+  }
+
   /** Online outcomes held. */
   get size(): number {
     return this.online.size;

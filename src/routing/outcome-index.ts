@@ -3,11 +3,21 @@
  * embedding, the cheaper tier that was judged, a score in 0..1 saying how
  * good enough it was) searchable by similarity, one index per (scope, tier).
  * It reuses the semantic cache's vector indexes: a linear scan while a
- * partition is small, an HNSW graph (hnswlib-node) once it grows. Bounded:
- * past `maxOutcomes` or `maxAgeMs` the oldest outcomes go first.
+ * partition is small; once it grows, an HNSW graph (hnswlib-node) over a
+ * low-dimensional projection of the vectors (uncentred PCA fitted on the
+ * outcomes themselves, refitted as they grow) whose candidates are re-ranked
+ * exactly in the full space. Bounded: past `maxOutcomes` or `maxAgeMs` the
+ * oldest outcomes go first. The graphs can be snapshotted beside the outcome
+ * store and restored without re-inserting anything (see `writeSnapshot`).
  */
-import { FlatIndex } from '../cache/vector/flat.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FlatIndex, type Neighbour } from '../cache/vector/flat.js';
 import { HnswIndex } from '../cache/vector/hnsw.js';
+import { Projection } from '../cache/vector/projection.js';
+import { Dots, simdAvailable } from '../cache/vector/simd.js';
+import { quantize } from './learned-model.js';
 
 /** One labelled outcome. */
 export interface Outcome {
@@ -21,6 +31,8 @@ export interface Outcome {
   scope: string;
   /** Unix ms. */
   at: number;
+  /** The int8 codes the vector was stored as (outcomes read back from a store): part of its identity in a snapshot. */
+  codes?: Int8Array;
 }
 
 /** A neighbour with its outcome. */
@@ -36,6 +48,14 @@ export interface OutcomeIndexOptions {
   maxAgeMs: number;
   /** Partition size at which a scan gives way to a graph (default 256). */
   flatMax?: number;
+  /** Dimensions of the graph's projection (default 160); 0: the graph holds the full vectors (no projection, no re-rank). */
+  projectTo?: number;
+  /** Graph candidates re-ranked per neighbour asked for (default 2: k = 32 re-ranks 64). */
+  candidates?: number;
+  /** Candidate list of a graph search (default 64). */
+  ef?: number;
+  /** Links per graph node (default 24). */
+  m?: number;
   now?: () => number;
 }
 
@@ -44,19 +64,41 @@ interface Slot {
   label: number;
   score: number;
   at: number;
+  /** Identity of the outcome (content hash), for matching a snapshot against the store. */
+  id: string;
 }
 
 interface Part {
   key: string;
-  index: FlatIndex | HnswIndex;
+  /** Every vector of the partition, full length: the scan of a small partition, the exact re-rank of a large one. */
+  flat: FlatIndex;
+  /** Over projected vectors (or full ones with `projectTo: 0`), once the partition outgrows the scan. */
+  graph: HnswIndex | undefined;
   slots: Map<number, Slot>;
   nextLabel: number;
+}
+
+/** What a restore did, for logs, metrics and tests. */
+export interface RestoreReport {
+  /** `snapshot`: graphs read from the file; `rebuild`: every outcome inserted again. */
+  source: 'snapshot' | 'rebuild';
+  /** Why the snapshot was not used (rebuild only). */
+  reason?: string;
+  /** Outcomes held after the restore. */
+  outcomes: number;
+  /** Graph insertions the restore made (a snapshot restore inserts only what the snapshot lacks). */
+  graphInserts: number;
+  ms: number;
 }
 
 /** Partition key of a (scope, tier). */
 function partKey(scope: string, tier: string): string {
   return `${scope}\u0000${tier.toLowerCase()}`;
 }
+
+/** The samples a projection is fitted on at most, and the outcome count past which it is no longer refitted. */
+const FIT_SAMPLES = 768;
+const REFIT_UNTIL = 4_096;
 
 /**
  * Outcomes by (scope, tier), searchable by similarity, oldest evicted first.
@@ -72,10 +114,30 @@ export class OutcomeIndex {
   private readonly order = new Set<Slot>();
   private dim: number | undefined;
   private readonly flatMax: number;
+  private readonly projectTo: number;
+  private readonly candidates: number;
+  private readonly ef: number;
+  private readonly graphParams: { m: number; efConstruction: number };
   private readonly now: () => number;
+  private projection: Projection | undefined;
+  /** Outcomes held when the projection was fitted. */
+  private fittedAt = 0;
+  /** The last query projected, and its projection (the tiers of one decision share a query). */
+  private lastQuery = new Float32Array(0);
+  private lastProjected = new Float32Array(0);
+  /** WebAssembly memory for the exact re-rank: the query, the scores, the gathered candidates (undefined: JavaScript). */
+  private rerank: Dots | undefined;
+  /** Graph insertions so far (observable: a snapshot restore makes none for the outcomes it holds). */
+  graphInserts = 0;
+  /** Bumped by every change of the held outcomes (a snapshot is rewritten only after a change). */
+  version = 0;
 
   constructor(private opts: OutcomeIndexOptions) {
     this.flatMax = opts.flatMax ?? 256;
+    this.projectTo = opts.projectTo ?? 160;
+    this.candidates = opts.candidates ?? 2;
+    this.ef = opts.ef ?? 64;
+    this.graphParams = { m: opts.m ?? GRAPH.m, efConstruction: GRAPH.efConstruction };
     this.now = opts.now ?? Date.now;
   }
 
@@ -94,25 +156,134 @@ export class OutcomeIndex {
     return this.order.size;
   }
 
-  /** Adds an outcome; returns false (and keeps nothing) when its vector has the wrong length or it is already too old. */
-  add(o: Outcome): boolean {
+  /** Whether an outcome can be held (right length, valid score, not too old). */
+  private acceptable(o: Outcome): boolean {
     this.dim ??= o.vector.length;
-    if (o.vector.length !== this.dim || !(o.score >= 0 && o.score <= 1)) return false;
-    if (this.now() - o.at > this.opts.maxAgeMs) return false;
-    const key = partKey(o.scope, o.tier);
+    return o.vector.length === this.dim && o.score >= 0 && o.score <= 1 && this.now() - o.at <= this.opts.maxAgeMs;
+  }
+
+  private part(scope: string, tier: string): Part {
+    const key = partKey(scope, tier);
     let part = this.parts.get(key);
     if (!part) {
-      part = { key, index: new FlatIndex(this.dim), slots: new Map(), nextLabel: 0 };
+      part = { key, flat: new FlatIndex(this.dim!), graph: undefined, slots: new Map(), nextLabel: 0 };
       this.parts.set(key, part);
     }
-    if (part.index instanceof FlatIndex && part.index.size >= this.flatMax) part.index = promote(part.index);
+    return part;
+  }
+
+  /** Adds an outcome; returns false (and keeps nothing) when its vector has the wrong length or it is already too old. */
+  add(o: Outcome): boolean {
+    if (!this.acceptable(o)) return false;
+    const part = this.part(o.scope, o.tier);
     const label = part.nextLabel++;
-    part.index.add(label, o.vector);
-    const slot: Slot = { part, label, score: o.score, at: o.at };
+    part.flat.add(label, o.vector);
+    if (part.graph) this.graphAdd(part.graph, label, o.vector);
+    const slot: Slot = { part, label, score: o.score, at: o.at, id: outcomeId(o) };
     part.slots.set(label, slot);
     this.order.add(slot);
+    this.version++;
+    if (!part.graph && part.flat.size > this.flatMax) this.promote(part);
+    else if (this.projection && this.fittedAt < REFIT_UNTIL && this.order.size >= 4 * this.fittedAt) this.refit();
     this.evict();
     return true;
+  }
+
+  /** Whether graphs hold projections (a projection at least as long as the vectors would gain nothing). */
+  private projects(): boolean {
+    return this.projectTo > 0 && this.projectTo < this.dim!;
+  }
+
+  private graphAdd(graph: HnswIndex, label: number, vec: Float32Array): void {
+    graph.add(label, this.projection ? this.projection.project(vec) : vec);
+    this.graphInserts++;
+  }
+
+  /** Gives a partition its graph (fitting the projection first when there is none). */
+  private promote(part: Part): void {
+    if (this.projects() && !this.projection) this.refit();
+    else this.build(part);
+  }
+
+  /** Fits the projection on a sample of every outcome held, then rebuilds every graph in the new space. */
+  private refit(): void {
+    const all: Float32Array[] = [];
+    for (const p of this.parts.values()) for (const [, v] of p.flat.entries()) all.push(v);
+    const step = Math.max(1, all.length / FIT_SAMPLES);
+    const sample: Float32Array[] = [];
+    for (let i = 0; i < all.length && sample.length < FIT_SAMPLES; i += step) sample.push(all[Math.floor(i)]!);
+    this.projection = Projection.fit(sample, this.projectTo);
+    this.fittedAt = this.order.size;
+    this.lastQuery = new Float32Array(0);
+    for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) this.build(p);
+  }
+
+  private build(part: Part): void {
+    const dim = this.projection ? this.projection.to : this.dim!;
+    const graph = HnswIndex.create(dim, Math.max(1024, part.flat.size * 2), { ...this.graphParams, efSearch: this.ef });
+    for (const [label, vec] of part.flat.entries()) this.graphAdd(graph, label, vec);
+    part.graph = graph;
+  }
+
+  /** The projection of `query`, computed once for consecutive searches with the same vector. */
+  private projected(query: Float32Array): Float32Array {
+    const p = this.projection!;
+    const last = this.lastQuery;
+    if (last.length === query.length) {
+      let same = true;
+      for (let i = 0; i < query.length; i++) {
+        if (last[i] !== query[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastProjected;
+    }
+    if (this.lastProjected.length !== p.to) this.lastProjected = new Float32Array(p.to);
+    if (last.length !== query.length) this.lastQuery = new Float32Array(query.length);
+    this.lastQuery.set(query);
+    return p.project(query, this.lastProjected);
+  }
+
+  /** The `k` nearest of a partition, best first, with exact similarities. */
+  private nearest(part: Part, query: Float32Array, k: number): Neighbour[] {
+    const graph = part.graph;
+    if (!graph) return part.flat.search(query, k);
+    if (!this.projection) return graph.search(query, k);
+    const found = graph.search(this.projected(query), k * this.candidates);
+    const sims = this.exact(part.flat, found, query);
+    // The best k by exact similarity (insertion).
+    const best: Neighbour[] = [];
+    for (let c = 0; c < found.length; c++) {
+      const n = found[c]!;
+      const sim = sims[c]!;
+      if (best.length === k && sim <= best[k - 1]!.similarity) continue;
+      let i = best.length < k ? best.length : k - 1;
+      if (best.length < k) best.push(n);
+      while (i > 0 && best[i - 1]!.similarity < sim) {
+        best[i] = best[i - 1]!;
+        i--;
+      }
+      n.similarity = sim;
+      best[i] = n;
+    }
+    return best;
+  }
+
+  /** Exact similarities of `found` to `query` (a view valid until the next call). */
+  private exact(flat: FlatIndex, found: readonly Neighbour[], query: Float32Array): ArrayLike<number> {
+    const dim = query.length;
+    if (dim % 4 !== 0 || !simdAvailable()) return found.map((n) => flat.similarity(n.label, query));
+    const need = dim + found.length + found.length * dim;
+    if (!this.rerank) this.rerank = new Dots(need);
+    const d = this.rerank;
+    d.reserve(need);
+    const f = d.f32;
+    f.set(query, 0);
+    const rows = dim + found.length;
+    for (let c = 0; c < found.length; c++) if (!flat.copyInto(found[c]!.label, f, rows + c * dim)) f.fill(0, rows + c * dim, rows + (c + 1) * dim);
+    d.dots(0, rows, found.length, dim, dim);
+    return f.subarray(dim, dim + found.length);
   }
 
   /**
@@ -124,7 +295,7 @@ export class OutcomeIndex {
     if (!part || query.length !== this.dim) return [];
     const oldest = this.now() - this.opts.maxAgeMs;
     const out: OutcomeMatch[] = [];
-    for (const n of part.index.search(query, k)) {
+    for (const n of this.nearest(part, query, k)) {
       const slot = part.slots.get(n.label);
       if (!slot) continue;
       if (slot.at < oldest) {
@@ -144,8 +315,10 @@ export class OutcomeIndex {
   private remove(slot: Slot): void {
     const part = slot.part;
     part.slots.delete(slot.label);
-    part.index.remove(slot.label);
+    part.flat.remove(slot.label);
+    part.graph?.remove(slot.label);
     this.order.delete(slot);
+    this.version++;
     if (part.slots.size === 0) this.parts.delete(part.key);
   }
 
@@ -156,22 +329,244 @@ export class OutcomeIndex {
       this.remove(slot);
     }
   }
+
+  /**
+   * Writes the graphs beside `path`: `<path>` is a JSON header (format,
+   * dimensions, the projection, per partition its graph file with the file's
+   * SHA-256 and each label's outcome identity) committed by rename after the
+   * graph files `<path>.<generation>.<n>.hnsw`; older generations are then
+   * removed. Synchronous: the graphs must match the header.
+   */
+  writeSnapshot(path: string): void {
+    const dir = dirname(path);
+    const base = basename(path);
+    const gen = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+    mkdirSync(dir, { recursive: true });
+    const parts: SnapshotPart[] = [];
+    let n = 0;
+    for (const p of this.parts.values()) {
+      let file: string | undefined;
+      let sha256: string | undefined;
+      if (p.graph) {
+        file = `${base}.${gen}.${n++}.hnsw`;
+        p.graph.write(join(dir, file));
+        sha256 = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+      }
+      const ids: string[] = [];
+      const labels: number[] = [];
+      for (const s of p.slots.values()) {
+        labels.push(s.label);
+        ids.push(s.id);
+      }
+      parts.push({ key: p.key, nextLabel: p.nextLabel, ...(file ? { file, sha256 } : {}), labels, ids });
+    }
+    const body: SnapshotBody = {
+      dim: this.dim ?? 0,
+      graph: { ...this.graphParams, ef: this.ef },
+      projectTo: this.projectTo,
+      ...(this.projection ? { projection: { to: this.projection.to, fittedAt: this.fittedAt, basis: f32ToBase64(this.projection.basis) } } : {}),
+      parts,
+    };
+    const text = JSON.stringify(body);
+    const header: SnapshotFile = { format: SNAPSHOT_FORMAT, version: 1, sha256: createHash('sha256').update(text).digest('hex'), body: text };
+    const tmp = join(dir, `.${base}.${gen}.tmp`);
+    writeFileSync(tmp, JSON.stringify(header));
+    renameSync(tmp, path);
+    for (const f of readdirSync(dir)) if (f.startsWith(`${base}.`) && f.endsWith('.hnsw') && !f.startsWith(`${base}.${gen}.`)) rmSync(join(dir, f), { force: true });
+  }
+
+  /**
+   * Restores `outcomes` (as read from the store, oldest first) into this
+   * empty index from the snapshot at `path`: partitions, labels and graphs
+   * come from the file, vectors from the outcomes; outcomes the snapshot
+   * lacks are inserted, snapshot entries the store no longer holds are
+   * deleted. A missing, corrupt or mismatched file (format, checksums,
+   * dimensions, graph settings, or less than half of the outcomes found in
+   * it) is not used: every outcome is inserted again. Never throws for a
+   * bad file.
+   */
+  restore(outcomes: readonly Outcome[], path: string | undefined): RestoreReport {
+    const t0 = performance.now();
+    const inserts0 = this.graphInserts;
+    const r = path === undefined ? { reason: 'no snapshot file configured' } : this.fromSnapshot(outcomes, path);
+    if (!('reason' in r)) return r;
+    for (const o of outcomes) this.add(o);
+    return { source: 'rebuild', reason: r.reason, outcomes: this.size, graphInserts: this.graphInserts - inserts0, ms: performance.now() - t0 };
+  }
+
+  /**
+   * The snapshot half of {@link OutcomeIndex.restore}: restores from the
+   * file, or returns why not and leaves the index empty (the caller then
+   * inserts the outcomes, e.g. in slices).
+   */
+  fromSnapshot(outcomes: readonly Outcome[], path: string): RestoreReport | { reason: string } {
+    const t0 = performance.now();
+    const inserts0 = this.graphInserts;
+    if (this.order.size > 0) return { reason: 'index not empty' };
+    let reason: string | undefined;
+    try {
+      reason = this.restoreSnapshot(outcomes, path);
+    } catch (e) {
+      reason = `snapshot unreadable: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (reason !== undefined) {
+      this.reset();
+      return { reason };
+    }
+    this.evict();
+    return { source: 'snapshot', outcomes: this.size, graphInserts: this.graphInserts - inserts0, ms: performance.now() - t0 };
+  }
+
+  private reset(): void {
+    this.parts.clear();
+    this.order.clear();
+    this.projection = undefined;
+    this.fittedAt = 0;
+    this.lastQuery = new Float32Array(0);
+  }
+
+  /** Undefined when restored; else why the snapshot was not used (the index may then hold a partial state: reset it). */
+  private restoreSnapshot(outcomes: readonly Outcome[], path: string): string | undefined {
+    let raw: string;
+    try {
+      raw = readFileSync(path, 'utf8');
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? `no snapshot at ${path}` : `snapshot unreadable: ${(e as Error).message}`;
+    }
+    const file = JSON.parse(raw) as Partial<SnapshotFile>;
+    if (file.format !== SNAPSHOT_FORMAT || file.version !== 1 || typeof file.body !== 'string') return 'not an outcome-graph snapshot (version 1)';
+    if (createHash('sha256').update(file.body).digest('hex') !== file.sha256) return 'snapshot header checksum mismatch';
+    const body = JSON.parse(file.body) as SnapshotBody;
+    const dim = outcomes[0]?.vector.length;
+    if (dim === undefined) return 'no outcomes to restore';
+    if (body.dim !== dim) return `snapshot has ${body.dim} dimensions, the outcomes ${dim}`;
+    if (body.projectTo !== this.projectTo || body.graph.m !== this.graphParams.m || body.graph.efConstruction !== this.graphParams.efConstruction || body.graph.ef !== this.ef) return 'snapshot made with other graph settings';
+    this.dim = dim;
+    if (this.projects() !== (body.projection !== undefined) && body.parts.some((p) => p.file)) return 'snapshot graph and projection settings disagree';
+    // Which stored outcome each snapshot entry is (identity → queue of outcome positions).
+    const byId = new Map<string, number[]>();
+    outcomes.forEach((o, i) => {
+      if (!this.acceptable(o)) return;
+      const id = `${partKey(o.scope, o.tier)}\u0000${outcomeId(o)}`;
+      const q = byId.get(id);
+      if (q) q.push(i);
+      else byId.set(id, [i]);
+    });
+    this.dim = dim;
+    const placed = new Map<number, { part: Part; label: number }>();
+    const graphs: Array<{ part: Part; file: string; sha256: string | undefined; keep: Set<number> }> = [];
+    for (const sp of body.parts) {
+      if (sp.labels.length !== sp.ids.length) return 'snapshot partition malformed';
+      const part: Part = { key: sp.key, flat: new FlatIndex(dim, Math.max(1, sp.labels.length)), graph: undefined, slots: new Map(), nextLabel: sp.nextLabel };
+      const keep = new Set<number>();
+      sp.labels.forEach((label, j) => {
+        const q = byId.get(`${sp.key}\u0000${sp.ids[j]}`);
+        const i = q?.shift();
+        if (i === undefined) return;
+        if (label >= sp.nextLabel) return;
+        placed.set(i, { part, label });
+        keep.add(label);
+      });
+      this.parts.set(sp.key, part);
+      if (sp.file) graphs.push({ part, file: sp.file, sha256: sp.sha256, keep });
+    }
+    if (placed.size * 2 < outcomes.length) return `snapshot is stale: ${placed.size} of ${outcomes.length} outcomes found in it`;
+    const dir = dirname(path);
+    const graphDim = body.projection ? body.projection.to : dim;
+    for (const g of graphs) {
+      const bytes = readFileSync(join(dir, g.file));
+      if (createHash('sha256').update(bytes).digest('hex') !== g.sha256) return `graph file ${g.file} checksum mismatch`;
+      g.part.graph = HnswIndex.read(join(dir, g.file), graphDim, g.keep, { ...this.graphParams, efSearch: this.ef });
+      if (g.part.graph.size !== g.keep.size) return `graph file ${g.file} lacks labels its header lists`;
+    }
+    if (body.projection) {
+      this.projection = Projection.of(dim, body.projection.to, base64ToF32(body.projection.basis));
+      this.fittedAt = body.projection.fittedAt;
+    }
+    // Outcomes in store order: the snapshot's own get their label back, the others are inserted.
+    outcomes.forEach((o, i) => {
+      const at = placed.get(i);
+      if (!at) {
+        this.add(o);
+        return;
+      }
+      at.part.flat.add(at.label, o.vector);
+      const slot: Slot = { part: at.part, label: at.label, score: o.score, at: o.at, id: outcomeId(o) };
+      at.part.slots.set(at.label, slot);
+      this.order.add(slot);
+    });
+    for (const [key, p] of this.parts) if (p.slots.size === 0) this.parts.delete(key);
+    return undefined;
+  }
 }
 
 /**
- * Graph parameters, chosen on 512-d sentence embeddings at 25k outcomes per
- * partition with k = 32 (bench/routing.ts checks recall@32 against an exact
- * scan). Traffic repeats itself, so outcomes come in tight clusters of near
- * duplicates: with M = 16, efConstruction = 64 some clusters ended up
- * unreachable (a query found none of its true neighbours; mean recall 0.994,
- * worst query 0). M = 24, efConstruction = 100 keeps them connected (mean
- * 0.997, worst 0.84 at ef 48), and with the better graph ef 48 is enough:
- * ~7% less CPU per search than before. Build costs ~1.5x (~0.2 ms an insert).
+ * Graph parameters. On 512-d sentence embeddings (bench/routing.ts: 100k
+ * outcomes in two partitions, k = 32, recall@32 against an exact scan),
+ * outcomes come in tight clusters of near duplicates: M = 16 left some
+ * clusters unreachable (with efConstruction 64 over the full vectors, and
+ * again over projections: a query found 1 of its 32 neighbours), M = 24,
+ * efConstruction = 100 keeps them connected. Over 160-d projections with 2k
+ * candidates re-ranked exactly the graph finds as much as over the full
+ * vectors (same-run recall 0.997 against 0.998) for ~30% less CPU per
+ * search, and builds ~2x faster: a search is bound by memory latency (~2,000
+ * node visits) and a node is 3x smaller. 128-d lost a little recall (0.996),
+ * 96-d more (0.992), 64-d more still (0.97).
  */
-const GRAPH = { m: 24, efConstruction: 100, efSearch: 48 } as const;
+const GRAPH = { m: 24, efConstruction: 100 } as const;
 
-function promote(flat: FlatIndex): HnswIndex {
-  const graph = HnswIndex.create(flat.dim, Math.max(1024, flat.size * 4), GRAPH);
-  for (const [label, vec] of flat.entries()) graph.add(label, vec);
-  return graph;
+const SNAPSHOT_FORMAT = 'switchyard-outcome-graph';
+
+interface SnapshotPart {
+  key: string;
+  nextLabel: number;
+  file?: string;
+  sha256?: string;
+  labels: number[];
+  ids: string[];
+}
+
+interface SnapshotBody {
+  dim: number;
+  graph: { m: number; efConstruction: number; ef: number };
+  projectTo: number;
+  projection?: { to: number; fittedAt: number; basis: string };
+  parts: SnapshotPart[];
+}
+
+interface SnapshotFile {
+  format: typeof SNAPSHOT_FORMAT;
+  version: 1;
+  /** SHA-256 of `body`. */
+  sha256: string;
+  body: string;
+}
+
+function f32ToBase64(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+function base64ToF32(s: string): Float32Array {
+  const b = Buffer.from(s, 'base64');
+  const out = new Float32Array(b.byteLength >> 2);
+  new Uint8Array(out.buffer).set(b.subarray(0, out.byteLength));
+  return out;
+}
+
+/**
+ * An outcome's identity: a hash of its int8 codes (as stored: the same for the
+ * live vector and its copy read back from the store), score and time.
+ */
+function outcomeId(o: Outcome): string {
+  const codes = o.codes ?? quantize(o.vector);
+  let h1 = 0xdeadbeef ^ Math.round(o.at);
+  let h2 = 0x41c6ce57 ^ Math.round(o.score * 1e6);
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i]!;
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${o.at.toString(36)}`;
 }

@@ -21,6 +21,8 @@ export interface StoredOutcome {
   /** `*` or `t:<tenant>`. */
   scope: string;
   at: number;
+  /** The int8 codes read from the store (the vector's identity in a graph snapshot). */
+  codes?: Int8Array;
 }
 
 /** A persistence backend for outcomes. */
@@ -46,7 +48,7 @@ interface Wire {
 }
 
 function toWire(o: StoredOutcome): string {
-  const q = quantize(o.vector);
+  const q = o.codes ?? quantize(o.vector);
   return JSON.stringify({ v: Buffer.from(q.buffer, q.byteOffset, q.byteLength).toString('base64'), tier: o.tier, score: o.score, scope: o.scope, at: o.at } satisfies Wire);
 }
 
@@ -56,7 +58,8 @@ function fromWire(text: string): StoredOutcome | undefined {
     if (typeof w.v !== 'string' || typeof w.tier !== 'string' || typeof w.scope !== 'string' || !(typeof w.score === 'number' && w.score >= 0 && w.score <= 1) || !Number.isFinite(w.at)) return undefined;
     const b = Buffer.from(w.v, 'base64');
     if (b.length === 0) return undefined;
-    return { vector: dequantize(new Int8Array(b.buffer, b.byteOffset, b.length)), tier: w.tier, score: w.score, scope: w.scope, at: w.at! };
+    const codes = Int8Array.from(new Int8Array(b.buffer, b.byteOffset, b.length));
+    return { vector: dequantize(codes), tier: w.tier, score: w.score, scope: w.scope, at: w.at!, codes };
   } catch {
     return undefined;
   }

@@ -18,11 +18,22 @@ import { ModelFileError, readRouterModel, type RouterModel } from './learned-mod
 import { QualityModel, RecentDecisions, qualityKey, type QualityEntry, type QualityEstimate } from './learning.js';
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
+import type { RestoreReport } from './outcome-index.js';
 import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX, route as plainRoute, unknownModel, type RouteDecision, type RouteInput } from './policy.js';
 import { compileRules, computeSignals, estimateTokens, privacySignal, taskType, type PrototypeIndex, type RuleMatcher, type Signals, type TaskType } from './signals/index.js';
 import { chainFor, pickTier, tierDeployments } from './tiers.js';
 import { findTier, routingIssues } from './validate.js';
+
+/** The outcome store in use, its poller, and the graph snapshot beside it. */
+interface OutcomeSlot {
+  sig: string;
+  store: OutcomeStore;
+  timer: NodeJS.Timeout | undefined;
+  snapshot: string | undefined;
+  /** Index version of the last snapshot written or read (-1: none). */
+  savedVersion: number;
+}
 
 /** Options of {@link Router}. */
 export interface RouterOptions {
@@ -82,7 +93,9 @@ export class Router {
   private prototypes: PrototypeIndex | undefined;
   private learned: LearnedRouter | undefined;
   private learnedModel: { path: string; model: RouterModel } | undefined;
-  private outcomes: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } | undefined;
+  private outcomes: OutcomeSlot | undefined;
+  /** How the online outcomes were restored at start (snapshot or rebuild), once done. */
+  private restored: RestoreReport | undefined;
   private embedderId: string | undefined;
   private readonly onError: (err: Error, op: string) => void;
   private readonly pollers: boolean;
@@ -147,21 +160,34 @@ export class Router {
     if (this.learned) this.learned.configure(l, ladder, model);
     else this.learned = new LearnedRouter(l, ladder, model);
     this.learned.setEmbedderId(this.embedderId);
-    const sig = JSON.stringify([l.store, l.redis, l.file]);
+    const sig = JSON.stringify([l.store, l.redis, l.file, l.snapshot]);
     if (this.outcomes?.sig === sig) return;
     this.closeOutcomes();
     const store = openOutcomeStore(l, (err, op) => this.onError(err, `learned ${op}`));
     const learned = this.learned;
-    const slot: { sig: string; store: OutcomeStore; timer: NodeJS.Timeout | undefined } = { sig, store, timer: undefined };
+    const snapshot = l.snapshot ?? (l.store === 'file' ? `${l.file}.graph` : undefined);
+    const slot: OutcomeSlot = { sig, store, timer: undefined, snapshot, savedVersion: -1 };
     this.outcomes = slot;
+    this.restored = undefined;
     const loaded = store.load().then(async (list) => {
-      // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
-      for (let i = 0; i < list.length; i += 256) {
-        if (this.outcomes !== slot) return;
-        for (const o of list.slice(i, i + 256)) learned.restore(o);
-        if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
-      }
-      if (l.store !== 'redis' || this.outcomes !== slot) return;
+      const index = learned.outcomes;
+      const t0 = performance.now();
+      const inserts0 = index.graphInserts;
+      let report = snapshot && list.length > 0 ? index.fromSnapshot(list, snapshot) : { reason: snapshot ? 'no stored outcomes' : 'no snapshot file configured' };
+      if ('reason' in report) {
+        // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
+        for (let i = 0; i < list.length; i += 256) {
+          if (this.outcomes !== slot) return;
+          for (const o of list.slice(i, i + 256)) learned.restore(o);
+          if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
+        }
+        report = { source: 'rebuild', reason: report.reason, outcomes: index.size, graphInserts: index.graphInserts - inserts0, ms: performance.now() - t0 };
+        // The next start loads what was just built.
+        if (list.length > 0) this.saveOutcomeGraph(slot);
+      } else slot.savedVersion = index.version;
+      if (this.outcomes !== slot) return;
+      this.restored = report;
+      if (l.store !== 'redis') return;
       let busy = false;
       slot.timer = setInterval(() => {
         if (busy) return;
@@ -178,9 +204,27 @@ export class Router {
     this.ready = Promise.all([this.ready, loaded]).then(() => undefined);
   }
 
+  /** Writes the outcome-graph snapshot when the outcomes changed since the last one (a failure is reported, never thrown). */
+  private saveOutcomeGraph(slot: OutcomeSlot): void {
+    const index = this.learned?.outcomes;
+    if (!slot.snapshot || !index || index.size === 0 || index.version === slot.savedVersion) return;
+    try {
+      index.writeSnapshot(slot.snapshot);
+      slot.savedVersion = index.version;
+    } catch (e) {
+      this.onError(e instanceof Error ? e : new Error(String(e)), 'learned snapshot');
+    }
+  }
+
+  /** How the learned router's stored outcomes were restored at start (undefined until done, or without `routing.learned`). */
+  get learnedRestore(): RestoreReport | undefined {
+    return this.restored;
+  }
+
   private closeOutcomes(): void {
     const o = this.outcomes;
     if (!o) return;
+    this.saveOutcomeGraph(o);
     this.outcomes = undefined;
     clearInterval(o.timer);
     void o.store.close();
@@ -510,6 +554,7 @@ export class Router {
     this.outcomes = undefined;
     if (o) {
       clearInterval(o.timer);
+      this.saveOutcomeGraph(o);
       await o.store.close();
     }
   }

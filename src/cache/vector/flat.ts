@@ -90,6 +90,36 @@ export class FlatIndex {
     return slot === undefined ? undefined : this.vecs.slice(slot * this.dim, (slot + 1) * this.dim);
   }
 
+  /** The inner product of a stored vector with `query` (NaN when the label is absent): the exact re-rank of graph candidates. */
+  similarity(label: number, query: Float32Array): number {
+    const slot = this.slotOf.get(label);
+    if (slot === undefined) return Number.NaN;
+    const v = this.vecs;
+    const dim = this.dim;
+    let a = 0;
+    let b = 0;
+    let c = 0;
+    let d = 0;
+    let o = slot * dim;
+    let i = 0;
+    for (; i + 3 < dim; i += 4, o += 4) {
+      a += v[o]! * query[i]!;
+      b += v[o + 1]! * query[i + 1]!;
+      c += v[o + 2]! * query[i + 2]!;
+      d += v[o + 3]! * query[i + 3]!;
+    }
+    for (; i < dim; i++, o++) a += v[o]! * query[i]!;
+    return a + b + c + d;
+  }
+
+  /** Copies a stored vector into `dst` at `at` (false when the label is absent): gathering candidates without allocating. */
+  copyInto(label: number, dst: Float32Array, at: number): boolean {
+    const slot = this.slotOf.get(label);
+    if (slot === undefined) return false;
+    dst.set(this.vecs.subarray(slot * this.dim, (slot + 1) * this.dim), at);
+    return true;
+  }
+
   /** Every label with its vector (a view; copy before mutating the index). */
   *entries(): Generator<[number, Float32Array]> {
     for (let s = 0; s < this.labels.length; s++) yield [this.labels[s]!, this.vecs.subarray(s * this.dim, (s + 1) * this.dim)];

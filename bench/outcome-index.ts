@@ -1,0 +1,74 @@
+/**
+ * The learned router's outcome index, variants side by side in one process:
+ * the two searches of a decision (LOW and MEDIUM partitions, k 32) timed in
+ * CPU per query, variants interleaved query by query so the machine's load
+ * falls on all alike, with recall@32 against an exact scan and the build
+ * time. Outcomes are perturbed copies of the routing dev set's embeddings
+ * (as in bench/routing.ts); run bench/routing.ts once first to cache them.
+ *
+ *   npx tsx bench/outcome-index.ts                                  (100k outcomes)
+ *   N=20000 V=0:2:24,160:2:24,128:3:16 npx tsx bench/outcome-index.ts
+ *
+ * V lists variants as projectTo:candidates:M (projectTo 0: the graph holds the full vectors).
+ */
+import { readFileSync } from 'node:fs';
+import { FlatIndex } from '../src/cache/vector/flat.js';
+import { OutcomeIndex } from '../src/routing/outcome-index.js';
+
+const buf = readFileSync('bench/results/routing-embeddings.use-lite.bin');
+const nl = buf.indexOf(10);
+const dim = (JSON.parse(buf.subarray(0, nl).toString('utf8')) as { dim: number }).dim;
+const rec = 16 + dim * 4;
+const bases: Float32Array[] = [];
+for (let o = nl + 1; o + rec <= buf.length; o += rec) {
+  const v = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = buf.readFloatLE(o + 16 + i * 4);
+  bases.push(v);
+}
+let seed = 7;
+const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+const N = Number(process.env.N ?? 100_000);
+const outs = Array.from({ length: N }, (_, i) => {
+  const b = bases[i % bases.length]!;
+  const v = new Float32Array(dim);
+  let n = 0;
+  for (let j = 0; j < dim; j++) n += (v[j] = b[j]! + 0.03 * rnd()) ** 2;
+  for (let j = 0; j < dim; j++) v[j]! /= Math.sqrt(n);
+  return v;
+});
+const exact = new FlatIndex(dim, N / 2);
+outs.forEach((v, i) => {
+  if (i % 2 === 0) exact.add(i, v);
+});
+const Q = 500;
+const queries = Array.from({ length: Q }, (_, q) => bases[(q * 11) % bases.length]!);
+const truth = queries.map((q) => exact.search(q, 32));
+const variants = (process.env.V ?? '0:2:24,160:2:24').split(',').map((s) => s.split(':').map(Number)) as [number, number, number][];
+const indexes = variants.map(([projectTo, candidates, m]) => {
+  const idx = new OutcomeIndex({ maxOutcomes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY, now: () => 0, projectTo, candidates, m });
+  const t = performance.now();
+  outs.forEach((v, i) => idx.add({ vector: v, tier: i % 2 ? 'medium' : 'low', score: 1, scope: '*', at: 0 }));
+  return { idx, buildS: (performance.now() - t) / 1000 };
+});
+const cpu = variants.map(() => [] as number[]);
+const found = variants.map(() => 0);
+for (let rep = 0; rep < 3; rep++) {
+  queries.forEach((q, qi) =>
+    indexes.forEach(({ idx }, vi) => {
+      const c0 = process.cpuUsage();
+      const low = idx.search('*', 'low', q, 32);
+      idx.search('*', 'medium', q, 32);
+      const c = process.cpuUsage(c0);
+      if (rep > 0) cpu[vi]!.push(c.user + c.system); // the first pass warms up
+      else found[vi]! += low.filter((m) => m.similarity >= truth[qi]![31]!.similarity - 1e-6).length / 32;
+    }),
+  );
+}
+console.log(`${N.toLocaleString('en')} outcomes, ${Q} queries, two searches each (CPU per query)`);
+console.log('| projectTo | candidates | M | CPU mean | CPU median | CPU p99 | recall@32 | build |');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+variants.forEach(([p, c, m], vi) => {
+  const t = cpu[vi]!.sort((x, y) => x - y);
+  const mean = t.reduce((s, x) => s + x, 0) / t.length;
+  console.log(`| ${p || 'full'} | ${c} | ${m} | ${mean.toFixed(0)} µs | ${t[t.length >> 1]} µs | ${t[Math.floor(t.length * 0.99)]} µs | ${(found[vi]! / Q).toFixed(4)} | ${indexes[vi]!.buildS.toFixed(1)} s |`);
+});
