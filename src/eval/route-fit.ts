@@ -7,10 +7,10 @@
  * evaluation measures exactly what the gateway would decide.
  */
 import { routingLearnedSchema } from '../config/routing-learned.js';
-import { LearnedRouter } from '../routing/learned.js';
+import { LearnedRouter, probeGap, shrunkEstimate } from '../routing/learned.js';
 import { dequantize, quantize, type KnnSettings, type PriorModel, type ProbeHead, type RouterModel } from '../routing/learned-model.js';
-import { logisticFit } from './linalg.js';
-import { qualityCurve } from './routing-metrics.js';
+import { logisticFitShared } from './linalg.js';
+import { qualityCurve, routerMetrics } from './routing-metrics.js';
 
 /** Neighbour settings chosen on the MMLU dev set by 5-fold CV (see docs/routing-learned.md). */
 export const DEFAULT_KNN: KnnSettings = { neighbours: 64, sharpness: 0.1, priorWeight: 8, minSimilarity: 0.3 };
@@ -52,7 +52,21 @@ export interface RouteFitOptions {
   prior?: 'probe' | 'signals';
   /** Ridge strength of the probe (default {@link PROBE_RIDGE}). */
   ridge?: number;
+  /**
+   * What the seed neighbours vote on (needs `prior: 'probe'` for `gain`): `ok` (default) or `gain`
+   * (strong right − weak right, shrunk toward the probe's predicted gap). With `gain` and no `knn`,
+   * the neighbour settings are chosen from {@link KNN_GRID} by the inner cross-validation.
+   */
+  vote?: 'ok' | 'gain';
 }
+
+/** Neighbour settings the inner cross-validation chooses from (with `vote: 'gain'`). */
+export const KNN_GRID = {
+  neighbours: [16, 32, 64],
+  sharpness: [0.05, 0.1, 0.2],
+  priorWeight: [1, 2, 4, 8, 16, 32, 64],
+  minSimilarity: 0.3,
+} as const;
 
 const logit = (p: number) => {
   const q = Math.min(1 - 1e-6, Math.max(1e-6, p));
@@ -138,8 +152,8 @@ export function fitProbe(examples: readonly FitExample[], ridge = PROBE_RIDGE): 
   for (const r of rows) for (let j = 0; j < d; j++) sd[j]! += (r[j]! - mu[j]!) ** 2 / rows.length;
   for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]!) || 1;
   for (const r of rows) for (let j = 0; j < d; j++) r[j] = (r[j]! - mu[j]!) / sd[j]!;
-  const head = (y: number[]): ProbeHead => {
-    const b = logisticFit(rows, y, ridge);
+  const [weakB, strongB] = logisticFitShared(rows, [labelled.map((e) => Number(e.weak)), labelled.map((e) => Number(e.strong))], ridge);
+  const head = (b: Float64Array): ProbeHead => {
     const w = Float64Array.from({ length: d }, (_, j) => b[j + 1]! / sd[j]!);
     let intercept = b[0]!;
     for (let j = 0; j < d; j++) intercept -= w[j]! * mu[j]!;
@@ -148,7 +162,7 @@ export function fitProbe(examples: readonly FitExample[], ridge = PROBE_RIDGE): 
     for (let i = 0; i < dim; i++) embeddingMean += embedding[i]! * mu[i]!;
     return { intercept, complexity: w[dim]!, length: w[dim + 1]!, embedding, embeddingMean };
   };
-  return { weak: head(labelled.map((e) => Number(e.weak))), strong: head(labelled.map((e) => Number(e.strong))) };
+  return { weak: head(weakB!), strong: head(strongB!) };
 }
 
 function solve3(a: number[][], y: number[]): number[] {
@@ -181,12 +195,12 @@ export function buildModel(train: readonly FitExample[], opts: RouteFitOptions, 
     dim,
     tier: opts.tier ?? null,
     prior: withProbe(fitPrior(train), opts.prior === 'probe' ? fitProbe(train, opts.ridge) : undefined),
-    knn: opts.knn ?? DEFAULT_KNN,
+    knn: { ...(opts.knn ?? DEFAULT_KNN), ...(opts.vote === 'gain' && opts.prior === 'probe' ? { vote: 'gain' as const } : {}) },
     target,
     ...(opts.center === true ? { center } : {}),
     fit: opts.fit ?? {},
     // Quantised as the file will hold them, so what is evaluated is what ships.
-    seeds: train.map((e) => ({ vector: dequantize(quantize(e.vector)), score: e.ok })),
+    seeds: train.map((e) => ({ vector: dequantize(quantize(e.vector)), score: e.ok, ...(e.weak !== undefined && e.strong !== undefined ? { gain: Number(e.strong) - Number(e.weak) } : {}) })),
   };
 }
 
@@ -234,6 +248,7 @@ export function targetFor(p: ArrayLike<number>, examples: readonly FitExample[],
 export function fitRouterModel(examples: readonly FitExample[], opts: RouteFitOptions): RouterModel & { oof: Float64Array } {
   const folds = opts.folds ?? 5;
   const foldOf = opts.foldOf ?? ((i: number) => i % folds);
+  if (opts.vote === 'gain' && opts.prior === 'probe' && examples.every((e) => e.weak !== undefined && e.strong !== undefined)) return fitByGain(examples, opts, folds, foldOf);
   const oof = new Float64Array(examples.length);
   for (let k = 0; k < folds; k++) {
     const train = examples.filter((_, i) => foldOf(i) !== k);
@@ -244,4 +259,77 @@ export function fitRouterModel(examples: readonly FitExample[], opts: RouteFitOp
   }
   const target = targetFor(oof, examples) ?? 0.8;
   return { ...buildModel(examples, opts, target), oof };
+}
+
+/** One held-out example of an inner split: the probe's gap and its nearest training seeds (most similar first). */
+interface InnerRow {
+  i: number;
+  gap0: number;
+  /** Nearest seeds as runtime matches: score = (gain + 1) / 2. */
+  matches: { score: number; similarity: number }[];
+}
+
+/**
+ * The inner cross-validation of a `vote: 'gain'` fit: for each inner fold,
+ * the probe fitted on the other folds and each held-out example's nearest
+ * seeds among them (exact search over the quantised vectors, as the model
+ * file holds them); then every {@link KNN_GRID} setting is scored on the
+ * pooled out-of-fold estimates (the runtime formula) and the best by APGR
+ * kept. Only the training examples are used: called on an outer training
+ * split, the choice never sees the outer held-out rows.
+ */
+function fitByGain(examples: readonly FitExample[], opts: RouteFitOptions, folds: number, foldOf: (i: number) => number): RouterModel & { oof: Float64Array } {
+  const maxK = Math.max(...KNN_GRID.neighbours);
+  const q = examples.map((e) => dequantize(quantize(e.vector)));
+  const rows: InnerRow[] = [];
+  for (let k = 0; k < folds; k++) {
+    const trainIdx = examples.flatMap((_, i) => (foldOf(i) !== k ? [i] : []));
+    const testIdx = examples.flatMap((_, i) => (foldOf(i) === k ? [i] : []));
+    if (trainIdx.length < 20 || testIdx.length === 0) continue;
+    const probe = fitProbe(trainIdx.map((i) => examples[i]!), opts.ridge);
+    if (!probe) continue;
+    for (const i of testIdx) {
+      const e = examples[i]!;
+      const top = nearest(q[i]!, trainIdx, q, maxK, KNN_GRID.minSimilarity);
+      rows.push({ i, gap0: probeGap(probe, e.complexity, e.tokens, e.vector), matches: top.map((j) => ({ score: (Number(examples[j.i]!.strong) - Number(examples[j.i]!.weak) + 1) / 2, similarity: j.similarity })) });
+    }
+  }
+  const outcomes = rows.map((r) => ({ weak: examples[r.i]!.weak!, strong: examples[r.i]!.strong! }));
+  // p(ok) as the runtime computes it: 1 − the shrunk gap, clamped to 0..1.
+  const pOf = (knn: KnnSettings) => rows.map((r) => Math.min(1, Math.max(0, 2 - 2 * shrunkEstimate(r.matches.slice(0, knn.neighbours), (r.gap0 + 1) / 2, knn).p)));
+  let best: { knn: KnnSettings; apgr: number } | undefined;
+  for (const neighbours of KNN_GRID.neighbours)
+    for (const sharpness of KNN_GRID.sharpness)
+      for (const priorWeight of KNN_GRID.priorWeight) {
+        const knn = { neighbours, sharpness, priorWeight, minSimilarity: KNN_GRID.minSimilarity };
+        const apgr = rows.length > 0 ? routerMetrics(pOf(knn).map((p) => 1 - p), outcomes, []).apgr : 0;
+        if (!best || apgr > best.apgr + 1e-12) best = { knn, apgr };
+      }
+  const knn = opts.knn ?? best!.knn;
+  const oof = new Float64Array(examples.length);
+  const p = pOf(knn);
+  rows.forEach((r, j) => (oof[r.i] = p[j]!));
+  const target = targetFor(oof, examples) ?? 0.8;
+  const model = buildModel(examples, { ...opts, knn }, target);
+  return { ...model, fit: { ...model.fit, knn: { chosenBy: 'inner cross-validation (APGR)', apgr: Number((best?.apgr ?? 0).toFixed(4)) } }, oof };
+}
+
+/** The `k` most similar of `pool` (indices into `vs`) to `v`, at least `minSimilarity`, most similar first. */
+function nearest(v: Float32Array, pool: readonly number[], vs: readonly Float32Array[], k: number, minSimilarity: number): { i: number; similarity: number }[] {
+  const out: { i: number; similarity: number }[] = [];
+  const dim = v.length;
+  for (const j of pool) {
+    const u = vs[j]!;
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += v[d]! * u[d]!;
+    if (s < minSimilarity || (out.length === k && s <= out[k - 1]!.similarity)) continue;
+    let at = out.length === k ? k - 1 : out.length;
+    if (out.length < k) out.push({ i: j, similarity: s });
+    while (at > 0 && out[at - 1]!.similarity < s) {
+      out[at] = out[at - 1]!;
+      at--;
+    }
+    out[at] = { i: j, similarity: s };
+  }
+  return out;
 }

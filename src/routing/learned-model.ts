@@ -67,6 +67,13 @@ export const knnSchema = z
     sharpness: z.number().positive(),
     priorWeight: z.number().min(0),
     minSimilarity: z.number().min(-1).max(1),
+    /**
+     * What the seed neighbours vote on. `ok` (default): their 0..1 score, shrunk toward the prior.
+     * `gain` (needs the probe and `outcomes.gains`): their quality gain from the stronger tier
+     * (strong right − weak right, −1..1), shrunk toward the probe's predicted gap
+     * `P(strong) − P(weak)`; then `p0 = 1 − gap` (clamped to 0..1).
+     */
+    vote: z.enum(['ok', 'gain']).optional(),
   })
   .strict();
 export type KnnSettings = z.infer<typeof knnSchema>;
@@ -88,7 +95,14 @@ const modelSchema = z
     /** Where it came from, for people. */
     fit: z.record(z.string(), z.unknown()).default({}),
     /** Seed outcomes: `scores[i]` in 0..1 for vector i; `vectors` base64 of int8 values, `dim` per outcome, scaled by 1/127. */
-    outcomes: z.object({ scores: z.array(z.number().min(0).max(1)), vectors: z.string() }).strict(),
+    outcomes: z
+      .object({
+        scores: z.array(z.number().min(0).max(1)),
+        vectors: z.string(),
+        /** Per seed: strong right − weak right (−1, 0, 1), for `knn.vote: gain`. */
+        gains: z.array(z.number().int().min(-1).max(1)).optional(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -106,7 +120,8 @@ export interface RouterModel {
   /** Mean seed vector (see the file field). */
   center?: Float32Array;
   fit: Record<string, unknown>;
-  seeds: { vector: Float32Array; score: number }[];
+  /** `gain`: strong right − weak right, when the labels had both sides (for `knn.vote: gain`). */
+  seeds: { vector: Float32Array; score: number; gain?: number }[];
 }
 
 /**
@@ -166,7 +181,11 @@ export function toModelFile(m: RouterModel): RouterModelFile {
     target: m.target,
     ...(m.center ? { center: Array.from(m.center, (x) => Number(x.toFixed(6))) } : {}),
     fit: m.fit,
-    outcomes: { scores: m.seeds.map((s) => Number(s.score.toFixed(4))), vectors: Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64') },
+    outcomes: {
+      scores: m.seeds.map((s) => Number(s.score.toFixed(4))),
+      vectors: Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64'),
+      ...(m.seeds.length > 0 && m.seeds.every((s) => s.gain !== undefined) ? { gains: m.seeds.map((s) => s.gain!) } : {}),
+    },
   };
 }
 
@@ -216,7 +235,9 @@ export function parseRouterModel(text: string, source = 'model'): RouterModel {
     throw new ModelFileError(`${source}: ${f.outcomes.scores.length} scores but ${bytes.length / f.dim} vectors of ${f.dim} dimensions`);
   }
   const codes = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  const seeds = f.outcomes.scores.map((score, i) => ({ vector: dequantize(codes.subarray(i * f.dim, (i + 1) * f.dim)), score }));
+  const gains = f.outcomes.gains;
+  if (gains && gains.length !== f.outcomes.scores.length) throw new ModelFileError(`${source}: ${f.outcomes.scores.length} scores but ${gains.length} gains`);
+  const seeds = f.outcomes.scores.map((score, i) => ({ vector: dequantize(codes.subarray(i * f.dim, (i + 1) * f.dim)), score, ...(gains ? { gain: gains[i]! } : {}) }));
   if (f.center && f.center.length !== f.dim) throw new ModelFileError(`${source}: center has ${f.center.length} dimensions, the model ${f.dim}`);
   const prior: PriorModel = { intercept: f.prior.intercept, complexity: f.prior.complexity, length: f.prior.length };
   if (f.prior.probe) {
@@ -227,6 +248,7 @@ export function parseRouterModel(text: string, source = 'model'): RouterModel {
     };
     prior.probe = { weak: head(f.prior.probe.weak, 'weak'), strong: head(f.prior.probe.strong, 'strong') };
   }
+  if (f.knn.vote === 'gain' && (!prior.probe || !gains)) throw new ModelFileError(`${source}: knn.vote 'gain' needs prior.probe and outcomes.gains`);
   return { embedder: f.embedder, dim: f.dim, tier: f.tier, prior, knn: f.knn, target: f.target, ...(f.center ? { center: Float32Array.from(f.center) } : {}), fit: f.fit, seeds };
 }
 

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { routingLearnedSchema } from '../../src/config/routing-learned.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseLabels } from '../../src/eval/route-labels.js';
-import { buildModel, fitPrior, fitProbe, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
-import { LearnedRouter, priorP, shrunkEstimate } from '../../src/routing/learned.js';
+import { buildModel, fitPrior, fitProbe, fitRouterModel, KNN_GRID, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
+import { LearnedRouter, priorP, probeGap, shrunkEstimate } from '../../src/routing/learned.js';
 import { parseRouterModel, toModelFile, type RouterModel } from '../../src/routing/learned-model.js';
 import { OutcomeIndex } from '../../src/routing/outcome-index.js';
 import { Router } from '../../src/routing/router.js';
@@ -242,6 +242,51 @@ describe('the probe prior', () => {
     const f = toModelFile(model);
     const bad = { ...f, prior: { ...f.prior, probe: { ...f.prior.probe!, weak: { ...f.prior.probe!.weak, embedding: Buffer.alloc(8).toString('base64') } } } };
     expect(() => parseRouterModel(JSON.stringify(bad), 'm.json')).toThrow(/prior\.probe\.weak\.embedding holds 2 weights, the model has 16 dimensions/);
+  });
+
+  it('vote gain: seed neighbours vote on strong right − weak right, shrunk toward the probe gap; far away the probe decides', () => {
+    const model = buildModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1, vote: 'gain', knn: { neighbours: 8, sharpness: 0.1, priorWeight: 0.5, minSimilarity: 0.5 } });
+    expect(model.knn.vote).toBe('gain');
+    // Four seeds around one point: gains +1, +1, 0, −1 (mean 0.25). Voting on ok (1, 1 for 0 and −1, 0 for +1) would give 0.5.
+    const at = unit(4242);
+    const gains = [1, 1, 0, -1];
+    const seeds = gains.map((gain, j) => ({ vector: near(at, 50 + j, 0.001), score: gain === 1 ? 0 : 1, gain }));
+    const m: RouterModel = { ...model, tier: 'weak', seeds };
+    const l = new LearnedRouter(cfg(), ['weak', 'strong'], m);
+    const input = { embedding: near(at, 77, 0.001), complexity: 0.5, tokens: 40, tenant: undefined };
+    const e = l.estimate(0, input, undefined);
+    expect(e.neighbours).toBe(4);
+    const gap0 = probeGap(m.prior.probe!, 0.5, 40, input.embedding);
+    const w = e.evidence;
+    expect(e.p).toBeCloseTo(1 - (w * 0.25 + 0.5 * gap0) / (w + 0.5), 3);
+    expect(e.prior).toBeCloseTo(Math.min(1, 1 - gap0), 6);
+    // Far from every seed (below minSimilarity): the probe alone.
+    const far = l.estimate(0, { ...input, embedding: unit(9999) }, undefined);
+    expect(far.neighbours).toBe(0);
+    expect(far.p).toBeCloseTo(far.prior, 12);
+    // The deployment's own outcomes are shrunk toward that estimate.
+    for (let i = 0; i < 30; i++) l.record({ vector: near(at, 300 + i, 0.001), tier: 'weak', score: 0 });
+    const online = l.estimate(0, input, undefined);
+    expect(online.neighbours).toBe(4 + 8);
+    expect(online.p).toBeLessThan(e.p / 4);
+    // Round trip: the gains travel in the model file; vote gain without them is refused.
+    const back = parseRouterModel(JSON.stringify(toModelFile(m)), 'm.json');
+    expect(back.seeds.map((s) => s.gain)).toEqual(gains);
+    expect(new LearnedRouter(cfg(), ['weak', 'strong'], back).estimate(0, input, undefined).p).toBeCloseTo(e.p, 2);
+    const f = toModelFile(m);
+    expect(() => parseRouterModel(JSON.stringify({ ...f, outcomes: { ...f.outcomes, gains: undefined } }), 'm.json')).toThrow(/knn\.vote 'gain' needs prior\.probe and outcomes\.gains/);
+  });
+
+  it('vote gain: route-fit picks the neighbour settings from the grid by inner cross-validation', () => {
+    const model = fitRouterModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1, vote: 'gain' });
+    expect(model.knn.vote).toBe('gain');
+    expect(KNN_GRID.neighbours).toContain(model.knn.neighbours);
+    expect(KNN_GRID.priorWeight).toContain(model.knn.priorWeight);
+    expect(KNN_GRID.sharpness).toContain(model.knn.sharpness);
+    expect(model.fit.knn).toMatchObject({ chosenBy: 'inner cross-validation (APGR)' });
+    // Out-of-fold, kind A (the weak tier fails) gets a lower p(ok) than kind B.
+    const mean = (k: string) => ex.reduce((s, _, i) => s + (kind(i) === k ? model.oof[i]! : 0), 0) / 100;
+    expect(mean('A')).toBeLessThan(mean('B') - 0.3);
   });
 
   it('fits no probe without both labels', () => {
