@@ -166,12 +166,14 @@ export function logisticFit(rows: readonly Float64Array[], y: ArrayLike<number>,
  * `Zᵀ Z / 4 + ridge`): the Gram matrix and its Cholesky factor are computed
  * once and shared by every target, so each iteration is two passes over the
  * rows. Same optimum as {@link logisticFit}, several times faster for wide
- * rows (the probe's 514 features). Returns `[intercept, ...weights]` per target.
+ * rows (the probe's 514 features). `ridge` is one strength for every weight
+ * or one per feature. Returns `[intercept, ...weights]` per target.
  *
  * @example
  * const [weak, strong] = logisticFitShared(rows, [weakLabels, strongLabels], 3000);
  */
-export function logisticFitShared(rows: readonly Float64Array[], ys: readonly ArrayLike<number>[], ridge: number, iterations = 500, tol = 1e-7): Float64Array[] {
+export function logisticFitShared(rows: readonly Float64Array[], ys: readonly ArrayLike<number>[], ridge: number | ArrayLike<number>, iterations = 500, tol = 1e-6): Float64Array[] {
+  const lam = (i: number) => (typeof ridge === 'number' ? ridge : ridge[i - 1]!);
   const d = (rows[0]?.length ?? 0) + 1;
   const n = rows.length;
   const h = new Float64Array(d * d);
@@ -187,9 +189,10 @@ export function logisticFitShared(rows: readonly Float64Array[], ys: readonly Ar
     }
   }
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) h[i * d + j] = h[j * d + i]!;
-  for (let i = 1; i < d; i++) h[i * d + i]! += ridge;
+  for (let i = 1; i < d; i++) h[i * d + i]! += lam(i);
   h[0]! += 1e-9;
   const l = cholesky(h, d);
+  const penalty = Float64Array.from({ length: d }, (_, i) => (i === 0 ? 0 : lam(i)));
   const g = new Float64Array(d);
   return ys.map((y) => {
     const b = new Float64Array(d);
@@ -203,7 +206,7 @@ export function logisticFitShared(rows: readonly Float64Array[], ys: readonly Ar
         g[0]! += e;
         for (let i = 1; i < d; i++) g[i]! += e * x[i - 1]!;
       }
-      for (let i = 1; i < d; i++) g[i]! += ridge * b[i]!;
+      for (let i = 1; i < d; i++) g[i]! += penalty[i]! * b[i]!;
       const step = cholSolve(l, g, d);
       let moved = 0;
       for (let i = 0; i < d; i++) {

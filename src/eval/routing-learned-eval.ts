@@ -19,7 +19,7 @@ import { DEFAULT_FIT, fitComplexityModel } from './complexity-fit.js';
 import { subjectGroup } from './mmlu-groups.js';
 import { buildModel, fitRouterModel, scoreExamples, type FitExample, type RouteFitOptions } from './route-fit.js';
 import { featureRows, foldOf, promptRequest, type EvalRow } from './routing-eval.js';
-import { metricsFromCurve, randomCurve, routerMetrics, type RouterMetrics } from './routing-metrics.js';
+import { bootstrapMetrics, metricsFromCurve, randomCurve, routerMetrics, type RouterMetrics } from './routing-metrics.js';
 import type { KnnSettings } from '../routing/learned-model.js';
 
 /** The routers compared, each a score per prompt (higher = strong first). */
@@ -45,6 +45,10 @@ export interface LearnedEvalReport {
   strongQuality: number;
   /** 5-fold CV, out-of-fold scores pooled. */
   crossValidated: Comparison;
+  /** 95% bootstrap intervals (rows resampled) of the learned router's 5-fold figures. */
+  learnedCI: { apgr: [number, number]; shareFor95: [number, number] };
+  /** Strong share for 95% of all-strong of an oracle that knows every row's labels (strong right, weak wrong first): no router can need less. */
+  oracleShareFor95: number;
   /** Leave-subject-group-out, per group. */
   groups: GroupResult[];
   /** Leave-subject-group-out, held-out scores pooled over groups. */
@@ -90,7 +94,7 @@ function runSplits(rows: readonly EvalRow[], vectors: readonly Float32Array[], s
     for (const i of [...train, ...test]) z.set(i, complexityLogit(asFeatures(feats[i]!.x), cm));
     const example = (i: number): FitExample => {
       const r = rows[i]!;
-      return { vector: vectors[i]!, complexity: 1 / (1 + Math.exp(-z.get(i)!)), tokens: tokens[i]!, ok: r.strong && !r.weak ? 0 : 1, weak: r.weak, strong: r.strong };
+      return { vector: vectors[i]!, complexity: 1 / (1 + Math.exp(-z.get(i)!)), tokens: tokens[i]!, features: feats[i]!.x, ok: r.strong && !r.weak ? 0 : 1, weak: r.weak, strong: r.strong };
     };
     const opts: RouteFitOptions = { embedder: 'eval', ...(fit.knn ? { knn: fit.knn } : {}), ...(fit.prior ? { prior: fit.prior } : {}), ...(fit.vote ? { vote: fit.vote } : {}) };
     // With vote 'gain' the neighbour settings are chosen by an inner cross-validation on the training rows only (as route-fit does).
@@ -134,6 +138,8 @@ export function evaluateLearned(rows: readonly EvalRow[], vectors: readonly Floa
     n,
     ...quality(all),
     crossValidated: compare(all, rows, { length, complexity: cv.complexity, learned: cv.learned }),
+    learnedCI: bootstrapMetrics(cv.learned, rows),
+    oracleShareFor95: routerMetrics(rows.map((r) => Number(r.strong) - Number(r.weak)), rows, []).shareFor95,
     groups: names.map((g, j) => {
       const idx = groupSplits[j]!.test;
       return { group: g, n: idx.length, ...quality(idx), metrics: compare(idx, rows, { length, complexity: lo.complexity, learned: lo.learned }) };

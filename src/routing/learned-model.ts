@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { COMPLEXITY_FEATURES } from './signals/complexity-features.js';
 
 /** The format tag written in every model file. */
 export const MODEL_FORMAT = 'switchyard-router/1';
@@ -25,6 +26,10 @@ const headSchema = z
     embedding: z.string(),
     /** `w·embedding` averaged over the fitted requests: used in its place for a request without an embedding. */
     embeddingMean: z.number(),
+    /** Weights on the complexity features (by name, raw units; see `signals/complexity-features.ts`); absent names weigh 0. */
+    features: z.record(z.string(), z.number()).optional(),
+    /** `features·f` averaged over the fitted requests: used in its place when a request's features are not given. */
+    featuresMean: z.number().optional(),
   })
   .strict();
 
@@ -44,13 +49,16 @@ export const priorSchema = z
   .strict();
 /** The prior as written in the file. */
 export type PriorModelFile = z.infer<typeof priorSchema>;
-/** One probe head, decoded: `sigmoid(intercept + complexity·logit(c) + length·ln(1 + tokens) + embedding·v)`. */
+/** One probe head, decoded: `sigmoid(intercept + complexity·logit(c) + length·ln(1 + tokens) + embedding·v + features·f)`. */
 export interface ProbeHead {
   intercept: number;
   complexity: number;
   length: number;
   embedding: Float32Array;
   embeddingMean: number;
+  /** Weights on the complexity features, in {@link COMPLEXITY_FEATURES} order (absent: none). */
+  features?: Float64Array;
+  featuresMean?: number;
 }
 /** The prior as used: probe weights decoded. */
 export interface PriorModel {
@@ -190,7 +198,8 @@ export function toModelFile(m: RouterModel): RouterModelFile {
 }
 
 function headFile(h: ProbeHead): z.infer<typeof headSchema> {
-  return { intercept: h.intercept, complexity: h.complexity, length: h.length, embedding: f32ToBase64(h.embedding), embeddingMean: h.embeddingMean };
+  const features = h.features ? Object.fromEntries(COMPLEXITY_FEATURES.flatMap((k, j) => (h.features![j] ? [[k, h.features![j]!]] : []))) : undefined;
+  return { intercept: h.intercept, complexity: h.complexity, length: h.length, embedding: f32ToBase64(h.embedding), embeddingMean: h.embeddingMean, ...(features ? { features, featuresMean: h.featuresMean ?? 0 } : {}) };
 }
 
 function f32ToBase64(v: Float32Array): string {
@@ -244,7 +253,12 @@ export function parseRouterModel(text: string, source = 'model'): RouterModel {
     const head = (h: z.infer<typeof headSchema>, name: string): ProbeHead => {
       const w = base64ToF32(h.embedding);
       if (w.length !== f.dim || !w.every(Number.isFinite)) throw new ModelFileError(`${source}: prior.probe.${name}.embedding holds ${w.length} weights, the model has ${f.dim} dimensions`);
-      return { ...h, embedding: w };
+      const { features, ...rest } = h;
+      if (features) {
+        const unknown = Object.keys(features).find((k) => !(COMPLEXITY_FEATURES as readonly string[]).includes(k));
+        if (unknown) throw new ModelFileError(`${source}: prior.probe.${name}.features names an unknown complexity feature '${unknown}'`);
+      }
+      return { ...rest, embedding: w, ...(features ? { features: Float64Array.from(COMPLEXITY_FEATURES, (k) => features[k] ?? 0) } : {}) };
     };
     prior.probe = { weak: head(f.prior.probe.weak, 'weak'), strong: head(f.prior.probe.strong, 'strong') };
   }

@@ -15,6 +15,7 @@ import type { RoutingLearnedConfig } from '../config/routing-learned.js';
 import { centered, type PriorModel, type ProbeHead, type RouterModel } from './learned-model.js';
 import { OutcomeIndex, type OutcomeMatch } from './outcome-index.js';
 import type { StoredOutcome } from './outcome-store.js';
+import { COMPLEXITY_FEATURES, type ComplexityFeatures } from './signals/complexity-features.js';
 
 /** The estimate for one tier. */
 export interface LearnedEstimate {
@@ -48,6 +49,8 @@ export interface LearnedInput {
   complexity: number;
   /** Estimated prompt tokens. */
   tokens: number;
+  /** The complexity features behind `complexity` (a probe with feature weights reads them; absent: their fitted mean term counts). */
+  features?: ComplexityFeatures | undefined;
   /** Online scope: the tenant (scope `tenant`) or ignored (`global`). */
   tenant: string | undefined;
 }
@@ -68,8 +71,8 @@ const logit = (p: number) => {
  * @example
  * priorP({ intercept: 1.2, complexity: -0.8, length: 0 }, 0.5, 40); // ≈0.77
  */
-export function priorP(m: PriorModel, complexity: number, tokens: number, embedding?: Float32Array): number {
-  if (m.probe) return clamp01(1 - probeGap(m.probe, complexity, tokens, embedding));
+export function priorP(m: PriorModel, complexity: number, tokens: number, embedding?: Float32Array, features?: ComplexityFeatures): number {
+  if (m.probe) return clamp01(1 - probeGap(m.probe, complexity, tokens, embedding, features));
   return sigmoid(m.intercept + m.complexity * logit(complexity) + m.length * Math.log1p(tokens));
 }
 
@@ -79,15 +82,18 @@ export function priorP(m: PriorModel, complexity: number, tokens: number, embedd
  * @example
  * probeGap(model.prior.probe, 0.4, 60, embedding); // 0.12: the stronger tier is right 12 points more often
  */
-export function probeGap(probe: NonNullable<PriorModel['probe']>, complexity: number, tokens: number, embedding?: Float32Array): number {
-  return headP(probe.strong, complexity, tokens, embedding) - headP(probe.weak, complexity, tokens, embedding);
+export function probeGap(probe: NonNullable<PriorModel['probe']>, complexity: number, tokens: number, embedding?: Float32Array, features?: ComplexityFeatures): number {
+  return headP(probe.strong, complexity, tokens, embedding, features) - headP(probe.weak, complexity, tokens, embedding, features);
 }
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
 /** One probe head's probability (a request without a usable embedding gets the fitted mean of the embedding term). */
-function headP(h: ProbeHead, complexity: number, tokens: number, embedding: Float32Array | undefined): number {
+function headP(h: ProbeHead, complexity: number, tokens: number, embedding: Float32Array | undefined, features: ComplexityFeatures | undefined): number {
   let z = h.intercept + h.complexity * logit(complexity) + h.length * Math.log1p(tokens);
+  const f = h.features;
+  if (f && features) for (let j = 0; j < f.length; j++) z += f[j]! * features[COMPLEXITY_FEATURES[j]!];
+  else if (f) z += h.featuresMean ?? 0;
   const w = h.embedding;
   if (embedding && embedding.length === w.length) for (let i = 0; i < w.length; i++) z += w[i]! * embedding[i]!;
   else z += h.embeddingMean;
@@ -274,7 +280,7 @@ export class LearnedRouter {
     const fitted = this.model && tier === this.seedTier ? this.model.prior : undefined;
     if (fitted && gainVote(this.model!)) return this.estimateByGain(step, input, target);
     const prior = fitted
-      ? priorP(fitted, input.complexity, input.tokens, input.embedding && this.fitsModel(input.embedding) ? input.embedding : undefined)
+      ? priorP(fitted, input.complexity, input.tokens, input.embedding && this.fitsModel(input.embedding) ? input.embedding : undefined, input.features)
       : sigmoid(logit(target) - THRESHOLD_SLOPE * (input.complexity - (threshold ?? 0.5)));
     const k = this.knn();
     let matches: OutcomeMatch[] = [];
@@ -305,7 +311,7 @@ export class LearnedRouter {
     const k = this.knn();
     const v = input.embedding;
     const fits = v !== undefined && this.fitsModel(v);
-    const gap0 = probeGap(probe, input.complexity, input.tokens, fits ? v : undefined);
+    const gap0 = probeGap(probe, input.complexity, input.tokens, fits ? v : undefined, input.features);
     let seed = { p: (gap0 + 1) / 2, neighbours: 0, evidence: 0 };
     let online = { p: 0, neighbours: 0, evidence: 0 };
     if (v) {

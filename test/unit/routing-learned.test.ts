@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { routingLearnedSchema } from '../../src/config/routing-learned.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseLabels } from '../../src/eval/route-labels.js';
-import { buildModel, fitPrior, fitProbe, fitRouterModel, KNN_GRID, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
+import { buildModel, featureRecord, fitPrior, fitProbe, fitRouterModel, KNN_GRID, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
+import { COMPLEXITY_FEATURES } from '../../src/routing/signals/complexity-features.js';
 import { LearnedRouter, priorP, probeGap, shrunkEstimate } from '../../src/routing/learned.js';
 import { parseRouterModel, toModelFile, type RouterModel } from '../../src/routing/learned-model.js';
 import { OutcomeIndex } from '../../src/routing/outcome-index.js';
@@ -283,10 +284,39 @@ describe('the probe prior', () => {
     expect(KNN_GRID.neighbours).toContain(model.knn.neighbours);
     expect(KNN_GRID.priorWeight).toContain(model.knn.priorWeight);
     expect(KNN_GRID.sharpness).toContain(model.knn.sharpness);
-    expect(model.fit.knn).toMatchObject({ chosenBy: 'inner cross-validation (APGR)' });
+    expect(model.fit).toMatchObject({ chosenBy: 'inner cross-validation (APGR)' });
     // Out-of-fold, kind A (the weak tier fails) gets a lower p(ok) than kind B.
     const mean = (k: string) => ex.reduce((s, _, i) => s + (kind(i) === k ? model.oof[i]! : 0), 0) / 100;
     expect(mean('A')).toBeLessThan(mean('B') - 0.3);
+  });
+
+  it('weighs the complexity features the router already computed (kinds the embedding cannot tell apart)', () => {
+    // Random embeddings; the weak tier fails exactly the requests with many numbers (feature `numbers`).
+    const at = COMPLEXITY_FEATURES.indexOf('numbers');
+    const feats = (i: number) => COMPLEXITY_FEATURES.map((_, j) => (j === at ? (i % 2 === 0 ? 3 : 0) : 0.5));
+    const rows = Array.from({ length: 200 }, (_, i) => ({ vector: unit(i + 1), complexity: 0.5, tokens: 40, features: feats(i), weak: i % 2 === 1, strong: true, ok: i % 2 }));
+    const probe = fitProbe(rows, 1, 1)!;
+    expect(probe.weak.features).toHaveLength(COMPLEXITY_FEATURES.length);
+    const prior = { ...fitPrior(rows), probe };
+    const many = priorP(prior, 0.5, 40, unit(5000), featureRecord(feats(0)));
+    const few = priorP(prior, 0.5, 40, unit(5000), featureRecord(feats(1)));
+    expect(many).toBeLessThan(few - 0.3);
+    // Without features the fitted mean term stands in: between the two.
+    const none = priorP(prior, 0.5, 40, unit(5000));
+    expect(none).toBeGreaterThan(many);
+    expect(none).toBeLessThan(few);
+    // Without feature weights (featureRidge null) the probe cannot tell them apart.
+    const blind = { ...fitPrior(rows), probe: fitProbe(rows, 1, null)! };
+    expect(blind.probe.weak.features).toBeUndefined();
+    expect(Math.abs(priorP(blind, 0.5, 40, unit(5000), featureRecord(feats(0))) - priorP(blind, 0.5, 40, unit(5000), featureRecord(feats(1))))).toBeLessThan(1e-12);
+    // The weights travel in the model file by name; an unknown name is refused.
+    const model = buildModel(rows, { embedder: 'use-lite', prior: 'probe', ridge: 1, featureRidge: 1 });
+    const back = parseRouterModel(JSON.stringify(toModelFile(model)), 'm.json');
+    expect(priorP(back.prior, 0.5, 40, unit(5000), featureRecord(feats(0)))).toBeCloseTo(priorP(model.prior, 0.5, 40, unit(5000), featureRecord(feats(0))), 4);
+    expect(priorP(back.prior, 0.5, 40, unit(5000))).toBeCloseTo(priorP(model.prior, 0.5, 40, unit(5000)), 4);
+    const f = toModelFile(model);
+    const bad = { ...f, prior: { ...f.prior, probe: { ...f.prior.probe!, weak: { ...f.prior.probe!.weak, features: { nope: 1 } } } } };
+    expect(() => parseRouterModel(JSON.stringify(bad), 'm.json')).toThrow(/prior\.probe\.weak\.features names an unknown complexity feature 'nope'/);
   });
 
   it('fits no probe without both labels', () => {
