@@ -223,12 +223,14 @@ export function buildModel(train: readonly FitExample[], opts: RouteFitOptions, 
   const dim = train[0]?.vector.length ?? 0;
   const center = new Float32Array(dim);
   for (const e of train) for (let i = 0; i < dim; i++) center[i]! += e.vector[i]! / train.length;
+  const probe = opts.prior === 'probe' ? fitProbe(train, opts.ridge, opts.featureRidge ?? PROBE_FEATURE_RIDGE) : undefined;
+  const gain = opts.vote === 'gain' && probe !== undefined && train.every((e) => e.weak !== undefined && e.strong !== undefined);
   return {
     embedder: opts.embedder,
     dim,
     tier: opts.tier ?? null,
-    prior: withProbe(fitPrior(train), opts.prior === 'probe' ? fitProbe(train, opts.ridge, opts.featureRidge ?? PROBE_FEATURE_RIDGE) : undefined),
-    knn: { ...(opts.knn ?? DEFAULT_KNN), ...(opts.vote === 'gain' && opts.prior === 'probe' ? { vote: 'gain' as const } : {}) },
+    prior: withProbe(fitPrior(train), probe),
+    knn: { ...(opts.knn ?? DEFAULT_KNN), ...(gain ? { vote: 'gain' as const } : {}) },
     target,
     ...(opts.center === true ? { center } : {}),
     fit: opts.fit ?? {},
@@ -327,12 +329,14 @@ function fitByGain(examples: readonly FitExample[], opts: RouteFitOptions, folds
     const trainIdx = examples.flatMap((_, i) => (foldOf(i) !== k ? [i] : []));
     const testIdx = examples.flatMap((_, i) => (foldOf(i) === k ? [i] : []));
     if (trainIdx.length < 20 || testIdx.length === 0) continue;
-    const probes = ridges.map((r) => fitProbe(trainIdx.map((i) => examples[i]!), opts.ridge, r)!);
+    const probes = ridges.map((r) => fitProbe(trainIdx.map((i) => examples[i]!), opts.ridge, r));
+    // Too few labelled examples for a probe: the signal prior and neighbours on ok, as without vote 'gain'.
+    if (probes.some((p) => p === undefined)) return fitRouterModel(examples, { ...opts, vote: 'ok' });
     for (const i of testIdx) {
       const e = examples[i]!;
       const f = featureRecord(e.features);
       const top = nearest(q[i]!, trainIdx, q, maxK, KNN_GRID.minSimilarity);
-      rows.push({ i, gap0: probes.map((p) => probeGap(p, e.complexity, e.tokens, e.vector, f)), matches: top.map((j) => ({ score: (Number(examples[j.i]!.strong) - Number(examples[j.i]!.weak) + 1) / 2, similarity: j.similarity })) });
+      rows.push({ i, gap0: probes.map((p) => probeGap(p!, e.complexity, e.tokens, e.vector, f)), matches: top.map((j) => ({ score: (Number(examples[j.i]!.strong) - Number(examples[j.i]!.weak) + 1) / 2, similarity: j.similarity })) });
     }
   }
   const outcomes = rows.map((r) => ({ weak: examples[r.i]!.weak!, strong: examples[r.i]!.strong! }));

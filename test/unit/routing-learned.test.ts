@@ -288,6 +288,11 @@ describe('the probe prior', () => {
     // Out-of-fold, kind A (the weak tier fails) gets a lower p(ok) than kind B.
     const mean = (k: string) => ex.reduce((s, _, i) => s + (kind(i) === k ? model.oof[i]! : 0), 0) / 100;
     expect(mean('A')).toBeLessThan(mean('B') - 0.3);
+    // Too few labels for a probe: the signal prior and neighbours voting on ok, a model file that loads.
+    const small = fitRouterModel(ex.slice(0, 16), { embedder: 'use-lite', prior: 'probe', ridge: 1, vote: 'gain' });
+    expect(small.prior.probe).toBeUndefined();
+    expect(small.knn.vote).toBeUndefined();
+    expect(() => parseRouterModel(JSON.stringify(toModelFile(small)), 'm.json')).not.toThrow();
   });
 
   it('weighs the complexity features the router already computed (kinds the embedding cannot tell apart)', () => {
