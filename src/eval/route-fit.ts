@@ -178,8 +178,10 @@ export function fitProbe(examples: readonly FitExample[], ridge = PROBE_RIDGE, f
   const sd = new Float64Array(d);
   for (const r of rows) for (let j = 0; j < d; j++) mu[j]! += r[j]! / rows.length;
   for (const r of rows) for (let j = 0; j < d; j++) sd[j]! += (r[j]! - mu[j]!) ** 2 / rows.length;
-  for (let j = 0; j < d; j++) sd[j] = Math.sqrt(sd[j]!) || 1;
-  for (const r of rows) for (let j = 0; j < d; j++) r[j] = (r[j]! - mu[j]!) / sd[j]!;
+  // A constant column (rounding leaves it a sd of ~1e-16, not 0) is zeroed, so it gets no weight.
+  const constant = Array.from({ length: d }, (_, j) => Math.sqrt(sd[j]!) < 1e-9);
+  for (let j = 0; j < d; j++) sd[j] = constant[j] ? 1 : Math.sqrt(sd[j]!);
+  for (const r of rows) for (let j = 0; j < d; j++) r[j] = constant[j] ? 0 : (r[j]! - mu[j]!) / sd[j]!;
   const penalty = Float64Array.from({ length: d }, (_, j) => (j < dim ? ridge : j < dim + 2 ? PROBE_SIGNAL_RIDGE : featureRidge!));
   const [weakB, strongB] = logisticFitShared(rows, [labelled.map((e) => Number(e.weak)), labelled.map((e) => Number(e.strong))], penalty);
   const head = (b: Float64Array): ProbeHead => {

@@ -4,7 +4,14 @@
  * ladder walk with its guard rail and explanation, tenant scoping, the model
  * file and the label file formats.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { classifyOne } from '../../src/eval/classify.js';
+import { promptRequest } from '../../src/eval/routing-eval.js';
+import { complexityScore } from '../../src/routing/signals/complexity.js';
+import { estimateTokens } from '../../src/routing/signals/length.js';
 import { routingLearnedSchema } from '../../src/config/routing-learned.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseLabels } from '../../src/eval/route-labels.js';
@@ -219,6 +226,9 @@ describe('the probe prior', () => {
   it('learns from the embedding what the signals cannot see, and ranks through the runtime by the predicted gap', () => {
     const probe = fitProbe(ex, 1)!;
     expect(probe.strong.embedding).toHaveLength(DIM);
+    // Every example has 40 tokens: a constant column gets no weight (not noise divided by a ~1e-16 sd).
+    expect(probe.strong.length).toBe(0);
+    expect(probe.weak.length).toBe(0);
     const prior = { ...fitPrior(ex), probe };
     const a = priorP(prior, 0.5, 40, vec(1000));
     const b = priorP(prior, 0.5, 40, vec(1001));
@@ -361,6 +371,40 @@ routing:
     expect(d.tier).toBe('LOW');
     expect(router.feedback('r1', 0)).toMatchObject({ tier: 'LOW', learned: true });
     expect(router.learnedRouter!.size).toBe(1);
+    void router.close();
+    void reg.close();
+  });
+
+  it('a gain model with feature weights: the Router passes the request\'s complexity features, and classify\'s score is 1 − that p', () => {
+    const numeric = (i: number) => `Compute ${i * 37} + ${i * 11} * ${i + 3} - ${i * 7} / ${i + 1} and give 4 decimals.`;
+    const plain = (i: number) => `Name a colour that goes with item ${String.fromCharCode(97 + (i % 26))}.`;
+    const text = (i: number) => (i % 2 === 0 ? numeric(i) : plain(i));
+    const rows = Array.from({ length: 120 }, (_, i) => {
+      const req = promptRequest(text(i));
+      const c = complexityScore(req);
+      // The weak tier fails the numeric prompts; the strong tier gets nearly everything right.
+      return { vector: unit(i + 1), complexity: c.score, tokens: estimateTokens(req), features: COMPLEXITY_FEATURES.map((k) => c.features[k]), weak: i % 2 === 1, strong: i % 10 !== 3, ok: i % 2 };
+    });
+    const model = buildModel(rows, { embedder: 'use-lite', prior: 'probe', ridge: 1, featureRidge: 1, vote: 'gain', knn: { neighbours: 8, sharpness: 0.1, priorWeight: 4, minSimilarity: 0.9 } });
+    expect(model.prior.probe!.weak.features).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-gain-'));
+    const file = join(dir, 'router-model.json');
+    writeFileSync(file, JSON.stringify(toModelFile(model)));
+    const c = parseConfig(yaml(`{ model: ${file}, maxSteps: 1 }`), {});
+    const reg = new UpstreamRegistry(c, {});
+    const router = new Router(c, reg, { pollers: false });
+    const route = (prompt: string, embedding: Float32Array) => {
+      const req = { ...promptRequest(prompt), model: 'switchyard/auto' };
+      const d = router.route({ req, id: prompt, embedding });
+      const e = d.learned!.estimates.find((x) => x.tier === 'LOW')!;
+      const line = classifyOne(router, { prompt, model: 'switchyard/auto' }, 1, embedding);
+      expect(line.score).toBeCloseTo(1 - e.p, 3);
+      return e.p;
+    };
+    // Fresh embeddings far from every seed: the probe decides, from the features the Router computed.
+    const pNumeric = route(numeric(1001), unit(5001));
+    const pPlain = route(plain(1002), unit(5002));
+    expect(pNumeric).toBeLessThan(pPlain - 0.2);
     void router.close();
     void reg.close();
   });
