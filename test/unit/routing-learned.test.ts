@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyOne } from '../../src/eval/classify.js';
+import { bootstrapMetrics, routerMetrics } from '../../src/eval/routing-metrics.js';
 import { promptRequest } from '../../src/eval/routing-eval.js';
 import { complexityScore } from '../../src/routing/signals/complexity.js';
 import { estimateTokens } from '../../src/routing/signals/length.js';
@@ -201,6 +202,30 @@ describe('model and label files', () => {
     ].map((o) => ({ ...o, vector: unit(1), complexity: 0.5, tokens: 1, ok: o.weak ? 1 : 0 }));
     // p(ok) per row: the two the weak side fails have the lowest p; the target falls between them and the rest.
     expect(targetFor([0.9, 0.2, 0.3, 0.8], rows)).toBeCloseTo(0.55, 6);
+  });
+});
+
+describe('bootstrap intervals of the routing metrics', () => {
+  it('bracket the point figure, are reproducible, and narrow with more rows', () => {
+    const make = (n: number) => {
+      let x = 9;
+      const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      const rows = Array.from({ length: n }, () => ({ weak: rnd() < 0.6, strong: rnd() < 0.8 }));
+      // A noisy but informative score: the true gain plus noise.
+      const scores = rows.map((r) => Number(r.strong) - Number(r.weak) + 1.5 * rnd());
+      return { rows, scores };
+    };
+    const small = make(400);
+    const point = routerMetrics(small.scores, small.rows);
+    const ci = bootstrapMetrics(small.scores, small.rows, 100);
+    expect(ci.apgr[0]).toBeLessThanOrEqual(point.apgr);
+    expect(ci.apgr[1]).toBeGreaterThanOrEqual(point.apgr);
+    expect(ci.shareFor95[0]).toBeLessThan(ci.shareFor95[1]);
+    expect(bootstrapMetrics(small.scores, small.rows, 100)).toEqual(ci);
+    const big = make(6400);
+    const wide = ci.apgr[1] - ci.apgr[0];
+    const bci = bootstrapMetrics(big.scores, big.rows, 100);
+    expect(bci.apgr[1] - bci.apgr[0]).toBeLessThan(wide / 2);
   });
 });
 
