@@ -15,6 +15,7 @@
  *   npx tsx bench/routing.ts                      (ROUTING_DATA=… to use another file)
  *   ROUTING_BENCH=decision npx tsx bench/routing.ts   (decision cost only; ROUTING_OUTCOMES=20000 for a quick run)
  *   ROUTING_PRIOR=probe npx tsx bench/routing.ts      (the learned router with the embedding probe as its prior)
+ *   ROUTING_PRIOR=gain npx tsx bench/routing.ts       (probe prior, neighbours voting on the quality gain, settings by inner CV)
  *   BENCH_ONLY=routing npm run bench
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../src/config/load.js';
 import { UseLiteEmbedder } from '../src/embedding/use-lite.js';
 import { embedWithCache } from '../src/eval/embed-cache.js';
-import { evaluateLearned, ROUTERS, type Comparison, type LearnedEvalReport } from '../src/eval/routing-learned-eval.js';
+import { evaluateLearned, ROUTERS, type Comparison, type LearnedEvalReport, type LearnedFitOptions } from '../src/eval/routing-learned-eval.js';
 import { benchSignals, type SignalTiming } from '../src/eval/signal-bench.js';
 import { promptRequest, readRoutingSet, runRoutingEval, type RoutingEvalReport } from '../src/eval/routing-eval.js';
 import { Router } from '../src/routing/router.js';
@@ -245,7 +246,8 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
     file: resolve('bench/results/routing-embeddings.use-lite.bin'),
     progress: (d, n) => process.stderr.write(`\rembedding prompts ${d}/${n}`),
   });
-  const learned = evaluateLearned(rows, vectors, process.env.ROUTING_PRIOR === 'probe' ? { prior: 'probe' } : {});
+  const learned = evaluateLearned(rows, vectors, { ...learnedFit(process.env.ROUTING_PRIOR), progress: (m) => process.stderr.write(`\rlearned router: ${m}`.padEnd(60)) });
+  process.stderr.write('\n');
   const l = { outcomes: Number(process.env.ROUTING_OUTCOMES ?? 100_000), dir: mkdtempSync(join(tmpdir(), 'switchyard-bench-outcomes-')) };
   const learnedDecision = timeDecisions(prompts, { vectors, ...l });
   await timeRestarts(learnedDecision, l);
@@ -253,6 +255,13 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
   const b = { file, report, operating, thresholdFor95, signals, decision, learned, learnedDecision };
   log(routingMarkdown(b));
   return b;
+}
+
+/** The learned router's fit for ROUTING_PRIOR: `signals` (complexity and length prior), `probe` (the probe as prior, neighbours on ok), `gain` (probe, neighbours on the gain, settings by inner CV). */
+export function learnedFit(prior: string | undefined): LearnedFitOptions {
+  if (prior === 'probe') return { prior: 'probe' };
+  if (prior === 'gain') return { prior: 'probe', vote: 'gain' };
+  return {};
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -316,6 +325,10 @@ export function learnedMarkdown(l: LearnedEvalReport): string {
   const out: string[] = [];
   out.push('**Learned router, 5-fold CV** (everything refitted on four folds, the fifth scored; out-of-fold scores pooled):', '');
   out.push('| router | APGR | CPT(50%) | CPT(80%) | strong calls for 95% of all-strong |', '|---|---:|---:|---:|---:|', ...comparisonRows(l.crossValidated));
+  out.push(
+    '',
+    `Learned, 95% bootstrap interval (rows resampled): APGR ${l.learnedCI.apgr.map((x) => x.toFixed(3)).join('–')}, strong calls for 95% of all-strong ${l.learnedCI.shareFor95.map(pct).join('–')}. An oracle that knows every row's labels needs ${pct(l.oracleShareFor95)}.`,
+  );
   out.push('', `| strong calls | ${ROUTERS.map((k) => NAMES[k]).join(' | ')} |`, `|---:|${ROUTERS.map(() => '---:').join('|')}|`);
   l.crossValidated.random.curve.forEach((pt, i) => {
     if (![0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].includes(pt.share)) return;

@@ -104,7 +104,7 @@ export function classifyOne(router: Router, o: InputLine, line: number, embeddin
     const estimates = d.learned?.estimates.map((e) => ({ tier: e.tier, p: round(e.p), prior: round(e.prior), neighbours: e.neighbours, target: e.target })) ?? [];
     if (l) {
       const step = l.scoreStep();
-      const e = l.estimate(step, { embedding, complexity: s.complexity, tokens: s.tokens, tenant: typeof o.tenant === 'string' ? o.tenant : undefined }, thresholds[step]);
+      const e = l.estimate(step, { embedding, complexity: s.complexity, tokens: s.tokens, features: s.features, tenant: typeof o.tenant === 'string' ? o.tenant : undefined }, thresholds[step]);
       score = round(1 - e.p);
       scoreThresholds = [round(1 - e.target)];
       if (!estimates.some((x) => x.tier === e.tier)) estimates.push({ tier: e.tier, p: round(e.p), prior: round(e.prior), neighbours: e.neighbours, target: e.target });

@@ -159,3 +159,91 @@ export function logisticFit(rows: readonly Float64Array[], y: ArrayLike<number>,
   }
   return b;
 }
+
+/**
+ * Ridge-penalised logistic regressions of several targets on the same rows,
+ * by Böhning's bound (a minorise-maximise step with the fixed Hessian bound
+ * `Zᵀ Z / 4 + ridge`): the Gram matrix and its Cholesky factor are computed
+ * once and shared by every target, so each iteration is two passes over the
+ * rows. Same optimum as {@link logisticFit}, several times faster for wide
+ * rows (the probe's 514 features). `ridge` is one strength for every weight
+ * or one per feature. Returns `[intercept, ...weights]` per target.
+ *
+ * @example
+ * const [weak, strong] = logisticFitShared(rows, [weakLabels, strongLabels], 3000);
+ */
+export function logisticFitShared(rows: readonly Float64Array[], ys: readonly ArrayLike<number>[], ridge: number | ArrayLike<number>, iterations = 500, tol = 1e-6): Float64Array[] {
+  const lam = (i: number) => (typeof ridge === 'number' ? ridge : ridge[i - 1]!);
+  const d = (rows[0]?.length ?? 0) + 1;
+  const n = rows.length;
+  const h = new Float64Array(d * d);
+  const z = new Float64Array(d);
+  for (let r = 0; r < n; r++) {
+    z[0] = 1;
+    z.set(rows[r]!, 1);
+    for (let i = 0; i < d; i++) {
+      const zi = 0.25 * z[i]!;
+      if (zi === 0) continue;
+      const row = i * d;
+      for (let j = i; j < d; j++) h[row + j]! += zi * z[j]!;
+    }
+  }
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) h[i * d + j] = h[j * d + i]!;
+  for (let i = 1; i < d; i++) h[i * d + i]! += lam(i);
+  h[0]! += 1e-9;
+  const l = cholesky(h, d);
+  const penalty = Float64Array.from({ length: d }, (_, i) => (i === 0 ? 0 : lam(i)));
+  const g = new Float64Array(d);
+  return ys.map((y) => {
+    const b = new Float64Array(d);
+    for (let it = 0; it < iterations; it++) {
+      g.fill(0);
+      for (let r = 0; r < n; r++) {
+        const x = rows[r]!;
+        let eta = b[0]!;
+        for (let i = 1; i < d; i++) eta += b[i]! * x[i - 1]!;
+        const e = 1 / (1 + Math.exp(-eta)) - y[r]!;
+        g[0]! += e;
+        for (let i = 1; i < d; i++) g[i]! += e * x[i - 1]!;
+      }
+      for (let i = 1; i < d; i++) g[i]! += penalty[i]! * b[i]!;
+      const step = cholSolve(l, g, d);
+      let moved = 0;
+      for (let i = 0; i < d; i++) {
+        b[i]! -= step[i]!;
+        moved = Math.max(moved, Math.abs(step[i]!));
+      }
+      if (moved < tol) break;
+    }
+    return b;
+  });
+}
+
+function cholesky(a: Float64Array, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = a[i * n + j]!;
+      for (let k = 0; k < j; k++) sum -= l[i * n + k]! * l[j * n + k]!;
+      if (i === j) l[i * n + i] = Math.sqrt(Math.max(sum, 1e-12));
+      else l[i * n + j] = sum / l[j * n + j]!;
+    }
+  }
+  return l;
+}
+
+function cholSolve(l: Float64Array, b: Float64Array, n: number): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = b[i]!;
+    for (let k = 0; k < i; k++) sum -= l[i * n + k]! * y[k]!;
+    y[i] = sum / l[i * n + i]!;
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let sum = y[i]!;
+    for (let k = i + 1; k < n; k++) sum -= l[k * n + i]! * x[k]!;
+    x[i] = sum / l[i * n + i]!;
+  }
+  return x;
+}

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import { createEmbedder } from '../embedding/index.js';
 import { complexityScore } from '../routing/signals/complexity.js';
+import { COMPLEXITY_FEATURES } from '../routing/signals/complexity-features.js';
 import { estimateTokens } from '../routing/signals/length.js';
 import { toModelFile } from '../routing/learned-model.js';
 import { embedWithCache } from './embed-cache.js';
@@ -54,14 +55,18 @@ export async function routeFit(o: RouteFitCliOptions, log: (s: string) => void =
   } finally {
     await embedder.close?.();
   }
-  const examples: FitExample[] = rows.map((r, i) => ({
+  const examples: FitExample[] = rows.map((r, i) => {
+    const c = complexityScore(r.req);
+    return {
     vector: vectors[i]!,
-    complexity: complexityScore(r.req).score,
+    complexity: c.score,
+    features: COMPLEXITY_FEATURES.map((k) => c.features[k]),
     tokens: estimateTokens(r.req),
     ok: r.ok,
     ...(r.weak !== undefined ? { weak: r.weak } : {}),
     ...(r.strong !== undefined ? { strong: r.strong } : {}),
-  }));
+    };
+  });
   const folds = rows.map((r) => foldOf(r.text, 5));
   const model = fitRouterModel(examples, {
     embedder: embedder.id,

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { COMPLEXITY_FEATURES } from './signals/complexity-features.js';
 
 /** The format tag written in every model file. */
 export const MODEL_FORMAT = 'switchyard-router/1';
@@ -25,6 +26,10 @@ const headSchema = z
     embedding: z.string(),
     /** `w·embedding` averaged over the fitted requests: used in its place for a request without an embedding. */
     embeddingMean: z.number(),
+    /** Weights on the complexity features (by name, raw units; see `signals/complexity-features.ts`); absent names weigh 0. */
+    features: z.record(z.string(), z.number()).optional(),
+    /** `features·f` averaged over the fitted requests: used in its place when a request's features are not given. */
+    featuresMean: z.number().optional(),
   })
   .strict();
 
@@ -44,13 +49,16 @@ export const priorSchema = z
   .strict();
 /** The prior as written in the file. */
 export type PriorModelFile = z.infer<typeof priorSchema>;
-/** One probe head, decoded: `sigmoid(intercept + complexity·logit(c) + length·ln(1 + tokens) + embedding·v)`. */
+/** One probe head, decoded: `sigmoid(intercept + complexity·logit(c) + length·ln(1 + tokens) + embedding·v + features·f)`. */
 export interface ProbeHead {
   intercept: number;
   complexity: number;
   length: number;
   embedding: Float32Array;
   embeddingMean: number;
+  /** Weights on the complexity features, in {@link COMPLEXITY_FEATURES} order (absent: none). */
+  features?: Float64Array;
+  featuresMean?: number;
 }
 /** The prior as used: probe weights decoded. */
 export interface PriorModel {
@@ -67,6 +75,13 @@ export const knnSchema = z
     sharpness: z.number().positive(),
     priorWeight: z.number().min(0),
     minSimilarity: z.number().min(-1).max(1),
+    /**
+     * What the seed neighbours vote on. `ok` (default): their 0..1 score, shrunk toward the prior.
+     * `gain` (needs the probe and `outcomes.gains`): their quality gain from the stronger tier
+     * (strong right − weak right, −1..1), shrunk toward the probe's predicted gap
+     * `P(strong) − P(weak)`; then `p0 = 1 − gap` (clamped to 0..1).
+     */
+    vote: z.enum(['ok', 'gain']).optional(),
   })
   .strict();
 export type KnnSettings = z.infer<typeof knnSchema>;
@@ -88,7 +103,14 @@ const modelSchema = z
     /** Where it came from, for people. */
     fit: z.record(z.string(), z.unknown()).default({}),
     /** Seed outcomes: `scores[i]` in 0..1 for vector i; `vectors` base64 of int8 values, `dim` per outcome, scaled by 1/127. */
-    outcomes: z.object({ scores: z.array(z.number().min(0).max(1)), vectors: z.string() }).strict(),
+    outcomes: z
+      .object({
+        scores: z.array(z.number().min(0).max(1)),
+        vectors: z.string(),
+        /** Per seed: strong right − weak right (−1, 0, 1), for `knn.vote: gain`. */
+        gains: z.array(z.number().int().min(-1).max(1)).optional(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -106,7 +128,8 @@ export interface RouterModel {
   /** Mean seed vector (see the file field). */
   center?: Float32Array;
   fit: Record<string, unknown>;
-  seeds: { vector: Float32Array; score: number }[];
+  /** `gain`: strong right − weak right, when the labels had both sides (for `knn.vote: gain`). */
+  seeds: { vector: Float32Array; score: number; gain?: number }[];
 }
 
 /**
@@ -166,12 +189,17 @@ export function toModelFile(m: RouterModel): RouterModelFile {
     target: m.target,
     ...(m.center ? { center: Array.from(m.center, (x) => Number(x.toFixed(6))) } : {}),
     fit: m.fit,
-    outcomes: { scores: m.seeds.map((s) => Number(s.score.toFixed(4))), vectors: Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64') },
+    outcomes: {
+      scores: m.seeds.map((s) => Number(s.score.toFixed(4))),
+      vectors: Buffer.from(all.buffer, all.byteOffset, all.byteLength).toString('base64'),
+      ...(m.seeds.length > 0 && m.seeds.every((s) => s.gain !== undefined) ? { gains: m.seeds.map((s) => s.gain!) } : {}),
+    },
   };
 }
 
 function headFile(h: ProbeHead): z.infer<typeof headSchema> {
-  return { intercept: h.intercept, complexity: h.complexity, length: h.length, embedding: f32ToBase64(h.embedding), embeddingMean: h.embeddingMean };
+  const features = h.features ? Object.fromEntries(COMPLEXITY_FEATURES.flatMap((k, j) => (h.features![j] ? [[k, h.features![j]!]] : []))) : undefined;
+  return { intercept: h.intercept, complexity: h.complexity, length: h.length, embedding: f32ToBase64(h.embedding), embeddingMean: h.embeddingMean, ...(features ? { features, featuresMean: h.featuresMean ?? 0 } : {}) };
 }
 
 function f32ToBase64(v: Float32Array): string {
@@ -216,17 +244,25 @@ export function parseRouterModel(text: string, source = 'model'): RouterModel {
     throw new ModelFileError(`${source}: ${f.outcomes.scores.length} scores but ${bytes.length / f.dim} vectors of ${f.dim} dimensions`);
   }
   const codes = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  const seeds = f.outcomes.scores.map((score, i) => ({ vector: dequantize(codes.subarray(i * f.dim, (i + 1) * f.dim)), score }));
+  const gains = f.outcomes.gains;
+  if (gains && gains.length !== f.outcomes.scores.length) throw new ModelFileError(`${source}: ${f.outcomes.scores.length} scores but ${gains.length} gains`);
+  const seeds = f.outcomes.scores.map((score, i) => ({ vector: dequantize(codes.subarray(i * f.dim, (i + 1) * f.dim)), score, ...(gains ? { gain: gains[i]! } : {}) }));
   if (f.center && f.center.length !== f.dim) throw new ModelFileError(`${source}: center has ${f.center.length} dimensions, the model ${f.dim}`);
   const prior: PriorModel = { intercept: f.prior.intercept, complexity: f.prior.complexity, length: f.prior.length };
   if (f.prior.probe) {
     const head = (h: z.infer<typeof headSchema>, name: string): ProbeHead => {
       const w = base64ToF32(h.embedding);
       if (w.length !== f.dim || !w.every(Number.isFinite)) throw new ModelFileError(`${source}: prior.probe.${name}.embedding holds ${w.length} weights, the model has ${f.dim} dimensions`);
-      return { ...h, embedding: w };
+      const { features, ...rest } = h;
+      if (features) {
+        const unknown = Object.keys(features).find((k) => !(COMPLEXITY_FEATURES as readonly string[]).includes(k));
+        if (unknown) throw new ModelFileError(`${source}: prior.probe.${name}.features names an unknown complexity feature '${unknown}'`);
+      }
+      return { ...rest, embedding: w, ...(features ? { features: Float64Array.from(COMPLEXITY_FEATURES, (k) => features[k] ?? 0) } : {}) };
     };
     prior.probe = { weak: head(f.prior.probe.weak, 'weak'), strong: head(f.prior.probe.strong, 'strong') };
   }
+  if (f.knn.vote === 'gain' && (!prior.probe || !gains)) throw new ModelFileError(`${source}: knn.vote 'gain' needs prior.probe and outcomes.gains`);
   return { embedder: f.embedder, dim: f.dim, tier: f.tier, prior, knn: f.knn, target: f.target, ...(f.center ? { center: Float32Array.from(f.center) } : {}), fit: f.fit, seeds };
 }
 

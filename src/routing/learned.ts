@@ -15,6 +15,7 @@ import type { RoutingLearnedConfig } from '../config/routing-learned.js';
 import { centered, type PriorModel, type ProbeHead, type RouterModel } from './learned-model.js';
 import { OutcomeIndex, type OutcomeMatch } from './outcome-index.js';
 import type { StoredOutcome } from './outcome-store.js';
+import { COMPLEXITY_FEATURES, type ComplexityFeatures } from './signals/complexity-features.js';
 
 /** The estimate for one tier. */
 export interface LearnedEstimate {
@@ -48,6 +49,8 @@ export interface LearnedInput {
   complexity: number;
   /** Estimated prompt tokens. */
   tokens: number;
+  /** The complexity features behind `complexity` (a probe with feature weights reads them; absent: their fitted mean term counts). */
+  features?: ComplexityFeatures | undefined;
   /** Online scope: the tenant (scope `tenant`) or ignored (`global`). */
   tenant: string | undefined;
 }
@@ -68,14 +71,29 @@ const logit = (p: number) => {
  * @example
  * priorP({ intercept: 1.2, complexity: -0.8, length: 0 }, 0.5, 40); // ≈0.77
  */
-export function priorP(m: PriorModel, complexity: number, tokens: number, embedding?: Float32Array): number {
-  if (m.probe) return 1 - Math.max(0, headP(m.probe.strong, complexity, tokens, embedding) - headP(m.probe.weak, complexity, tokens, embedding));
+export function priorP(m: PriorModel, complexity: number, tokens: number, embedding?: Float32Array, features?: ComplexityFeatures): number {
+  if (m.probe) return clamp01(1 - probeGap(m.probe, complexity, tokens, embedding, features));
   return sigmoid(m.intercept + m.complexity * logit(complexity) + m.length * Math.log1p(tokens));
 }
 
+/**
+ * The probe's predicted quality gain from the stronger tier, `P(strong right) − P(weak right)` (−1..1).
+ *
+ * @example
+ * probeGap(model.prior.probe, 0.4, 60, embedding); // 0.12: the stronger tier is right 12 points more often
+ */
+export function probeGap(probe: NonNullable<PriorModel['probe']>, complexity: number, tokens: number, embedding?: Float32Array, features?: ComplexityFeatures): number {
+  return headP(probe.strong, complexity, tokens, embedding, features) - headP(probe.weak, complexity, tokens, embedding, features);
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
 /** One probe head's probability (a request without a usable embedding gets the fitted mean of the embedding term). */
-function headP(h: ProbeHead, complexity: number, tokens: number, embedding: Float32Array | undefined): number {
+function headP(h: ProbeHead, complexity: number, tokens: number, embedding: Float32Array | undefined, features: ComplexityFeatures | undefined): number {
   let z = h.intercept + h.complexity * logit(complexity) + h.length * Math.log1p(tokens);
+  const f = h.features;
+  if (f && features) for (let j = 0; j < f.length; j++) z += f[j]! * features[COMPLEXITY_FEATURES[j]!];
+  else if (f) z += h.featuresMean ?? 0;
   const w = h.embedding;
   if (embedding && embedding.length === w.length) for (let i = 0; i < w.length; i++) z += w[i]! * embedding[i]!;
   else z += h.embeddingMean;
@@ -147,7 +165,9 @@ export class LearnedRouter {
       this.seeds = undefined;
       if (model && model.seeds.length > 0) {
         const seeds = new OutcomeIndex({ maxOutcomes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY, now: () => 0 });
-        for (const s of model.seeds) seeds.add({ vector: model.center ? centered(s.vector, model.center) : s.vector, tier: GLOBAL, score: s.score, scope: GLOBAL, at: 0 });
+        // With `vote: gain` a seed's score holds its gain (−1..1) as (gain + 1) / 2: the weighted mean stays linear in it.
+        const gain = gainVote(model);
+        for (const s of model.seeds) seeds.add({ vector: model.center ? centered(s.vector, model.center) : s.vector, tier: GLOBAL, score: gain ? (s.gain! + 1) / 2 : s.score, scope: GLOBAL, at: 0 });
         this.scratch = new Float32Array(model.dim);
         this.seeds = seeds;
       }
@@ -263,8 +283,9 @@ export class LearnedRouter {
     const tier = this.lower[step]!;
     const target = this.targetOf(step);
     const fitted = this.model && tier === this.seedTier ? this.model.prior : undefined;
+    if (fitted && gainVote(this.model!)) return this.estimateByGain(step, input, target);
     const prior = fitted
-      ? priorP(fitted, input.complexity, input.tokens, input.embedding && this.fitsModel(input.embedding) ? input.embedding : undefined)
+      ? priorP(fitted, input.complexity, input.tokens, input.embedding && this.fitsModel(input.embedding) ? input.embedding : undefined, input.features)
       : sigmoid(logit(target) - THRESHOLD_SLOPE * (input.complexity - (threshold ?? 0.5)));
     const k = this.knn();
     let matches: OutcomeMatch[] = [];
@@ -280,6 +301,34 @@ export class LearnedRouter {
     }
     const e = shrunkEstimate(matches, prior, k);
     return { tier: this.ladder[step]!, p: e.p, prior, neighbours: e.neighbours, evidence: e.evidence, target };
+  }
+
+  /**
+   * The model's tier under `knn.vote: gain`: the seed neighbours' mean gain
+   * (strong right − weak right), shrunk toward the probe's predicted gap by
+   * `priorWeight`, gives `p0 = 1 − gap`; the tier's online outcomes (0..1
+   * verdicts on the cheaper tier) are then shrunk toward `p0` the same way.
+   * Where the seeds are far (a kind of request the labels never had), their
+   * weights vanish and the probe decides.
+   */
+  private estimateByGain(step: number, input: LearnedInput, target: number): LearnedEstimate {
+    const probe = this.model!.prior.probe!;
+    const k = this.knn();
+    const v = input.embedding;
+    const fits = v !== undefined && this.fitsModel(v);
+    const gap0 = probeGap(probe, input.complexity, input.tokens, fits ? v : undefined, input.features);
+    let seed = { p: (gap0 + 1) / 2, neighbours: 0, evidence: 0 };
+    let online = { p: 0, neighbours: 0, evidence: 0 };
+    if (v) {
+      if (fits && this.seeds) {
+        const c = this.model!.center;
+        seed = shrunkEstimate(this.seeds.search(GLOBAL, GLOBAL, c ? centered(v, c, this.scratch) : v, k.neighbours), (gap0 + 1) / 2, k);
+      }
+      online = shrunkEstimate(this.online.search(this.scopeOf(input.tenant), this.lower[step]!, v, k.neighbours), clamp01(2 - 2 * seed.p), k);
+    }
+    const p0 = clamp01(2 - 2 * seed.p);
+    const p = online.neighbours > 0 ? online.p : p0;
+    return { tier: this.ladder[step]!, p, prior: clamp01(1 - gap0), neighbours: seed.neighbours + online.neighbours, evidence: seed.evidence + online.evidence, target };
   }
 
   /**
@@ -300,6 +349,11 @@ export class LearnedRouter {
     }
     return { step, why: explain(estimates, step, this.ladder, input.embedding === undefined), estimates };
   }
+}
+
+/** Whether a model's seeds vote on the quality gain (probe and gains present). */
+function gainVote(m: RouterModel): boolean {
+  return m.knn.vote === 'gain' && m.prior.probe !== undefined && m.seeds.length > 0 && m.seeds.every((s) => s.gain !== undefined);
 }
 
 const f2 = (x: number) => x.toFixed(2);

@@ -316,7 +316,7 @@ export class Router {
       step = pick.step;
       notes.push(`auto: ${pick.why}`);
       if (this.learned && pick.byComplexity && step >= 0) {
-        learnedChoice = this.learned.choose({ embedding: input.embedding, complexity: signals.complexity, tokens: signals.tokens, tenant: input.tenant }, step, this.thresholdsFor(signals.task.type));
+        learnedChoice = this.learned.choose({ embedding: input.embedding, complexity: signals.complexity, tokens: signals.tokens, features: signals.features, tenant: input.tenant }, step, this.thresholdsFor(signals.task.type));
         step = learnedChoice.step;
         tier = this.ladder[step]!;
         notes.push(learnedChoice.why);

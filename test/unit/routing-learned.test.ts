@@ -4,12 +4,21 @@
  * ladder walk with its guard rail and explanation, tenant scoping, the model
  * file and the label file formats.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { classifyOne } from '../../src/eval/classify.js';
+import { bootstrapMetrics, routerMetrics } from '../../src/eval/routing-metrics.js';
+import { promptRequest } from '../../src/eval/routing-eval.js';
+import { complexityScore } from '../../src/routing/signals/complexity.js';
+import { estimateTokens } from '../../src/routing/signals/length.js';
 import { routingLearnedSchema } from '../../src/config/routing-learned.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseLabels } from '../../src/eval/route-labels.js';
-import { buildModel, fitPrior, fitProbe, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
-import { LearnedRouter, priorP, shrunkEstimate } from '../../src/routing/learned.js';
+import { buildModel, featureRecord, fitPrior, fitProbe, fitRouterModel, KNN_GRID, scoreExamples, targetFor } from '../../src/eval/route-fit.js';
+import { COMPLEXITY_FEATURES } from '../../src/routing/signals/complexity-features.js';
+import { LearnedRouter, priorP, probeGap, shrunkEstimate } from '../../src/routing/learned.js';
 import { parseRouterModel, toModelFile, type RouterModel } from '../../src/routing/learned-model.js';
 import { OutcomeIndex } from '../../src/routing/outcome-index.js';
 import { Router } from '../../src/routing/router.js';
@@ -196,6 +205,30 @@ describe('model and label files', () => {
   });
 });
 
+describe('bootstrap intervals of the routing metrics', () => {
+  it('bracket the point figure, are reproducible, and narrow with more rows', () => {
+    const make = (n: number) => {
+      let x = 9;
+      const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      const rows = Array.from({ length: n }, () => ({ weak: rnd() < 0.6, strong: rnd() < 0.8 }));
+      // A noisy but informative score: the true gain plus noise.
+      const scores = rows.map((r) => Number(r.strong) - Number(r.weak) + 1.5 * rnd());
+      return { rows, scores };
+    };
+    const small = make(400);
+    const point = routerMetrics(small.scores, small.rows);
+    const ci = bootstrapMetrics(small.scores, small.rows, 100);
+    expect(ci.apgr[0]).toBeLessThanOrEqual(point.apgr);
+    expect(ci.apgr[1]).toBeGreaterThanOrEqual(point.apgr);
+    expect(ci.shareFor95[0]).toBeLessThan(ci.shareFor95[1]);
+    expect(bootstrapMetrics(small.scores, small.rows, 100)).toEqual(ci);
+    const big = make(6400);
+    const wide = ci.apgr[1] - ci.apgr[0];
+    const bci = bootstrapMetrics(big.scores, big.rows, 100);
+    expect(bci.apgr[1] - bci.apgr[0]).toBeLessThan(wide / 2);
+  });
+});
+
 describe('the probe prior', () => {
   // Two kinds of request, told apart only by the embedding's first coordinate (same complexity, same
   // length): the weak tier fails kind A (strong right), both are right on kind B.
@@ -218,6 +251,9 @@ describe('the probe prior', () => {
   it('learns from the embedding what the signals cannot see, and ranks through the runtime by the predicted gap', () => {
     const probe = fitProbe(ex, 1)!;
     expect(probe.strong.embedding).toHaveLength(DIM);
+    // Every example has 40 tokens: a constant column gets no weight (not noise divided by a ~1e-16 sd).
+    expect(probe.strong.length).toBe(0);
+    expect(probe.weak.length).toBe(0);
     const prior = { ...fitPrior(ex), probe };
     const a = priorP(prior, 0.5, 40, vec(1000));
     const b = priorP(prior, 0.5, 40, vec(1001));
@@ -242,6 +278,85 @@ describe('the probe prior', () => {
     const f = toModelFile(model);
     const bad = { ...f, prior: { ...f.prior, probe: { ...f.prior.probe!, weak: { ...f.prior.probe!.weak, embedding: Buffer.alloc(8).toString('base64') } } } };
     expect(() => parseRouterModel(JSON.stringify(bad), 'm.json')).toThrow(/prior\.probe\.weak\.embedding holds 2 weights, the model has 16 dimensions/);
+  });
+
+  it('vote gain: seed neighbours vote on strong right − weak right, shrunk toward the probe gap; far away the probe decides', () => {
+    const model = buildModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1, vote: 'gain', knn: { neighbours: 8, sharpness: 0.1, priorWeight: 0.5, minSimilarity: 0.5 } });
+    expect(model.knn.vote).toBe('gain');
+    // Four seeds around one point: gains +1, +1, 0, −1 (mean 0.25). Voting on ok (1, 1 for 0 and −1, 0 for +1) would give 0.5.
+    const at = unit(4242);
+    const gains = [1, 1, 0, -1];
+    const seeds = gains.map((gain, j) => ({ vector: near(at, 50 + j, 0.001), score: gain === 1 ? 0 : 1, gain }));
+    const m: RouterModel = { ...model, tier: 'weak', seeds };
+    const l = new LearnedRouter(cfg(), ['weak', 'strong'], m);
+    const input = { embedding: near(at, 77, 0.001), complexity: 0.5, tokens: 40, tenant: undefined };
+    const e = l.estimate(0, input, undefined);
+    expect(e.neighbours).toBe(4);
+    const gap0 = probeGap(m.prior.probe!, 0.5, 40, input.embedding);
+    const w = e.evidence;
+    expect(e.p).toBeCloseTo(1 - (w * 0.25 + 0.5 * gap0) / (w + 0.5), 3);
+    expect(e.prior).toBeCloseTo(Math.min(1, 1 - gap0), 6);
+    // Far from every seed (below minSimilarity): the probe alone.
+    const far = l.estimate(0, { ...input, embedding: unit(9999) }, undefined);
+    expect(far.neighbours).toBe(0);
+    expect(far.p).toBeCloseTo(far.prior, 12);
+    // The deployment's own outcomes are shrunk toward that estimate.
+    for (let i = 0; i < 30; i++) l.record({ vector: near(at, 300 + i, 0.001), tier: 'weak', score: 0 });
+    const online = l.estimate(0, input, undefined);
+    expect(online.neighbours).toBe(4 + 8);
+    expect(online.p).toBeLessThan(e.p / 4);
+    // Round trip: the gains travel in the model file; vote gain without them is refused.
+    const back = parseRouterModel(JSON.stringify(toModelFile(m)), 'm.json');
+    expect(back.seeds.map((s) => s.gain)).toEqual(gains);
+    expect(new LearnedRouter(cfg(), ['weak', 'strong'], back).estimate(0, input, undefined).p).toBeCloseTo(e.p, 2);
+    const f = toModelFile(m);
+    expect(() => parseRouterModel(JSON.stringify({ ...f, outcomes: { ...f.outcomes, gains: undefined } }), 'm.json')).toThrow(/knn\.vote 'gain' needs prior\.probe and outcomes\.gains/);
+  });
+
+  it('vote gain: route-fit picks the neighbour settings from the grid by inner cross-validation', () => {
+    const model = fitRouterModel(ex, { embedder: 'use-lite', prior: 'probe', ridge: 1, vote: 'gain' });
+    expect(model.knn.vote).toBe('gain');
+    expect(KNN_GRID.neighbours).toContain(model.knn.neighbours);
+    expect(KNN_GRID.priorWeight).toContain(model.knn.priorWeight);
+    expect(KNN_GRID.sharpness).toContain(model.knn.sharpness);
+    expect(model.fit).toMatchObject({ chosenBy: 'inner cross-validation (APGR)' });
+    // Out-of-fold, kind A (the weak tier fails) gets a lower p(ok) than kind B.
+    const mean = (k: string) => ex.reduce((s, _, i) => s + (kind(i) === k ? model.oof[i]! : 0), 0) / 100;
+    expect(mean('A')).toBeLessThan(mean('B') - 0.3);
+    // Too few labels for a probe: the signal prior and neighbours voting on ok, a model file that loads.
+    const small = fitRouterModel(ex.slice(0, 16), { embedder: 'use-lite', prior: 'probe', ridge: 1, vote: 'gain' });
+    expect(small.prior.probe).toBeUndefined();
+    expect(small.knn.vote).toBeUndefined();
+    expect(() => parseRouterModel(JSON.stringify(toModelFile(small)), 'm.json')).not.toThrow();
+  });
+
+  it('weighs the complexity features the router already computed (kinds the embedding cannot tell apart)', () => {
+    // Random embeddings; the weak tier fails exactly the requests with many numbers (feature `numbers`).
+    const at = COMPLEXITY_FEATURES.indexOf('numbers');
+    const feats = (i: number) => COMPLEXITY_FEATURES.map((_, j) => (j === at ? (i % 2 === 0 ? 3 : 0) : 0.5));
+    const rows = Array.from({ length: 200 }, (_, i) => ({ vector: unit(i + 1), complexity: 0.5, tokens: 40, features: feats(i), weak: i % 2 === 1, strong: true, ok: i % 2 }));
+    const probe = fitProbe(rows, 1, 1)!;
+    expect(probe.weak.features).toHaveLength(COMPLEXITY_FEATURES.length);
+    const prior = { ...fitPrior(rows), probe };
+    const many = priorP(prior, 0.5, 40, unit(5000), featureRecord(feats(0)));
+    const few = priorP(prior, 0.5, 40, unit(5000), featureRecord(feats(1)));
+    expect(many).toBeLessThan(few - 0.3);
+    // Without features the fitted mean term stands in: between the two.
+    const none = priorP(prior, 0.5, 40, unit(5000));
+    expect(none).toBeGreaterThan(many);
+    expect(none).toBeLessThan(few);
+    // Without feature weights (featureRidge null) the probe cannot tell them apart.
+    const blind = { ...fitPrior(rows), probe: fitProbe(rows, 1, null)! };
+    expect(blind.probe.weak.features).toBeUndefined();
+    expect(Math.abs(priorP(blind, 0.5, 40, unit(5000), featureRecord(feats(0))) - priorP(blind, 0.5, 40, unit(5000), featureRecord(feats(1))))).toBeLessThan(1e-12);
+    // The weights travel in the model file by name; an unknown name is refused.
+    const model = buildModel(rows, { embedder: 'use-lite', prior: 'probe', ridge: 1, featureRidge: 1 });
+    const back = parseRouterModel(JSON.stringify(toModelFile(model)), 'm.json');
+    expect(priorP(back.prior, 0.5, 40, unit(5000), featureRecord(feats(0)))).toBeCloseTo(priorP(model.prior, 0.5, 40, unit(5000), featureRecord(feats(0))), 4);
+    expect(priorP(back.prior, 0.5, 40, unit(5000))).toBeCloseTo(priorP(model.prior, 0.5, 40, unit(5000)), 4);
+    const f = toModelFile(model);
+    const bad = { ...f, prior: { ...f.prior, probe: { ...f.prior.probe!, weak: { ...f.prior.probe!.weak, features: { nope: 1 } } } } };
+    expect(() => parseRouterModel(JSON.stringify(bad), 'm.json')).toThrow(/prior\.probe\.weak\.features names an unknown complexity feature 'nope'/);
   });
 
   it('fits no probe without both labels', () => {
@@ -281,6 +396,40 @@ routing:
     expect(d.tier).toBe('LOW');
     expect(router.feedback('r1', 0)).toMatchObject({ tier: 'LOW', learned: true });
     expect(router.learnedRouter!.size).toBe(1);
+    void router.close();
+    void reg.close();
+  });
+
+  it('a gain model with feature weights: the Router passes the request\'s complexity features, and classify\'s score is 1 − that p', () => {
+    const numeric = (i: number) => `Compute ${i * 37} + ${i * 11} * ${i + 3} - ${i * 7} / ${i + 1} and give 4 decimals.`;
+    const plain = (i: number) => `Name a colour that goes with item ${String.fromCharCode(97 + (i % 26))}.`;
+    const text = (i: number) => (i % 2 === 0 ? numeric(i) : plain(i));
+    const rows = Array.from({ length: 120 }, (_, i) => {
+      const req = promptRequest(text(i));
+      const c = complexityScore(req);
+      // The weak tier fails the numeric prompts; the strong tier gets nearly everything right.
+      return { vector: unit(i + 1), complexity: c.score, tokens: estimateTokens(req), features: COMPLEXITY_FEATURES.map((k) => c.features[k]), weak: i % 2 === 1, strong: i % 10 !== 3, ok: i % 2 };
+    });
+    const model = buildModel(rows, { embedder: 'use-lite', prior: 'probe', ridge: 1, featureRidge: 1, vote: 'gain', knn: { neighbours: 8, sharpness: 0.1, priorWeight: 4, minSimilarity: 0.9 } });
+    expect(model.prior.probe!.weak.features).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-gain-'));
+    const file = join(dir, 'router-model.json');
+    writeFileSync(file, JSON.stringify(toModelFile(model)));
+    const c = parseConfig(yaml(`{ model: ${file}, maxSteps: 1 }`), {});
+    const reg = new UpstreamRegistry(c, {});
+    const router = new Router(c, reg, { pollers: false });
+    const route = (prompt: string, embedding: Float32Array) => {
+      const req = { ...promptRequest(prompt), model: 'switchyard/auto' };
+      const d = router.route({ req, id: prompt, embedding });
+      const e = d.learned!.estimates.find((x) => x.tier === 'LOW')!;
+      const line = classifyOne(router, { prompt, model: 'switchyard/auto' }, 1, embedding);
+      expect(line.score).toBeCloseTo(1 - e.p, 3);
+      return e.p;
+    };
+    // Fresh embeddings far from every seed: the probe decides, from the features the Router computed.
+    const pNumeric = route(numeric(1001), unit(5001));
+    const pPlain = route(plain(1002), unit(5002));
+    expect(pNumeric).toBeLessThan(pPlain - 0.2);
     void router.close();
     void reg.close();
   });
