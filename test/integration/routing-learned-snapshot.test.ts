@@ -13,21 +13,10 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Router } from '../../src/routing/router.js';
 import { UpstreamRegistry } from '../../src/upstream/registry.js';
+import { rng, unit } from '../helpers/vectors.js';
 
 const DIM = 256; // larger than the projection (128): the graphs hold projections
 const N = 20_000;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-}
-
-function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  for (let i = 0; i < v.length; i++) v[i]! /= Math.sqrt(n);
-  return v;
-}
 
 /** Embedding-like vectors: most energy in a 16-d latent space. */
 function vectors(n: number, seed: number): Float32Array[] {

@@ -2,20 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { FlatIndex } from '../../src/cache/vector/flat.js';
 import { HnswIndex } from '../../src/cache/vector/hnsw.js';
 import { OutcomeIndex } from '../../src/routing/outcome-index.js';
+import { rng, unit } from '../helpers/vectors.js';
 
 const DIM = 64;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-}
-
-function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  for (let i = 0; i < v.length; i++) v[i]! /= Math.sqrt(n);
-  return v;
-}
 
 /** Repeated traffic: `bases` prompts, each seen many times with a little noise (tight clusters of near duplicates). */
 function clustered(n: number, bases: number, seed: number): { vecs: Float32Array[]; centres: Float32Array[] } {

@@ -12,20 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { FlatIndex } from '../../src/cache/vector/flat.js';
 import { Projection } from '../../src/cache/vector/projection.js';
 import { OutcomeIndex, type Outcome } from '../../src/routing/outcome-index.js';
+import { rng, unit } from '../helpers/vectors.js';
 
 const DIM = 128;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-}
-
-function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  for (let i = 0; i < v.length; i++) v[i]! /= Math.sqrt(n);
-  return v;
-}
 
 /** Like sentence embeddings: most of the energy in a few directions (a 12-d latent space), plus some spread in all. */
 function embeddingLike(r: () => number): Float32Array {

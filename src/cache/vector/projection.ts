@@ -11,6 +11,7 @@
  * samples give the same basis, so a basis can be checked against a snapshot.
  */
 
+import { dotAt } from './flat.js';
 import { Dots, simdAvailable } from './simd.js';
 
 /** An orthonormal basis of `to` rows of `from` numbers (row-major). */
@@ -85,24 +86,7 @@ export class Projection {
       out.set(d.f32.subarray(q + this.from, q + this.from + this.to));
       return out;
     }
-    const b = this.basis;
-    const from = this.from;
-    for (let k = 0; k < this.to; k++) {
-      let a0 = 0;
-      let a1 = 0;
-      let a2 = 0;
-      let a3 = 0;
-      let o = k * from;
-      let i = 0;
-      for (; i + 3 < from; i += 4, o += 4) {
-        a0 += b[o]! * x[i]!;
-        a1 += b[o + 1]! * x[i + 1]!;
-        a2 += b[o + 2]! * x[i + 2]!;
-        a3 += b[o + 3]! * x[i + 3]!;
-      }
-      for (; i < from; i++, o++) a0 += b[o]! * x[i]!;
-      out[k] = a0 + a1 + a2 + a3;
-    }
+    for (let k = 0; k < this.to; k++) out[k] = dotAt(this.basis, k * this.from, x, this.from);
     return out;
   }
 }
