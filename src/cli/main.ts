@@ -129,7 +129,8 @@ program
   .option('-c, --config <file>', 'YAML config file: its cache.semantic.embedding embeds the prompts', process.env.SWITCHYARD_CONFIG)
   .option('-t, --tier <name>', "the cheaper tier the labels' weak side stands for (default: the ladder's second-strongest)")
   .option('--embeddings <file>', 'cache of prompt embeddings (reused across runs)')
-  .action(async (o: { labels: string; out: string; config?: string; tier?: string; embeddings?: string }) => {
+  .option('--prior <mode>', 'signals (default): logistic prior over complexity and length; probe: the embedding probe; gain: the probe, neighbours voting on the quality gain, settings by inner cross-validation')
+  .action(async (o: { labels: string; out: string; config?: string; tier?: string; embeddings?: string; prior?: string }) => {
     const { routeFit } = await import('../eval/route-fit-main.js');
     try {
       process.exitCode = await routeFit(o);

@@ -8,6 +8,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
+import { SwitchyardError } from '../errors.js';
 import { createEmbedder } from '../embedding/index.js';
 import { complexityScore } from '../routing/signals/complexity.js';
 import { COMPLEXITY_FEATURES } from '../routing/signals/complexity-features.js';
@@ -26,7 +27,16 @@ export interface RouteFitCliOptions {
   config?: string;
   tier?: string;
   embeddings?: string;
+  /**
+   * `signals` (default): the logistic prior over complexity and length, neighbours voting on `ok`.
+   * `probe`: the embedding probe as the prior. `gain`: the probe, the seed neighbours voting on the
+   * quality gain, and their settings chosen by an inner cross-validation (needs both sides' labels).
+   */
+  prior?: string;
 }
+
+/** The route-fit `--prior` values. */
+export const ROUTE_FIT_PRIORS = ['signals', 'probe', 'gain'] as const;
 
 /**
  * Runs route-fit; returns the exit code. Label, config and model problems throw (the CLI prints one line, exit 2).
@@ -35,6 +45,8 @@ export interface RouteFitCliOptions {
  * await routeFit({ labels: 'labels.jsonl', out: 'router-model.json' });
  */
 export async function routeFit(o: RouteFitCliOptions, log: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  const mode = o.prior ?? 'signals';
+  if (!(ROUTE_FIT_PRIORS as readonly string[]).includes(mode)) throw new SwitchyardError('invalid_request', `--prior must be one of ${ROUTE_FIT_PRIORS.join(', ')} (got '${mode}')`);
   const rows = readLabels(o.labels);
   const cfg = o.config ? loadConfigFile(o.config) : defaultConfig();
   const embedder = createEmbedder(cfg.cache.semantic.embedding);
@@ -73,6 +85,8 @@ export async function routeFit(o: RouteFitCliOptions, log: (s: string) => void =
     tier: o.tier ?? null,
     foldOf: (i) => folds[i]!,
     fit: { labels: o.labels, n: rows.length, at: new Date().toISOString() },
+    ...(mode === 'signals' ? {} : { prior: 'probe' as const }),
+    ...(mode === 'gain' ? { vote: 'gain' as const } : {}),
   });
   mkdirSync(dirname(o.out), { recursive: true });
   const tmp = `${o.out}.${process.pid}.tmp`;
@@ -85,6 +99,7 @@ export async function routeFit(o: RouteFitCliOptions, log: (s: string) => void =
     const m = routerMetrics(both.map((b) => b.s), both);
     log(`route-fit: 5-fold out-of-fold APGR ${m.apgr.toFixed(3)}, strong calls for 95% of all-strong ${(100 * m.shareFor95).toFixed(1)}%\n`);
   }
+  if (mode === 'gain') log(model.knn.vote === 'gain' ? `route-fit: neighbours vote on the gain (${model.knn.neighbours} neighbours, sharpness ${model.knn.sharpness}, prior weight ${model.knn.priorWeight}, chosen by inner cross-validation)\n` : 'route-fit: too few labels with both sides for the gain vote: neighbours vote on ok\n');
   log(`route-fit: wrote ${o.out}\n`);
   return 0;
 }

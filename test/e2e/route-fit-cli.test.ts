@@ -60,6 +60,34 @@ describe('switchyard route-fit and classify --model', () => {
     expect(bad).toMatchObject({ line: 4, error: { code: 'invalid_json' } });
   }, 180_000);
 
+  it('--prior gain fits the probe and lets the neighbours vote on the quality gain, chosen by inner cross-validation', async () => {
+    const countries = ['France', 'Japan', 'Italy', 'Spain', 'Egypt', 'Canada', 'Peru', 'Kenya', 'Chile', 'Norway', 'Sweden', 'Greece', 'Turkey', 'India', 'China', 'Brazil', 'Mexico', 'Ghana', 'Nepal', 'Cuba', 'Iran', 'Iraq', 'Oman', 'Qatar', 'Laos', 'Mali', 'Chad', 'Fiji', 'Togo', 'Benin'];
+    const rows = [
+      ...countries.map((c) => ({ prompt: `What is the capital city of ${c}?`, weak_correct: true, strong_correct: true })),
+      ...countries.map((_, i) => ({ prompt: `Compute the integral of x^${i + 3} * ln(x) from 1 to ${i + 2} and simplify the exact result.`, weak_correct: false, strong_correct: true })),
+    ];
+    const labels = join(dir, 'labels-gain.jsonl');
+    writeFileSync(labels, rows.map((l) => JSON.stringify(l)).join('\n'));
+    const model = join(dir, 'router-model-gain.json');
+    const fit = await run(['route-fit', '--labels', labels, '--out', model, '--prior', 'gain']);
+    expect(fit.code, fit.stderr).toBe(0);
+    expect(fit.stderr).toMatch(/probe: P\(weak right\) and P\(strong right\)/);
+    expect(fit.stderr).toMatch(/neighbours vote on the gain \(\d+ neighbours, sharpness [\d.]+, prior weight \d+, chosen by inner cross-validation\)/);
+    const file = JSON.parse(readFileSync(model, 'utf8')) as { knn: { vote?: string }; prior: { probe?: unknown }; outcomes: { gains?: number[] } };
+    expect(file.knn.vote).toBe('gain');
+    expect(file.prior.probe).toBeDefined();
+    expect(file.outcomes.gains).toHaveLength(60);
+
+    const r = await run(['classify', '--in', '-', '--model', model], `${JSON.stringify({ id: 'geo', prompt: 'What is the capital city of Portugal?' })}\n${JSON.stringify({ id: 'calc', prompt: 'Compute the integral of x^53 * ln(x) from 1 to 53 and simplify the exact result.' })}\n`);
+    expect(r.code, r.stderr).toBe(0);
+    const [geo, calc] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { score: number });
+    expect(calc!.score).toBeGreaterThan(geo!.score);
+
+    const bad = await run(['route-fit', '--labels', labels, '--out', join(dir, 'm.json'), '--prior', 'magic']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe("switchyard route-fit: --prior must be one of signals, probe, gain (got 'magic')\n");
+  }, 180_000);
+
   it('usage errors are one line and exit 2', async () => {
     const noLabels = await run(['route-fit', '--labels', join(dir, 'missing.jsonl'), '--out', join(dir, 'm.json')]);
     expect(noLabels.code).toBe(2);
