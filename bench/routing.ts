@@ -18,7 +18,7 @@
  *   ROUTING_PRIOR=gain npx tsx bench/routing.ts       (probe prior, neighbours voting on the quality gain, settings by inner CV)
  *   BENCH_ONLY=routing npm run bench
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -70,6 +70,8 @@ export interface LearnedTiming extends DecisionTiming {
   recall: { k: number; queries: number; mean: number; min: number };
   /** A restart with the outcomes in a file store: seconds until ready, from the graph snapshot and rebuilt without one. */
   restart?: { snapshotS: number; snapshotInserts: number; rebuildS: number; rebuildInserts: number };
+  /** Milliseconds one graph-snapshot write blocks the event loop (it is synchronous: on close and after a full rebuild). */
+  snapshotWriteMs: number;
 }
 
 /** Wall time (hrtime) and CPU time (process.cpuUsage, user + system) per decision. */
@@ -163,6 +165,7 @@ function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; o
     cpu[i] = c.user + c.system;
   });
   let recall: LearnedTiming['recall'] | undefined;
+  let snapshotWriteMs = 0;
   if (learned && exact) {
     // The neighbours the LOW estimate reads, against an exact scan of the same outcomes (ties count as found).
     const ln = (router as unknown as { learned: LearnedRouter }).learned;
@@ -179,6 +182,10 @@ function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; o
       min = Math.min(min, got);
     }
     recall = { k, queries, mean: sum / queries, min };
+    const t0 = process.hrtime.bigint();
+    ln.outcomes.writeSnapshot(join(learned.dir, 'timing.graph'));
+    snapshotWriteMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    for (const f of readdirSync(learned.dir)) if (f.startsWith('timing.graph')) rmSync(join(learned.dir, f));
   }
   // Closing writes the outcome file and, beside it, the graph snapshot (awaited before a restart is timed).
   lastClose = Promise.all([router.close(), reg.close()]).then(() => undefined);
@@ -187,7 +194,7 @@ function timeDecisions(prompts: string[], learned?: { vectors: Float32Array[]; o
   const at = (a: Float64Array, q: number) => a[Math.min(a.length - 1, Math.floor(a.length * q))]!;
   const base = { medianUs: at(times, 0.5), p99Us: at(times, 0.99), cpuMedianUs: at(cpu, 0.5), cpuP99Us: at(cpu, 0.99) };
   if (!learned) return { signal: 'Router.route (auto, whole decision)', ...base };
-  return { signal: `Router.route (auto, learned, ${learned.outcomes.toLocaleString('en')} outcomes)`, ...base, outcomes: learned.outcomes, buildS, recall: recall! };
+  return { signal: `Router.route (auto, learned, ${learned.outcomes.toLocaleString('en')} outcomes)`, ...base, outcomes: learned.outcomes, buildS, recall: recall!, snapshotWriteMs };
 }
 
 /** The learned section of the decision bench: outcomes in a file store under `dir` (graph snapshot beside it). */
@@ -277,8 +284,9 @@ export function decisionMarkdown(ts: readonly DecisionTiming[]): string {
 export function learnedCostLine(d: LearnedTiming): string {
   const line = `Storing ${d.outcomes.toLocaleString('en')} outcomes took ${d.buildS.toFixed(1)} s; neighbour recall@${d.recall.k} against an exact scan, ${d.recall.queries} queries: mean ${d.recall.mean.toFixed(3)}, min ${d.recall.min.toFixed(3)}.`;
   const r = d.restart;
-  if (!r) return line;
-  return `${line}\nRestart on the outcome file: ready in ${r.snapshotS.toFixed(1)} s from the graph snapshot (${r.snapshotInserts} graph inserts), ${r.rebuildS.toFixed(1)} s rebuilt without it (${r.rebuildInserts.toLocaleString('en')} graph inserts).`;
+  const write = `\nWriting the graph snapshot blocks the event loop ${d.snapshotWriteMs.toFixed(0)} ms (synchronous; on close and after a full rebuild).`;
+  if (!r) return line + write;
+  return `${line}${write}\nRestart on the outcome file: ready in ${r.snapshotS.toFixed(1)} s from the graph snapshot (${r.snapshotInserts} graph inserts), ${r.rebuildS.toFixed(1)} s rebuilt without it (${r.rebuildInserts.toLocaleString('en')} graph inserts).`;
 }
 
 /** The bench as markdown tables (the README's Routing section embeds it). */
