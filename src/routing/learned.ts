@@ -138,6 +138,8 @@ export class LearnedRouter {
   private readonly online: OutcomeIndex;
   private seeds: OutcomeIndex | undefined;
   private seedTier = '';
+  /** The model's seeds vote on the quality gain (`knn.vote: gain`): decided once per model, not per decision. */
+  private gain = false;
   private ladder: string[] = [];
   private lower: string[] = [];
   private embedderId: string | undefined;
@@ -172,6 +174,7 @@ export class LearnedRouter {
         this.seeds = seeds;
       }
     }
+    this.gain = model !== undefined && gainVote(model);
     // The model's tier: named, or the ladder's second-strongest.
     this.seedTier = (model?.tier ?? this.lower[this.lower.length - 2] ?? '').toLowerCase();
   }
@@ -283,7 +286,7 @@ export class LearnedRouter {
     const tier = this.lower[step]!;
     const target = this.targetOf(step);
     const fitted = this.model && tier === this.seedTier ? this.model.prior : undefined;
-    if (fitted && gainVote(this.model!)) return this.estimateByGain(step, input, target);
+    if (fitted && this.gain) return this.estimateByGain(step, input, target);
     const prior = fitted
       ? priorP(fitted, input.complexity, input.tokens, input.embedding && this.fitsModel(input.embedding) ? input.embedding : undefined, input.features)
       : sigmoid(logit(target) - THRESHOLD_SLOPE * (input.complexity - (threshold ?? 0.5)));
@@ -318,15 +321,12 @@ export class LearnedRouter {
     const fits = v !== undefined && this.fitsModel(v);
     const gap0 = probeGap(probe, input.complexity, input.tokens, fits ? v : undefined, input.features);
     let seed = { p: (gap0 + 1) / 2, neighbours: 0, evidence: 0 };
-    let online = { p: 0, neighbours: 0, evidence: 0 };
-    if (v) {
-      if (fits && this.seeds) {
-        const c = this.model!.center;
-        seed = shrunkEstimate(this.seeds.search(GLOBAL, GLOBAL, c ? centered(v, c, this.scratch) : v, k.neighbours), (gap0 + 1) / 2, k);
-      }
-      online = shrunkEstimate(this.online.search(this.scopeOf(input.tenant), this.lower[step]!, v, k.neighbours), clamp01(2 - 2 * seed.p), k);
+    if (v && fits && this.seeds) {
+      const c = this.model!.center;
+      seed = shrunkEstimate(this.seeds.search(GLOBAL, GLOBAL, c ? centered(v, c, this.scratch) : v, k.neighbours), (gap0 + 1) / 2, k);
     }
     const p0 = clamp01(2 - 2 * seed.p);
+    const online = v ? shrunkEstimate(this.online.search(this.scopeOf(input.tenant), this.lower[step]!, v, k.neighbours), p0, k) : { p: 0, neighbours: 0, evidence: 0 };
     const p = online.neighbours > 0 ? online.p : p0;
     return { tier: this.ladder[step]!, p, prior: clamp01(1 - gap0), neighbours: seed.neighbours + online.neighbours, evidence: seed.evidence + online.evidence, target };
   }
