@@ -153,7 +153,7 @@ export class Router {
     const l = r.learned;
     if (!l?.enabled) {
       this.learned = undefined;
-      this.closeOutcomes();
+      void this.closeOutcomes();
       return;
     }
     const ladder = this.ladder.map((t) => t.name);
@@ -162,7 +162,7 @@ export class Router {
     this.learned.setEmbedderId(this.embedderId);
     const sig = JSON.stringify([l.store, l.redis, l.file, l.snapshot]);
     if (this.outcomes?.sig === sig) return;
-    this.closeOutcomes();
+    void this.closeOutcomes();
     const store = openOutcomeStore(l, (err, op) => this.onError(err, `learned ${op}`));
     const learned = this.learned;
     const snapshot = l.snapshot ?? (l.store === 'file' ? `${l.file}.graph` : undefined);
@@ -221,13 +221,14 @@ export class Router {
     return this.restored;
   }
 
-  private closeOutcomes(): void {
+  /** Stops the outcome poller, writes the graph snapshot if the outcomes changed, and closes the store. */
+  private closeOutcomes(): Promise<void> {
     const o = this.outcomes;
-    if (!o) return;
+    if (!o) return Promise.resolve();
     this.saveOutcomeGraph(o);
     this.outcomes = undefined;
     clearInterval(o.timer);
-    void o.store.close();
+    return o.store.close();
   }
 
   /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */
@@ -550,13 +551,7 @@ export class Router {
     this.load.stop();
     await this.ready.catch(() => undefined);
     await this.store?.close();
-    const o = this.outcomes;
-    this.outcomes = undefined;
-    if (o) {
-      clearInterval(o.timer);
-      this.saveOutcomeGraph(o);
-      await o.store.close();
-    }
+    await this.closeOutcomes();
   }
 }
 
