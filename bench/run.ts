@@ -18,33 +18,41 @@ import { cpus, totalmem } from 'node:os';
 
 const smoke = process.env.BENCH_SMOKE === '1';
 const quick = smoke || process.env.BENCH_QUICK === '1';
+/** Sets each variable that is still unset (flags and the caller's environment win). */
+function envDefaults(values: Record<string, string>): void {
+  for (const [k, v] of Object.entries(values)) process.env[k] ??= v;
+}
 // Smoke mode (test/e2e/bench-harness.test.ts): the smallest cells that still run every code path; the
 // figures mean nothing. Set before the quick defaults, which only fill what is still unset.
 if (smoke) {
-  process.env.BENCH_SECONDS ??= '0.3';
-  process.env.BENCH_EXPRESS_SECONDS ??= '0.3';
-  process.env.BENCH_EXTPROC_N ??= '40';
-  process.env.BENCH_CACHE_SIZES ??= '300';
-  process.env.BENCH_QUERIES ??= '30';
-  process.env.BENCH_EMBED_TEXTS ??= '48';
-  process.env.ROUTING_OUTCOMES ??= '2000';
-  process.env.BENCH_PEER_RATES ??= '100';
-  process.env.BENCH_PEER_SECONDS ??= '0.5';
-  process.env.BENCH_PEER_SATURATION_SECONDS ??= '0.5';
-  process.env.SOAK_SECONDS ??= '6';
-  process.env.SOAK_WINDOW_SECONDS ??= '3';
-  process.env.SOAK_WARMUP_SECONDS ??= '3';
+  envDefaults({
+    BENCH_SECONDS: '0.3',
+    BENCH_EXPRESS_SECONDS: '0.3',
+    BENCH_EXTPROC_N: '40',
+    BENCH_CACHE_SIZES: '300',
+    BENCH_QUERIES: '30',
+    BENCH_EMBED_TEXTS: '48',
+    ROUTING_OUTCOMES: '2000',
+    BENCH_PEER_RATES: '100',
+    BENCH_PEER_SECONDS: '0.5',
+    BENCH_PEER_SATURATION_SECONDS: '0.5',
+    SOAK_SECONDS: '6',
+    SOAK_WINDOW_SECONDS: '3',
+    SOAK_WARMUP_SECONDS: '3',
+  });
 }
 // Quick mode shortens the sections that read their own knobs; set before they load.
 if (quick) {
-  process.env.BENCH_SECONDS ??= '1'; // gateway.ts
-  process.env.BENCH_EXTPROC_N ??= '300'; // extproc.ts
-  process.env.BENCH_EXTPROC_ROUNDS ??= '1';
-  process.env.BENCH_CACHE_SIZES ??= '1000,10000'; // cache.ts
-  process.env.BENCH_QUERIES ??= '200'; // cache.ts
-  process.env.SOAK_SECONDS ??= '60'; // soak.ts
-  process.env.SOAK_WINDOW_SECONDS ??= '15';
-  process.env.SOAK_WARMUP_SECONDS ??= '15';
+  envDefaults({
+    BENCH_SECONDS: '1', // gateway.ts
+    BENCH_EXTPROC_N: '300', // extproc.ts
+    BENCH_EXTPROC_ROUNDS: '1',
+    BENCH_CACHE_SIZES: '1000,10000', // cache.ts
+    BENCH_QUERIES: '200', // cache.ts
+    SOAK_SECONDS: '60', // soak.ts
+    SOAK_WINDOW_SECONDS: '15',
+    SOAK_WARMUP_SECONDS: '15',
+  });
 }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const writeReadme = process.argv.includes('--readme');

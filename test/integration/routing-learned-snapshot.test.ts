@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
 import { Router } from '../../src/routing/router.js';
-import { UpstreamRegistry } from '../../src/upstream/registry.js';
 import { rng, unit } from '../helpers/vectors.js';
+import { learnedRouter } from '../helpers/learned-router.js';
 
 const DIM = 256; // larger than the projection (128): the graphs hold projections
 const N = 20_000;
@@ -33,31 +32,7 @@ function vectors(n: number, seed: number): Float32Array[] {
   return Array.from({ length: n }, (_, i) => unit(Float32Array.from(centres[(i * 13) % centres.length]!, (x) => x + 0.02 * r())));
 }
 
-function router(learned: string): { router: Router; close: () => Promise<void> } {
-  const cfg = parseConfig(
-    `upstreams:
-  - { name: u, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: small }, { name: mid }, { name: big }] }
-tiers:
-  - { name: LOW, models: [small] }
-  - { name: MEDIUM, models: [mid] }
-  - { name: HIGH, models: [big] }
-routing:
-  ladder: [LOW, MEDIUM, HIGH]
-  agenticTier: null
-  learned: ${learned}
-`,
-    {},
-  );
-  const reg = new UpstreamRegistry(cfg, {});
-  const r = new Router(cfg, reg, { pollers: false });
-  return {
-    router: r,
-    close: async () => {
-      await r.close();
-      await reg.close();
-    },
-  };
-}
+const router = (learned: string) => learnedRouter(learned, ['LOW', 'MEDIUM', 'HIGH']);
 
 const req = (i: number) => ({ operation: 'chat' as const, protocol: 'openai' as const, model: 'switchyard/auto', messages: [{ role: 'user' as const, content: `question ${i}: why is the sky blue?` }], stream: false, extra: {} });
 

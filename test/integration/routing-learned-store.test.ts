@@ -14,6 +14,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Router } from '../../src/routing/router.js';
 import { redisHealth } from '../../src/store/redis-pool.js';
 import { UpstreamRegistry } from '../../src/upstream/registry.js';
+import { learnedRouter } from '../helpers/learned-router.js';
 
 const DIM = 16;
 function unit(seed: number): Float32Array {
@@ -36,30 +37,7 @@ afterAll(async () => {
   await c.close();
 });
 
-function router(learned: string): { router: Router; close: () => Promise<void> } {
-  const cfg = parseConfig(
-    `upstreams:
-  - { name: u, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [{ name: small }, { name: big }] }
-tiers:
-  - { name: LOW, models: [small] }
-  - { name: HIGH, models: [big] }
-routing:
-  ladder: [LOW, HIGH]
-  agenticTier: null
-  learned: ${learned}
-`,
-    {},
-  );
-  const reg = new UpstreamRegistry(cfg, {});
-  const r = new Router(cfg, reg, { pollers: false });
-  return {
-    router: r,
-    close: async () => {
-      await r.close();
-      await reg.close();
-    },
-  };
-}
+const router = (learned: string) => learnedRouter(learned, ['LOW', 'HIGH']);
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
