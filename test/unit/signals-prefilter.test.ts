@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { promptRequest } from '../../src/eval/routing-eval.js';
-import { COMPLEXITY_CUE_FILTER, complexityFeatures } from '../../src/routing/signals/complexity-features.js';
+import { COMPLEXITY_CUE_FILTER, complexityFeatures, wordCounts } from '../../src/routing/signals/complexity-features.js';
 import { CueFilter, regexRequirements, setCuePrefilter, type Requirements } from '../../src/routing/signals/prefilter.js';
 import { detectSensitive, PRIVACY_FILTER, privacySignal } from '../../src/routing/signals/privacy.js';
 import { keywordTask, TASK_CUE_FILTER } from '../../src/routing/signals/task.js';
+import { countMatches } from '../../src/routing/signals/text.js';
 import { contexts, longContexts, regexSamples } from '../helpers/regex-samples.js';
 
 const lines = (f: string) => readFileSync(new URL(`../../../shared/data/${f}`, import.meta.url), 'utf8').trim().split('\n');
@@ -156,5 +157,22 @@ describe('signals with the prefilter equal the signals without it', () => {
     expect(TASK_CUE_FILTER.scan(text) & (1 << k)).not.toBe(0);
     expect(broken.scan(text) & (1 << k)).toBe(0);
     expect(unsound(broken, [text])).not.toEqual([]);
+  });
+});
+
+describe('wordCounts (one pass for the words and long words of the complexity features)', () => {
+  const WORD = /[A-Za-z\u00C0-\u024F]+/g;
+  const LONG_WORD = /[A-Za-z\u00C0-\u024F]{10,}/g;
+  const edges = ['\u00BF', '\u00C0', '\u00D7', '\u024F', '\u0250', '@', '[', '`', '{', 'Z', 'a', 'ſ', '\u212A', 'ı', '_', '9'];
+
+  it('counts what the regexes count, on the corpora, the adversarial corpus and range edges', { timeout: 120_000 }, () => {
+    const texts = [...routingPrompts, ...pairTexts, ...ADVERSARIAL, '', 'a', 'abcdefghij', 'abcdefghi', 'x'.repeat(50_000)];
+    for (const a of edges) for (const b of edges) texts.push(`${a}${b}abcdefghi${a}`, `${b}${'é'.repeat(9)}${a}x`, `${a}${b}`);
+    const bad: string[] = [];
+    for (const t of texts) {
+      const want = Math.min(countMatches(WORD, t, 100_000), 100_000) * 1024 + countMatches(LONG_WORD, t);
+      if (wordCounts(t) !== want) bad.push(JSON.stringify(t.slice(0, 60)));
+    }
+    expect(bad).toEqual([]);
   });
 });

@@ -276,7 +276,6 @@ export function regexRequirements(re: RegExp): Requirements {
     if (e instanceof Unsupported) return always;
     throw e;
   }
-  const fold = re.flags.includes('i');
   let budget = 200_000;
   class Always extends Error {}
 
@@ -415,11 +414,7 @@ export function regexRequirements(re: RegExp): Requirements {
     if (c.kind === 'word') words.push(c.value);
     else if (c.kind === 'prefix') prefixes.push(c.value);
     else if (c.kind === 'non-ascii') nonAscii = true;
-    else {
-      const code = c.value.charCodeAt(0);
-      chars.add(code);
-      if (fold && ((code >= 65 && code <= 90) || (code >= 97 && code <= 122))) chars.add(code ^ 0x20);
-    }
+    else chars.add(c.value.charCodeAt(0)); // a non-word character: no case
   }
   return { always: false, prefixes: prefixes.sort(), words: words.sort(), chars: [...chars].sort((a, b) => a - b), nonAscii };
 }
@@ -495,7 +490,10 @@ export class CueFilter {
       if (r.always) always |= bit;
       for (const p of r.prefixes) prefixMask[nodeOf(p)]! |= bit;
       for (const w of r.words) wordMask[nodeOf(w)]! |= bit;
-      for (const c of r.chars) this.chars[c]! |= bit;
+      for (const c of r.chars) {
+        if (c < 128 && WORD_CODE[c] !== 0) throw new Error(`required character ${String.fromCharCode(c)} is a word character: require a token instead`);
+        this.chars[c]! |= bit;
+      }
       if (r.nonAscii) nonAscii |= bit;
     });
     this.children = new Int32Array(prefixMask.length * FANOUT);
@@ -513,35 +511,42 @@ export class CueFilter {
    */
   scan(text: string): number {
     if (!prefilterOn) return this.all;
-    const { children, prefixMask, wordMask, chars, all } = this;
+    const { children, prefixMask, wordMask, chars, all, nonAscii } = this;
     let mask = this.always;
     const n = text.length;
     let i = 0;
     while (i < n) {
-      if (mask === all) return mask;
       let c = text.charCodeAt(i++);
       if (c >= 128) {
-        mask |= this.nonAscii;
+        mask |= nonAscii;
         continue;
       }
-      mask |= chars[c]!;
       let w = WORD_CODE[c]!;
-      if (w === 0) continue;
+      if (w === 0) {
+        mask |= chars[c]!; // required characters are never word characters
+        if (mask === all) return mask;
+        continue;
+      }
       // A token starts here (the character before is not a word character): walk it down the trie.
       let node = children[w]!;
-      mask |= prefixMask[node]!;
-      while (i < n) {
+      while (node !== 0) {
+        mask |= prefixMask[node]!;
+        if (i === n) break;
         c = text.charCodeAt(i);
         if (c >= 128 || (w = WORD_CODE[c]!) === 0) break;
-        mask |= chars[c]!;
         i++;
-        if (node !== 0) {
-          node = children[node * FANOUT + w]!;
-          mask |= prefixMask[node]!;
-        }
+        node = children[node * FANOUT + w]!;
       }
-      // The whole token is the node's path: a word.
-      mask |= wordMask[node]!;
+      if (node !== 0) {
+        mask |= wordMask[node]!; // the token ended on the node: it is that word
+        continue;
+      }
+      // Off the trie: skip the rest of the token.
+      while (i < n) {
+        c = text.charCodeAt(i);
+        if (c >= 128 || WORD_CODE[c] === 0) break;
+        i++;
+      }
     }
     return mask;
   }
