@@ -14,6 +14,7 @@
  *
  *   npx tsx bench/routing.ts                      (ROUTING_DATA=… to use another file)
  *   ROUTING_BENCH=decision npx tsx bench/routing.ts   (decision cost only; ROUTING_OUTCOMES=20000 for a quick run)
+ *   ROUTING_BENCH=signals npx tsx bench/routing.ts    (signal costs only, all prompts and those > 1,500 chars)
  *   ROUTING_PRIOR=probe npx tsx bench/routing.ts      (the learned router with the embedding probe as its prior)
  *   ROUTING_PRIOR=gain npx tsx bench/routing.ts       (probe prior, neighbours voting on the quality gain, settings by inner CV)
  *   BENCH_ONLY=routing npm run bench
@@ -35,6 +36,8 @@ import { FlatIndex } from '../src/cache/vector/flat.js';
 import type { LearnedRouter } from '../src/routing/learned.js';
 
 const DATA = process.env.ROUTING_DATA ?? resolve('../shared/data/routing-dev.jsonl');
+/** Prompts longer than this (characters) are timed apart: their signals are the decision's tail. */
+const LONG_PROMPT = 1_500;
 
 /** Where one threshold puts the strong/weak split on the set. */
 export interface OperatingPoint {
@@ -53,6 +56,8 @@ export interface RoutingBench {
   /** The lowest score threshold reaching 95% of all-strong quality. */
   thresholdFor95: number;
   signals: SignalTiming[];
+  /** The same on the prompts longer than {@link LONG_PROMPT} characters (the decision's tail). */
+  signalsLong: SignalTiming[];
   /** A whole `Router.route` decision for `switchyard/auto` (signals, tier, constraints). */
   decision: DecisionTiming;
   /** The learned router against the others, 5-fold and leave-subject-group-out. */
@@ -232,6 +237,30 @@ export async function runDecisionBench(log: (s: string) => void = console.log, f
   return d;
 }
 
+/** The signal table: median and p99 per signal, on all prompts and on the long ones. */
+function signalMarkdown(all: SignalTiming[], long: SignalTiming[]): string {
+  const out = [`| signal | median | p99 | median (> ${LONG_PROMPT.toLocaleString('en')} chars) | p99 (> ${LONG_PROMPT.toLocaleString('en')} chars) |`, '|---|---:|---:|---:|---:|'];
+  all.forEach((t, i) => {
+    const l = long[i]!;
+    out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs | ${l.medianUs.toFixed(1)} µs | ${l.p99Us.toFixed(1)} µs |`);
+  });
+  return out.join('\n');
+}
+
+/**
+ * Only the signal timings, on all prompts and on the long ones (seconds, no model).
+ *
+ * @example
+ * runSignalBench(); // ROUTING_BENCH=signals npx tsx bench/routing.ts
+ */
+export function runSignalBench(log: (s: string) => void = console.log, file = DATA): { all: SignalTiming[]; long: SignalTiming[] } {
+  const prompts = readRoutingSet(file).map((r) => r.prompt);
+  const long = prompts.filter((p) => p.length > LONG_PROMPT);
+  const t = { all: benchSignals(prompts), long: benchSignals(long) };
+  log(`${prompts.length} prompts, ${long.length} longer than ${LONG_PROMPT.toLocaleString('en')} chars.\n\n${signalMarkdown(t.all, t.long)}`);
+  return t;
+}
+
 /**
  * Runs the routing evaluation and the signal timings.
  *
@@ -248,6 +277,7 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
   const thresholdFor95 = sorted[Math.max(0, Math.ceil(report.shipped.shareFor95 * rows.length) - 1)]!;
   const prompts = rows.map((r) => r.prompt);
   const signals = benchSignals(prompts);
+  const signalsLong = benchSignals(prompts.filter((p) => p.length > LONG_PROMPT));
   const decision = timeDecisions(prompts);
   const vectors = await embedWithCache(new UseLiteEmbedder(), prompts, {
     file: resolve('bench/results/routing-embeddings.use-lite.bin'),
@@ -259,7 +289,7 @@ export async function runRoutingBench(log: (s: string) => void = console.log, fi
   const learnedDecision = timeDecisions(prompts, { vectors, ...l });
   await timeRestarts(learnedDecision, l);
   rmSync(l.dir, { recursive: true, force: true });
-  const b = { file, report, operating, thresholdFor95, signals, decision, learned, learnedDecision };
+  const b = { file, report, operating, thresholdFor95, signals, signalsLong, decision, learned, learnedDecision };
   log(routingMarkdown(b));
   return b;
 }
@@ -315,8 +345,7 @@ export function routingMarkdown(b: RoutingBench): string {
     ...b.operating.map((o) => `| ${o.threshold.toFixed(2)} | ${pct(o.strongShare)} | ${pct(o.quality)} | ${pct(o.pgr)} |`),
     `| ${b.thresholdFor95.toFixed(2)} (95% of all-strong) | ${pct(r.shipped.shareFor95)} | ${pct(0.95 * r.strongQuality)} | |`,
   );
-  out.push('', '| signal | median | p99 |', '|---|---:|---:|');
-  for (const t of b.signals) out.push(`| ${t.signal} | ${t.medianUs.toFixed(1)} µs | ${t.p99Us.toFixed(1)} µs |`);
+  out.push('', signalMarkdown(b.signals, b.signalsLong));
   out.push('', decisionMarkdown([b.decision, b.learnedDecision]), '', learnedCostLine(b.learnedDecision));
   out.push('', learnedMarkdown(b.learned));
   return out.join('\n');
@@ -355,5 +384,6 @@ export function learnedMarkdown(l: LearnedEvalReport): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   if (process.env.ROUTING_BENCH === 'decision') await runDecisionBench();
+  else if (process.env.ROUTING_BENCH === 'signals') runSignalBench();
   else await runRoutingBench();
 }

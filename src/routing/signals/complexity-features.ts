@@ -4,6 +4,7 @@
  * huge value cannot dominate the linear model in `complexity.ts`.
  */
 import type { CanonicalRequest } from '../../protocol/canonical.js';
+import { CueFilter } from './prefilter.js';
 import { countMatches, lastUserText } from './text.js';
 
 /** Names of the complexity features, in the order the model weights use. */
@@ -45,8 +46,6 @@ export type ComplexityFeature = (typeof COMPLEXITY_FEATURES)[number];
 export type ComplexityFeatures = Record<ComplexityFeature, number>;
 
 // All patterns are global so countMatches can walk them without allocating arrays.
-const WORD = /[A-Za-z\u00C0-\u024F]+/g;
-const LONG_WORD = /[A-Za-z\u00C0-\u024F]{10,}/g;
 const CODE_FENCE = /```/g;
 const CODE_TOKEN =
   /\b(?:def|class|return|import|function|const|let|var|async|await|fn|impl|struct|enum|pub|println|printf|#include|public|private|static|void|int|float|double|SELECT|FROM|WHERE|JOIN|lambda|yield|elif|try|catch|except|throw|null|None|nullptr|malloc|goroutine|interface|typedef|template|namespace)\b|=>|->|::|[{};]\s*$|\(\)|!==|===|&&|\|\|/gm;
@@ -75,6 +74,48 @@ const OUTPUT_LENGTH =
   /\b(?:in detail|detailed|essay|comprehensive|thorough(?:ly)?|in depth|in-depth|long-form|report|whitepaper|tutorial|full (?:implementation|code)|complete (?:implementation|code)|\d{3,5}[- ]words?|\d+ (?:pages|paragraphs|sections))\b/gi;
 
 const ln1p = Math.log1p;
+
+/**
+ * Words of `text` (maximal runs of `[A-Za-z\u00C0-\u024F]`, at most 100,000)
+ * and long words (such runs of 10 or more, at most 1,000), packed as
+ * `words * 1024 + long`: what counting `/[A-Za-z\u00C0-\u024F]+/g` and
+ * `/[A-Za-z\u00C0-\u024F]{10,}/g` gives, in one pass.
+ *
+ * @internal Exported for the equivalence tests.
+ */
+export function wordCounts(text: string): number {
+  let words = 0;
+  let long = 0;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 0xc0 && c <= 0x24f)) run++;
+    else if (run > 0) {
+      words++;
+      if (run >= 10) long++;
+      run = 0;
+    }
+  }
+  if (run > 0) {
+    words++;
+    if (run >= 10) long++;
+  }
+  return Math.min(words, 100_000) * 1024 + Math.min(long, 1_000);
+}
+
+/** The counted cues, checked together by one pass ({@link CueFilter}): a cue that cannot match is not run. */
+const CUES = [CODE_FENCE, CODE_TOKEN, MATH_SYMBOL, LATEX, NUMBER, COMPUTATION, REASONING, STEP, STATEMENT, CONSTRAINT, NEGATION, BUILD, OUTPUT_LENGTH, NEWLINE, QUESTION];
+/** @internal Exported for the equivalence tests. */
+export const COMPLEXITY_CUE_FILTER = new CueFilter(CUES);
+const FILTER = COMPLEXITY_CUE_FILTER;
+const [C_FENCE, C_CODE, C_MATH, C_LATEX, C_NUMBER, C_COMPUTATION, C_REASONING, C_STEP, C_STATEMENT, C_CONSTRAINT, C_NEGATION, C_BUILD, C_OUTPUT, C_NEWLINE, C_QUESTION] = CUES.map((_, k) => 1 << k) as [
+  number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+];
+
+/** Matches of cue `bit` in `text`, 0 without running it when the pass ruled it out. */
+function cue(may: number, bit: number, re: RegExp, text: string): number {
+  return (may & bit) === 0 ? 0 : countMatches(re, text);
+}
 
 /** Texts longer than this are scanned at their head and tail only (the ask is usually there). */
 const SCAN_LIMIT = 24_000;
@@ -126,7 +167,10 @@ export function complexityFeatures(req: CanonicalRequest): ComplexityFeatures {
   }
   const text = stemEnd < full.length ? full.slice(0, stemEnd) : full;
   const chars = text.length + (raw.length - full.length);
-  const words = countMatches(WORD, text, 100_000);
+  const counted = wordCounts(text);
+  const words = Math.floor(counted / 1024);
+  // One pass over `full` rules cues out for `full` and for `text`, its prefix up to a line start.
+  const may = FILTER.scan(full);
 
   let toolTurns = 0;
   for (const msg of req.messages) {
@@ -137,22 +181,22 @@ export function complexityFeatures(req: CanonicalRequest): ComplexityFeatures {
 
   return {
     length: ln1p(chars),
-    longWords: words > 0 ? countMatches(LONG_WORD, text) / words : 0,
-    lines: ln1p(countMatches(NEWLINE, text)),
-    questions: Math.min(countMatches(QUESTION, text), 5),
-    codeBlocks: Math.min(countMatches(CODE_FENCE, full) / 2, 3),
-    codeTokens: ln1p(countMatches(CODE_TOKEN, full)),
-    mathSymbols: ln1p(countMatches(MATH_SYMBOL, full)),
-    latex: ln1p(countMatches(LATEX, full)),
-    numbers: ln1p(countMatches(NUMBER, full)),
-    computation: Math.min(countMatches(COMPUTATION, full), 3),
-    reasoning: Math.min(countMatches(REASONING, full), 4),
-    steps: ln1p(countMatches(STEP, full)),
-    statements: Math.min(countMatches(STATEMENT, full), 2),
-    constraints: ln1p(countMatches(CONSTRAINT, full)),
+    longWords: words > 0 ? (counted % 1024) / words : 0,
+    lines: ln1p(cue(may, C_NEWLINE, NEWLINE, text)),
+    questions: Math.min(cue(may, C_QUESTION, QUESTION, text), 5),
+    codeBlocks: Math.min(cue(may, C_FENCE, CODE_FENCE, full) / 2, 3),
+    codeTokens: ln1p(cue(may, C_CODE, CODE_TOKEN, full)),
+    mathSymbols: ln1p(cue(may, C_MATH, MATH_SYMBOL, full)),
+    latex: ln1p(cue(may, C_LATEX, LATEX, full)),
+    numbers: ln1p(cue(may, C_NUMBER, NUMBER, full)),
+    computation: Math.min(cue(may, C_COMPUTATION, COMPUTATION, full), 3),
+    reasoning: Math.min(cue(may, C_REASONING, REASONING, full), 4),
+    steps: ln1p(cue(may, C_STEP, STEP, full)),
+    statements: Math.min(cue(may, C_STATEMENT, STATEMENT, full), 2),
+    constraints: ln1p(cue(may, C_CONSTRAINT, CONSTRAINT, full)),
     // Only in multiple choice: elsewhere an upper-case NOT is emphasis, not a trick question.
-    negation: choices > 0 ? Math.min(countMatches(NEGATION, text), 2) : 0,
-    build: Math.min(countMatches(BUILD, full), 3),
+    negation: choices > 0 ? Math.min(cue(may, C_NEGATION, NEGATION, text), 2) : 0,
+    build: Math.min(cue(may, C_BUILD, BUILD, full), 3),
     choices: choices > 0 ? 1 : 0,
     choiceLength: choices > 0 ? ln1p(choiceChars / choices) : 0,
     numericChoices: choices > 0 ? numericChoices / choices : 0,
@@ -162,7 +206,7 @@ export function complexityFeatures(req: CanonicalRequest): ComplexityFeatures {
     toolTurns: ln1p(toolTurns),
     depth: ln1p(Math.max(req.messages.length - 1, 0)),
     system: ln1p((req.system?.length ?? 0) / 100),
-    outputLength: Math.min(countMatches(OUTPUT_LENGTH, full), 3),
+    outputLength: Math.min(cue(may, C_OUTPUT, OUTPUT_LENGTH, full), 3),
     maxTokens: req.maxTokens !== undefined ? Math.min(Math.max(Math.log2(req.maxTokens / 1024), 0), 3) : 0,
     structuredOutput: rf === 'json_schema' ? 1 : rf === 'json_object' ? 0.5 : 0,
   };

@@ -6,6 +6,7 @@
  * the local model.
  */
 import type { CanonicalRequest } from '../../protocol/canonical.js';
+import { CueFilter } from './prefilter.js';
 import { ibanPrefixValid, luhnValid, shannonEntropy, ssnValid } from './privacy-checks.js';
 
 /** A kind of sensitive data. */
@@ -157,6 +158,11 @@ const DETECTORS: readonly Detector[] = [
   },
 ];
 
+/** One pass over a text rules out the detectors that cannot match in it ({@link CueFilter}). */
+/** @internal Exported for the equivalence tests. */
+export const PRIVACY_FILTER = new CueFilter(DETECTORS.map((d) => d.re));
+const FILTER = PRIVACY_FILTER;
+
 /** Options of `detectSensitive`. */
 export interface DetectOptions {
   /** Also return where each finding is. */
@@ -295,7 +301,10 @@ function collectStrings(v: unknown, out: string[], depth = 0): void {
 function scan(text: string, found: Set<SensitiveKind>, spans: SensitiveSpan[] | undefined): void {
   if (text.length < 6) return;
   const digits = DIGIT.test(text);
-  for (const d of DETECTORS) {
+  const may = FILTER.scan(text);
+  for (let k = 0; k < DETECTORS.length; k++) {
+    const d = DETECTORS[k]!;
+    if ((may & (1 << k)) === 0) continue;
     if (!spans && found.has(d.kind)) continue;
     if (d.digits && !digits) continue;
     if (d.needs !== undefined && !text.includes(d.needs)) continue;

@@ -6,6 +6,7 @@
  */
 import type { Embedder } from '../../embedding/embedder.js';
 import type { CanonicalRequest } from '../../protocol/canonical.js';
+import { CueFilter } from './prefilter.js';
 import { TASK_PROTOTYPES } from './task-prototypes.js';
 import { lastUserText } from './text.js';
 
@@ -74,6 +75,17 @@ const CUES: Readonly<Record<TaskType, readonly Cue[]>> = {
   agentic: [[/\b(?:use the (?:\w+ )?tools?|you have access to|call the (?:\w+ )?(?:function|api|tool)|run the (?:command|tests)|autonomously|as an agent)\b/i, 1.2]],
 };
 
+// The cues flattened in TASK_TYPES order (scores add up in the same order), checked together by one pass.
+const CUE_RES: RegExp[] = [];
+const CUE_WEIGHTS: number[] = [];
+const CUE_TYPES: number[] = [];
+TASK_TYPES.forEach((t, k) => {
+  for (const [re, w] of CUES[t]) (CUE_RES.push(re), CUE_WEIGHTS.push(w), CUE_TYPES.push(k));
+});
+/** @internal Exported for the equivalence tests. */
+export const TASK_CUE_FILTER = new CueFilter(CUE_RES);
+const CUE_FILTER = TASK_CUE_FILTER;
+
 /**
  * Classifies a request's task type. `embedding` is the request's own vector
  * (never computed here); it is used only with a `prototypes` index of the
@@ -100,9 +112,9 @@ export function keywordTask(req: CanonicalRequest): TaskResult {
   const scores = new Float64Array(TASK_TYPES.length);
   const text = lastUserText(req);
   const head = text.length > 8_000 ? text.slice(0, 8_000) : text;
-  for (let t = 0; t < TASK_TYPES.length; t++) {
-    for (const [re, w] of CUES[TASK_TYPES[t]!]) if (re.test(head)) scores[t]! += w;
-  }
+  // A cue the pass rules out cannot match: it is not run.
+  const may = CUE_FILTER.scan(head);
+  for (let k = 0; k < CUE_RES.length; k++) if ((may & (1 << k)) !== 0 && CUE_RES[k]!.test(head)) scores[CUE_TYPES[k]!]! += CUE_WEIGHTS[k]!;
   // Shape cues: tools make a request agentic, a tool loop even more so.
   if (req.tools && req.tools.length > 0) {
     scores[8]! += 1.5;
