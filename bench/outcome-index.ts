@@ -74,17 +74,25 @@ async function stall(): Promise<void> {
   const settleS = (performance.now() - s0) / 1000;
   h.disable();
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-stall-'));
+  // The longest event-loop turn while the snapshot is written (a turn probe: the write may be partly asynchronous).
   const w0 = performance.now();
-  const w = (idx as unknown as { writeSnapshot: (p: string) => unknown }).writeSnapshot(join(dir, 'o.graph'));
-  const writeSyncMs = performance.now() - w0;
+  let written = false;
+  const w = Promise.resolve((idx as unknown as { writeSnapshot: (p: string) => unknown }).writeSnapshot(join(dir, 'o.graph'))).finally(() => (written = true));
+  let writeBlockMs = performance.now() - w0;
+  while (!written) {
+    const t = performance.now();
+    await turn();
+    writeBlockMs = Math.max(writeBlockMs, performance.now() - t);
+  }
   await w;
   const writeMs = performance.now() - w0;
   rmSync(dir, { recursive: true, force: true });
   const ms = (ns: number) => (ns / 1e6).toFixed(1);
   console.log(`${N.toLocaleString('en')} outcomes (random 512-d, two tiers), one add per event-loop turn; load ${load0} -> ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`longest add ${maxAdd.toFixed(1)} ms (outcome ${maxAddAt}); adds over 20 ms: ${slow.length ? JSON.stringify(slow) : 'none'}`);
+  const worst = slow.sort((a, b) => b[1] - a[1]).slice(0, 8);
+  console.log(`longest add ${maxAdd.toFixed(1)} ms (outcome ${maxAddAt}); ${slow.length} adds over 20 ms${worst.length ? `, the longest (outcome, ms): ${JSON.stringify(worst)}` : ''}`);
   console.log(`event-loop delay: max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms; longest search meanwhile ${maxSearch.toFixed(1)} ms`);
-  console.log(`adds took ${addsS.toFixed(1)} s, then ${settleS.toFixed(1)} s until settled; snapshot write blocks ${writeSyncMs.toFixed(0)} ms (${writeMs.toFixed(0)} ms until written)`);
+  console.log(`adds took ${addsS.toFixed(1)} s, then ${settleS.toFixed(1)} s until settled; snapshot write blocks ${writeBlockMs.toFixed(0)} ms at most (${writeMs.toFixed(0)} ms until written)`);
 }
 
 if (process.env.OUTCOME_BENCH === 'stall') await stall();

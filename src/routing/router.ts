@@ -62,6 +62,8 @@ export interface FeedbackResult {
 export const SLA_HEADER = 'x-switchyard-max-latency-ms';
 
 const REJECT_ESCALATION = UNUSABLE | NO_FIT | SATURATED;
+/** Longest run of stored outcomes re-inserted at start per event-loop turn (ms). */
+const RESTORE_SLICE_MS = 3;
 
 /**
  * Decides where each request goes.
@@ -152,8 +154,8 @@ export class Router {
   private configureLearned(r: RoutingConfig, model: RouterModel | undefined): void {
     const l = r.learned;
     if (!l?.enabled) {
+      void this.closeOutcomes(); // takes the index (for its snapshot) before it is dropped
       this.learned = undefined;
-      void this.closeOutcomes();
       return;
     }
     const ladder = this.ladder.map((t) => t.name);
@@ -175,15 +177,19 @@ export class Router {
       const inserts0 = index.graphInserts;
       let report = snapshot && list.length > 0 ? index.fromSnapshot(list, snapshot) : { reason: snapshot ? 'no stored outcomes' : 'no snapshot file configured' };
       if ('reason' in report) {
-        // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
-        for (let i = 0; i < list.length; i += 256) {
+        // Graph inserts are CPU work: restore in slices of a few milliseconds so requests keep being decided meanwhile
+        // (the graphs are built in the background, in slices too; decisions scan a partition until its graph is ready).
+        for (let i = 0; i < list.length; ) {
           if (this.outcomes !== slot) return;
-          for (const o of list.slice(i, i + 256)) learned.restore(o);
-          if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
+          const until = performance.now() + RESTORE_SLICE_MS;
+          do learned.restore(list[i++]!);
+          while (i < list.length && performance.now() < until);
+          if (i < list.length) await new Promise((r) => setImmediate(r));
         }
+        await index.settled();
         report = { source: 'rebuild', reason: report.reason, outcomes: index.size, graphInserts: index.graphInserts - inserts0, ms: performance.now() - t0 };
         // The next start loads what was just built.
-        if (list.length > 0) this.saveOutcomeGraph(slot);
+        if (list.length > 0) await this.saveOutcomeGraph(slot);
       } else slot.savedVersion = index.version;
       if (this.outcomes !== slot) return;
       this.restored = report;
@@ -204,13 +210,17 @@ export class Router {
     this.ready = Promise.all([this.ready, loaded]).then(() => undefined);
   }
 
-  /** Writes the outcome-graph snapshot when the outcomes changed since the last one (a failure is reported, never thrown). */
-  private saveOutcomeGraph(slot: OutcomeSlot): void {
-    const index = this.learned?.outcomes;
+  /**
+   * Writes the outcome-graph snapshot when the outcomes changed since the
+   * last one (a failure is reported, never thrown); the write waits for the
+   * index's background work to settle.
+   */
+  private async saveOutcomeGraph(slot: OutcomeSlot, index = this.learned?.outcomes): Promise<void> {
     if (!slot.snapshot || !index || index.size === 0 || index.version === slot.savedVersion) return;
+    const version = index.version;
     try {
-      index.writeSnapshot(slot.snapshot);
-      slot.savedVersion = index.version;
+      await index.writeSnapshot(slot.snapshot);
+      slot.savedVersion = version;
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)), 'learned snapshot');
     }
@@ -222,13 +232,14 @@ export class Router {
   }
 
   /** Stops the outcome poller, writes the graph snapshot if the outcomes changed, and closes the store. */
-  private closeOutcomes(): Promise<void> {
+  private async closeOutcomes(): Promise<void> {
     const o = this.outcomes;
-    if (!o) return Promise.resolve();
-    this.saveOutcomeGraph(o);
+    if (!o) return;
+    const index = this.learned?.outcomes;
     this.outcomes = undefined;
     clearInterval(o.timer);
-    return o.store.close();
+    await this.saveOutcomeGraph(o, index);
+    await o.store.close();
   }
 
   /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */

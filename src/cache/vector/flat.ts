@@ -105,6 +105,22 @@ export class FlatIndex {
     return true;
   }
 
+  /** A view of a stored vector (valid until the index next changes; no copy). */
+  view(label: number): Float32Array | undefined {
+    const slot = this.slotOf.get(label);
+    return slot === undefined ? undefined : this.vecs.subarray(slot * this.dim, (slot + 1) * this.dim);
+  }
+
+  /** A view of the vector in storage position `slot` (0 .. size - 1; the order of {@link FlatIndex.entries}). */
+  at(slot: number): Float32Array {
+    return this.vecs.subarray(slot * this.dim, (slot + 1) * this.dim);
+  }
+
+  /** A copy of the labels, in storage order. */
+  labelList(): number[] {
+    return this.labels.slice();
+  }
+
   /** Every label with its vector (a view; copy before mutating the index). */
   *entries(): Generator<[number, Float32Array]> {
     for (let s = 0; s < this.labels.length; s++) yield [this.labels[s]!, this.vecs.subarray(s * this.dim, (s + 1) * this.dim)];
