@@ -53,6 +53,9 @@ async function stall(): Promise<void> {
   let maxAdd = 0;
   let maxAddAt = 0;
   let maxSearch = 0;
+  /** The longest wait for the next turn (what ran between two adds: background work, timers, GC). */
+  let maxTurn = 0;
+  let maxTurnAt = 0;
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     const v = vec(i + 1);
@@ -66,7 +69,10 @@ async function stall(): Promise<void> {
       idx.search('*', 'low', v, 32);
       maxSearch = Math.max(maxSearch, performance.now() - b);
     }
+    const t = performance.now();
     await turn();
+    const gap = performance.now() - t;
+    if (gap > maxTurn) [maxTurn, maxTurnAt] = [gap, i + 1];
   }
   const addsS = (performance.now() - t0) / 1000;
   const s0 = performance.now();
@@ -91,7 +97,7 @@ async function stall(): Promise<void> {
   console.log(`${N.toLocaleString('en')} outcomes (random 512-d, two tiers), one add per event-loop turn; load ${load0} -> ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const worst = slow.sort((a, b) => b[1] - a[1]).slice(0, 8);
   console.log(`longest add ${maxAdd.toFixed(1)} ms (outcome ${maxAddAt}); ${slow.length} adds over 20 ms${worst.length ? `, the longest (outcome, ms): ${JSON.stringify(worst)}` : ''}`);
-  console.log(`event-loop delay: max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms; longest search meanwhile ${maxSearch.toFixed(1)} ms`);
+  console.log(`event-loop delay: max ${ms(h.max)} ms, p99 ${ms(h.percentile(99))} ms, mean ${ms(h.mean)} ms; longest search meanwhile ${maxSearch.toFixed(1)} ms; longest wait between two adds ${maxTurn.toFixed(1)} ms (after outcome ${maxTurnAt})`);
   console.log(`adds took ${addsS.toFixed(1)} s, then ${settleS.toFixed(1)} s until settled; snapshot write blocks ${writeBlockMs.toFixed(0)} ms at most (${writeMs.toFixed(0)} ms until written)`);
 }
 

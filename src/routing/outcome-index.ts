@@ -102,7 +102,9 @@ interface Part {
  */
 interface Build {
   part: Part;
-  graph: HnswIndex;
+  /** Made when the job reaches this build (creating a large graph takes milliseconds). */
+  graph: HnswIndex | undefined;
+  capacity: number;
   /** The space of the graph (undefined: full vectors). */
   projection: Projection | undefined;
   queue: number[];
@@ -392,8 +394,7 @@ export class OutcomeIndex {
   }
 
   private startBuild(part: Part, projection: Projection | undefined, capacity: number): Build {
-    const graph = HnswIndex.create(projection ? projection.to : this.dim!, capacity, { ...this.graphParams, efSearch: this.ef });
-    const b: Build = { part, graph, projection, queue: part.flat.labelList(), next: 0, done: false };
+    const b: Build = { part, graph: undefined, capacity, projection, queue: part.flat.labelList(), next: 0, done: false };
     part.build = b;
     return b;
   }
@@ -401,7 +402,7 @@ export class OutcomeIndex {
   private buildAdd(b: Build, label: number, vec: Float32Array): void {
     const p = b.projection;
     if (p && this.buildScratch.length !== p.to) this.buildScratch = new Float32Array(p.to);
-    b.graph.add(label, p ? p.project(vec, this.buildScratch) : vec);
+    b.graph!.add(label, p ? p.project(vec, this.buildScratch) : vec);
     this.graphInserts++;
   }
 
@@ -415,6 +416,7 @@ export class OutcomeIndex {
           job.projection = r.value;
           // Every partition that has a graph or needs one gets one in the new space.
           for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) job.builds.push(this.startBuild(p, job.projection, Math.max(1024, p.flat.size * 2)));
+          if (performance.now() >= deadline) return false;
           break;
         }
         if (performance.now() >= deadline) return false;
@@ -422,6 +424,10 @@ export class OutcomeIndex {
     }
     while (job.at < job.builds.length) {
       const b = job.builds[job.at]!;
+      if (!b.graph) {
+        b.graph = HnswIndex.create(b.projection ? b.projection.to : this.dim!, b.capacity, { ...this.graphParams, efSearch: this.ef });
+        if (performance.now() >= deadline) return false;
+      }
       while (b.next < b.queue.length) {
         const label = b.queue[b.next++]!;
         const vec = b.part.flat.view(label);
@@ -441,7 +447,7 @@ export class OutcomeIndex {
     this.job = undefined;
     for (const b of job.builds) {
       b.part.build = undefined;
-      if (this.parts.get(b.part.key) === b.part) b.part.graph = b.graph;
+      if (b.graph && this.parts.get(b.part.key) === b.part) b.part.graph = b.graph;
     }
     if (job.kind === 'fit') {
       this.projection = job.projection;
@@ -552,7 +558,7 @@ export class OutcomeIndex {
     part.slots.delete(slot.label);
     part.flat.remove(slot.label);
     part.graph?.remove(slot.label);
-    part.build?.graph.remove(slot.label);
+    part.build?.graph?.remove(slot.label);
     this.order.delete(slot);
     this.version++;
     if (part.slots.size === 0) this.parts.delete(part.key);
