@@ -134,8 +134,15 @@ interface Job {
 
 /** Longest run of background work per event-loop turn (one step, e.g. a graph insert, may pass it by a fraction of a millisecond). */
 const SLICE_MS = 3;
-/** A graph is rebuilt into a larger one once it holds this share of its capacity (the rebuild must finish before it is full). */
-const GROW_AT = 0.75;
+/**
+ * A graph is rebuilt into a larger one once it holds this share of its
+ * capacity: the rebuild must finish before the graph is full, or the insert
+ * that fills it falls back to hnswlib's synchronous resize. At 0.75 the
+ * rebuild of the second of two partitions growing together did not keep up
+ * with one outcome recorded per event-loop turn at 65k (bench stall mode:
+ * a 136 ms resize).
+ */
+const GROW_AT = 0.5;
 
 /** What a restore did, for logs, metrics and tests. */
 export interface RestoreReport {
@@ -348,7 +355,7 @@ export class OutcomeIndex {
     this.wanted = true;
     if (needsGraph) {
       const j = job('build');
-      j.builds.push(this.startBuild(needsGraph, j.projection, Math.max(1024, needsGraph.flat.size * 2)));
+      j.builds.push(this.startBuild(needsGraph, j.projection, this.capacityFor(needsGraph.flat.size)));
       return j;
     }
     for (const p of this.parts.values()) {
@@ -364,12 +371,18 @@ export class OutcomeIndex {
   }
 
   /**
-   * The capacity a full graph is rebuilt into: double, but no more than the
-   * index may hold (plus the one outcome added before the oldest is evicted):
-   * a graph that large reuses the slots of removed outcomes and never grows.
+   * The capacity a filling graph is rebuilt into: double, but no more than
+   * the index may hold (plus the one outcome added before the oldest is
+   * evicted): a graph that large reuses the slots of removed outcomes and
+   * never grows.
    */
   private grownCapacity(g: HnswIndex): number {
-    return Math.max(1024, Math.min(2 * g.capacity, this.opts.maxOutcomes + 1));
+    return this.capacityFor(g.size);
+  }
+
+  /** The capacity of a new graph for `n` outcomes: room to double before it must grow (at most what the index may hold, plus one). */
+  private capacityFor(n: number): number {
+    return Math.max(1024, Math.min(Math.ceil((2 * n) / GROW_AT), this.opts.maxOutcomes + 1));
   }
 
   /** Copies of up to FIT_SAMPLES outcome vectors, evenly spread over all held (partition by partition, in storage order). */
@@ -415,7 +428,7 @@ export class OutcomeIndex {
           job.fit = undefined;
           job.projection = r.value;
           // Every partition that has a graph or needs one gets one in the new space.
-          for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) job.builds.push(this.startBuild(p, job.projection, Math.max(1024, p.flat.size * 2)));
+          for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) job.builds.push(this.startBuild(p, job.projection, this.capacityFor(p.flat.size)));
           if (performance.now() >= deadline) return false;
           break;
         }

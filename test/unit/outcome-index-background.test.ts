@@ -81,7 +81,7 @@ describe('OutcomeIndex: heavy work in the background', () => {
     let i = 600;
     while (i < 2_399) {
       idx.add(list[i++]!);
-      if (idx.rebuilding) await idx.settled(); // the graphs grow (at 768 of 1,024)
+      if (idx.rebuilding) await idx.settled(); // the graphs grow (at half their capacity)
     }
     idx.add(list[i++]!);
     expect(idx.rebuilding).toBe(true); // the add returned before the refit and the rebuild of both graphs
@@ -115,7 +115,7 @@ describe('OutcomeIndex: heavy work in the background', () => {
     const list = outcomes(TOTAL, 150, 3);
     const idx = index();
     for (const o of list.slice(0, 600)) idx.add(o);
-    await idx.settled(); // graphs of 1,024 slots, 300 outcomes each
+    await idx.settled(); // graphs of 1,200 slots, 300 outcomes each
     let i = 600;
     let sawGrowth = false;
     while (i < 2_400) {
@@ -125,7 +125,7 @@ describe('OutcomeIndex: heavy work in the background', () => {
         await turn();
       }
     }
-    expect(sawGrowth).toBe(true); // at 768 of 1,024 (before the 1,200 refit)
+    expect(sawGrowth).toBe(true); // at 600 of 1,200 (before the refit at 2,400)
     await idx.settled();
     for (const o of list.slice(0, 2_400)) expect(finds(idx, o)).toBe(true);
   });
