@@ -177,14 +177,15 @@ export class Router {
       const inserts0 = index.graphInserts;
       let report = snapshot && list.length > 0 ? index.fromSnapshot(list, snapshot) : { reason: snapshot ? 'no stored outcomes' : 'no snapshot file configured' };
       if ('reason' in report) {
-        // Graph inserts are CPU work: restore in slices of a few milliseconds so requests keep being decided meanwhile
-        // (the graphs are built in the background, in slices too; decisions scan a partition until its graph is ready).
+        // Graph inserts are CPU work: restore in slices of a few milliseconds so requests keep being decided meanwhile.
+        // The graphs are built in the background (in slices too); the restore waits for that work rather than racing
+        // ahead of it, or decisions would scan ever larger partitions that have no graph yet.
         for (let i = 0; i < list.length; ) {
           if (this.outcomes !== slot) return;
           const until = performance.now() + RESTORE_SLICE_MS;
           do learned.restore(list[i++]!);
-          while (i < list.length && performance.now() < until);
-          if (i < list.length) await new Promise((r) => setImmediate(r));
+          while (i < list.length && performance.now() < until && !index.rebuilding);
+          if (i < list.length) await (index.rebuilding ? index.settled() : new Promise((r) => setImmediate(r)));
         }
         await index.settled();
         report = { source: 'rebuild', reason: report.reason, outcomes: index.size, graphInserts: index.graphInserts - inserts0, ms: performance.now() - t0 };
