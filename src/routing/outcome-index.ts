@@ -591,10 +591,10 @@ export class OutcomeIndex {
    * SHA-256 and each label's outcome identity) committed by rename after the
    * graph files `<path>.<generation>.<n>.hnsw`; older generations are then
    * removed. Waits for background work to settle first (a snapshot never
-   * holds a graph about to be replaced); the graphs and the header's content
-   * are then captured in one synchronous step (hnswlib's native write: the
-   * graphs must match the header), the checksums, header write and clean-up
-   * are asynchronous. Calls are serialised.
+   * holds a graph about to be replaced); then one partition per event-loop
+   * turn, its graph (hnswlib's native write, synchronous) and its labels
+   * captured together; the checksums, header write and clean-up are
+   * asynchronous. Calls are serialised.
    */
   writeSnapshot(path: string): Promise<void> {
     const run = this.writing.then(() => this.writeSnapshotNow(path));
@@ -603,28 +603,48 @@ export class OutcomeIndex {
   }
 
   private async writeSnapshotNow(path: string): Promise<void> {
-    while (this.rebuilding) await this.settled();
     const dir = dirname(path);
     const base = basename(path);
-    const gen = `${Date.now().toString(36)}${process.pid.toString(36)}${(this.snapshots++).toString(36)}`;
     mkdirSync(dir, { recursive: true });
-    const parts: SnapshotPart[] = [];
-    let n = 0;
-    for (const p of this.parts.values()) {
-      let file: string | undefined;
-      if (p.graph) {
-        file = `${base}.${gen}.${n++}.hnsw`;
-        p.graph.write(join(dir, file));
+    let gen: string;
+    let parts: SnapshotPart[];
+    let fitted: Projection | undefined;
+    let fittedAt: number;
+    // One partition per event-loop turn: its graph file and its labels are captured together (each partition is
+    // consistent on its own; the restore matches entries to stored outcomes partition by partition). Started again
+    // if the projection changes meanwhile: every graph of a snapshot must be in its projection.
+    for (;;) {
+      while (this.rebuilding) await this.settled();
+      gen = `${Date.now().toString(36)}${process.pid.toString(36)}${(this.snapshots++).toString(36)}`;
+      parts = [];
+      fitted = this.projection;
+      fittedAt = this.fittedAt;
+      let n = 0;
+      let same = true;
+      for (const p of [...this.parts.values()]) {
+        if (this.projection !== fitted) {
+          same = false;
+          break;
+        }
+        if (this.parts.get(p.key) !== p) continue; // emptied meanwhile
+        let file: string | undefined;
+        if (p.graph) {
+          file = `${base}.${gen}.${n++}.hnsw`;
+          p.graph.write(join(dir, file));
+        }
+        const ids: string[] = [];
+        const labels: number[] = [];
+        for (const s of p.slots.values()) {
+          labels.push(s.label);
+          ids.push(s.id);
+        }
+        parts.push({ key: p.key, nextLabel: p.nextLabel, ...(file ? { file } : {}), labels, ids });
+        if (file) await new Promise((r) => setImmediate(r));
       }
-      const ids: string[] = [];
-      const labels: number[] = [];
-      for (const s of p.slots.values()) {
-        labels.push(s.label);
-        ids.push(s.id);
-      }
-      parts.push({ key: p.key, nextLabel: p.nextLabel, ...(file ? { file } : {}), labels, ids });
+      if (same && this.projection === fitted) break;
+      for (const p of parts) if (p.file) await rm(join(dir, p.file), { force: true });
     }
-    const projection = this.projection ? { to: this.projection.to, fittedAt: this.fittedAt, basis: f32ToBase64(this.projection.basis) } : undefined;
+    const projection = fitted ? { to: fitted.to, fittedAt, basis: f32ToBase64(fitted.basis) } : undefined;
     const dim = this.dim ?? 0;
     // From here on nothing reads the index: outcomes may come and go.
     for (const p of parts) if (p.file) p.sha256 = await sha256File(join(dir, p.file));
