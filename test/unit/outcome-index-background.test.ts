@@ -170,4 +170,35 @@ describe('OutcomeIndex: heavy work in the background', () => {
     expect(b.rebuilding).toBe(false);
     for (const o of list.slice(0, 80)) for (const t of ['low', 'medium']) expect(b.search('*', t, o.vector, 16)).toEqual(a.search('*', t, o.vector, 16));
   });
+
+  it('a snapshot written while outcomes keep arriving (one partition per turn): restored, nothing lost or resurrected', async () => {
+    const scopes = ['t1', 't2', 't3', 't4'];
+    const list = outcomes(3_200, 100, 6).map((o, i) => ({ ...o, scope: scopes[i % 4]! }));
+    const a = index({ maxOutcomes: 2_800 });
+    for (const o of list.slice(0, 2_400)) a.add(o);
+    await a.settled();
+    const path = join(mkdtempSync(join(tmpdir(), 'switchyard-outcome-bg-')), 'outcomes.graph');
+    let done = false;
+    const written = a.writeSnapshot(path).then(() => (done = true));
+    let i = 2_400;
+    let during = 0;
+    while (!done) {
+      // Every partition gets outcomes (and from 2,800 on the oldest are evicted) while the partitions are written.
+      for (let j = 0; j < 8 && i < list.length; j++, during++) a.add(list[i++]!);
+      await turn();
+    }
+    await written;
+    expect(during).toBeGreaterThan(0);
+    await a.settled();
+    // The store now holds the newest 2,800 of what was added.
+    const held = list.slice(Math.max(0, i - 2_800), i);
+    const b = index({ maxOutcomes: 2_800 });
+    const r = await b.restore(held, path);
+    expect(r).toMatchObject({ source: 'snapshot', outcomes: held.length });
+    // Every stored outcome is held (counted per partition), and the graphs find them (approximate search: nearly all).
+    for (const sc of scopes) for (const t of ['low', 'medium']) expect(b.count(sc, t)).toBe(held.filter((o) => o.scope === sc && o.tier === t).length);
+    const found = held.filter((o) => b.search(o.scope, o.tier, o.vector, 32).some((m) => m.score === o.score)).length;
+    expect(found / held.length).toBeGreaterThan(0.99);
+    for (const o of list.slice(0, i - held.length)) expect(b.search(o.scope, o.tier, o.vector, 32).some((m) => m.score === o.score)).toBe(false);
+  });
 });
