@@ -196,6 +196,8 @@ export class OutcomeIndex {
   /** Graph insertions so far (observable: a snapshot restore makes none for the outcomes it holds). */
   graphInserts = 0;
   private readonly background: boolean;
+  /** The last failure of background work (the job was dropped; undefined: none). */
+  backgroundError: Error | undefined;
   private job: Job | undefined;
   /** A background turn is scheduled. */
   private timer: NodeJS.Immediate | undefined;
@@ -326,7 +328,16 @@ export class OutcomeIndex {
       const job = this.job ?? this.nextJob();
       if (!job) break;
       this.job = job;
-      if (this.step(job, deadline)) this.finish(job);
+      try {
+        if (this.step(job, deadline)) this.finish(job);
+      } catch (e) {
+        // Not thrown from a timer (it would end the process): the job is dropped, searches keep the current state.
+        this.backgroundError = e instanceof Error ? e : new Error(String(e));
+        for (const b of job.builds) b.part.build = undefined;
+        this.job = undefined;
+        this.wanted = false;
+        break;
+      }
     }
     if (this.job || this.wanted) this.timer = setImmediate(this.turn);
     else for (const resolve of this.idle.splice(0)) resolve();
