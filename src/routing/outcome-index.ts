@@ -206,6 +206,8 @@ export class OutcomeIndex {
   /** Inside a snapshot restore: no work is started until it is done. */
   private restoring = false;
   private idle: Array<() => void> = [];
+  /** Outcomes expected per partition (see `expect`). */
+  private expected: Map<string, number> | undefined;
   /** The last snapshot write (writes are serialised). */
   private writing: Promise<void> = Promise.resolve();
   private snapshots = 0;
@@ -273,7 +275,7 @@ export class OutcomeIndex {
     this.evict();
     if (
       (!graph && !part.build && part.flat.size > this.flatMax) ||
-      (graph && !part.build && graph.size >= GROW_AT * graph.capacity && this.grownCapacity(graph) > graph.capacity) ||
+      (graph && !part.build && graph.size >= GROW_AT * graph.capacity && this.grownCapacity(graph, part.key) > graph.capacity) ||
       (this.projection && this.fittedAt < REFIT_UNTIL && this.order.size >= 4 * this.fittedAt)
     )
       this.want();
@@ -366,14 +368,14 @@ export class OutcomeIndex {
     this.wanted = true;
     if (needsGraph) {
       const j = job('build');
-      j.builds.push(this.startBuild(needsGraph, j.projection, this.capacityFor(needsGraph.flat.size)));
+      j.builds.push(this.startBuild(needsGraph, j.projection, this.capacityFor(needsGraph.flat.size, needsGraph.key)));
       return j;
     }
     for (const p of this.parts.values()) {
       const g = p.graph;
-      if (g && g.size >= GROW_AT * g.capacity && this.grownCapacity(g) > g.capacity) {
+      if (g && g.size >= GROW_AT * g.capacity && this.grownCapacity(g, p.key) > g.capacity) {
         const j = job('grow');
-        j.builds.push(this.startBuild(p, j.projection, this.grownCapacity(g)));
+        j.builds.push(this.startBuild(p, j.projection, this.grownCapacity(g, p.key)));
         return j;
       }
     }
@@ -387,13 +389,36 @@ export class OutcomeIndex {
    * evicted): a graph that large reuses the slots of removed outcomes and
    * never grows.
    */
-  private grownCapacity(g: HnswIndex): number {
-    return this.capacityFor(g.size);
+  private grownCapacity(g: HnswIndex, key: string): number {
+    return this.capacityFor(g.size, key);
   }
 
-  /** The capacity of a new graph for `n` outcomes: room to double before it must grow (at most what the index may hold, plus one). */
-  private capacityFor(n: number): number {
-    return Math.max(1024, Math.min(Math.ceil((2 * n) / GROW_AT), this.opts.maxOutcomes + 1));
+  /**
+   * The capacity of a new graph for `n` outcomes (or the partition's expected
+   * count, when larger): room to double before it must grow (at most what
+   * the index may hold, plus one).
+   */
+  private capacityFor(n: number, key: string): number {
+    const m = Math.max(n, this.expected?.get(key) ?? 0);
+    return Math.max(1024, Math.min(Math.ceil((2 * m) / GROW_AT), this.opts.maxOutcomes + 1));
+  }
+
+  /**
+   * Announces the outcomes about to be added (a restore at start): graphs
+   * built meanwhile are sized for each partition's final count, so none is
+   * rebuilt to grow on the way. `undefined` ends it.
+   */
+  expect(outcomes: readonly Outcome[] | undefined): void {
+    if (!outcomes) {
+      this.expected = undefined;
+      return;
+    }
+    const counts = new Map<string, number>();
+    for (const o of outcomes) {
+      const key = partKey(o.scope, o.tier);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    this.expected = counts;
   }
 
   /** Copies of up to FIT_SAMPLES outcome vectors, evenly spread over all held (partition by partition, in storage order). */
@@ -439,7 +464,7 @@ export class OutcomeIndex {
           job.fit = undefined;
           job.projection = r.value;
           // Every partition that has a graph or needs one gets one in the new space.
-          for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) job.builds.push(this.startBuild(p, job.projection, this.capacityFor(p.flat.size)));
+          for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) job.builds.push(this.startBuild(p, job.projection, this.capacityFor(p.flat.size, p.key)));
           if (performance.now() >= deadline) return false;
           break;
         }

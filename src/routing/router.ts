@@ -179,7 +179,10 @@ export class Router {
       if ('reason' in report) {
         // The graphs are built in the background (in slices); the restore waits for that work rather than racing
         // ahead of it, or decisions would scan ever larger partitions that have no graph yet.
-        if (!(await this.restoreSliced(list, slot, learned, true))) return;
+        index.expect(list); // graphs sized for what is coming: none rebuilt to grow on the way
+        const whole = await this.restoreSliced(list, slot, learned, true);
+        index.expect(undefined);
+        if (!whole) return;
         await index.settled();
         report = { source: 'rebuild', reason: report.reason, outcomes: index.size, graphInserts: index.graphInserts - inserts0, ms: performance.now() - t0 };
         // The next start loads what was just built.

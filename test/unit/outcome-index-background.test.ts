@@ -130,6 +130,26 @@ describe('OutcomeIndex: heavy work in the background', () => {
     for (const o of list.slice(0, 2_400)) expect(finds(idx, o)).toBe(true);
   });
 
+  it('outcomes announced before a restore: graphs sized for them, none rebuilt to grow on the way', async () => {
+    const list = outcomes(3_000, 150, 7);
+    const restore = async (announce: boolean) => {
+      const idx = index();
+      if (announce) idx.expect(list);
+      for (const o of list) {
+        idx.add(o);
+        if (idx.rebuilding) await idx.settled(); // as the router's restore does
+      }
+      idx.expect(undefined);
+      await idx.settled();
+      return idx;
+    };
+    const plain = await restore(false);
+    const sized = await restore(true);
+    // Without the announcement the graphs grow (rebuilt at half their capacity) on top of the refits.
+    expect(sized.graphInserts).toBeLessThan(plain.graphInserts);
+    for (const o of list.slice(0, 300)) expect(finds(sized, o)).toBe(true);
+  });
+
   it('settled after each add that started work: the same answers as a synchronous build', async () => {
     const list = outcomes(2_600, 120, 4);
     const a = index();
