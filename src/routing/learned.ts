@@ -208,6 +208,11 @@ export class LearnedRouter {
     return this.online;
   }
 
+  /** Resolves once the outcome indexes (online and seeds) have no background work left (graph builds, a refit). */
+  async settled(): Promise<void> {
+    await Promise.all([this.online.settled(), this.seeds?.settled()]);
+  }
+
   /** Online outcomes held. */
   get size(): number {
     return this.online.size;

@@ -9,9 +9,17 @@
  * exactly in the full space. Bounded: past `maxOutcomes` or `maxAgeMs` the
  * oldest outcomes go first. The graphs can be snapshotted beside the outcome
  * store and restored without re-inserting anything (see `writeSnapshot`).
+ *
+ * The heavy work (fitting the projection, building or rebuilding a graph,
+ * growing one) is never done inside `add()`: it runs in the background in
+ * slices of a few milliseconds across event-loop turns, while searches keep
+ * using the current state (the old projection and graphs, or the exact scan
+ * of a partition that has no graph yet); the new graphs are swapped in at
+ * once when all are built. `settled()` waits until no such work is left.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FlatIndex, type Neighbour } from '../cache/vector/flat.js';
 import { HnswIndex } from '../cache/vector/hnsw.js';
@@ -57,6 +65,12 @@ export interface OutcomeIndexOptions {
   /** Links per graph node (default 24). */
   m?: number;
   now?: () => number;
+  /**
+   * false: fits and graph builds run to completion inside the `add()` that
+   * needs them (blocking; a reference for tests and offline tools). Default
+   * true: in the background, in slices across event-loop turns.
+   */
+  background?: boolean;
 }
 
 interface Slot {
@@ -76,7 +90,59 @@ interface Part {
   graph: HnswIndex | undefined;
   slots: Map<number, Slot>;
   nextLabel: number;
+  /** The graph being built for this partition in the background (it replaces `graph` when the job is done). */
+  build: Build | undefined;
 }
+
+/**
+ * A graph being built: the labels to insert, in order (outcomes added
+ * meanwhile are appended); once the queue is through (`done`) while the job
+ * builds other partitions, outcomes added are inserted at once, as into a
+ * live graph.
+ */
+interface Build {
+  part: Part;
+  /** Made when the job reaches this build (creating a large graph takes milliseconds). */
+  graph: HnswIndex | undefined;
+  capacity: number;
+  /** The space of the graph (undefined: full vectors). */
+  projection: Projection | undefined;
+  queue: number[];
+  next: number;
+  done: boolean;
+}
+
+/**
+ * Background work, one at a time: `fit` fits a new projection (on a sample
+ * taken when the job starts) then builds every partition's graph in it;
+ * `build` gives one partition its first graph; `grow` rebuilds one into a
+ * larger graph before it fills up. Nothing changes what searches see until
+ * the job is done.
+ */
+interface Job {
+  kind: 'fit' | 'build' | 'grow';
+  /** The fit still running (fit only). */
+  fit: Generator<void, Projection> | undefined;
+  /** The space of the graphs being built (undefined: full vectors). */
+  projection: Projection | undefined;
+  /** Outcomes held when the fit's sample was taken. */
+  fittedAt: number;
+  builds: Build[];
+  /** Index in `builds` of the one being worked on. */
+  at: number;
+}
+
+/** Longest run of background work per event-loop turn (one step, e.g. a graph insert, may pass it by a fraction of a millisecond). */
+const SLICE_MS = 3;
+/**
+ * A graph is rebuilt into a larger one once it holds this share of its
+ * capacity: the rebuild must finish before the graph is full, or the insert
+ * that fills it falls back to hnswlib's synchronous resize. At 0.75 the
+ * rebuild of the second of two partitions growing together did not keep up
+ * with one outcome recorded per event-loop turn at 65k (bench stall mode:
+ * a 136 ms resize).
+ */
+const GROW_AT = 0.5;
 
 /** What a restore did, for logs, metrics and tests. */
 export interface RestoreReport {
@@ -129,6 +195,24 @@ export class OutcomeIndex {
   private rerank: Dots | undefined;
   /** Graph insertions so far (observable: a snapshot restore makes none for the outcomes it holds). */
   graphInserts = 0;
+  private readonly background: boolean;
+  /** The last failure of background work (the job was dropped; undefined: none). */
+  backgroundError: Error | undefined;
+  private job: Job | undefined;
+  /** A background turn is scheduled. */
+  private timer: NodeJS.Immediate | undefined;
+  /** Work may be needed (checked when the current job ends). */
+  private wanted = false;
+  /** Inside a snapshot restore: no work is started until it is done. */
+  private restoring = false;
+  private idle: Array<() => void> = [];
+  /** Outcomes expected per partition (see `expect`). */
+  private expected: Map<string, number> | undefined;
+  /** The last snapshot write (writes are serialised). */
+  private writing: Promise<void> = Promise.resolve();
+  private snapshots = 0;
+  /** Scratch for the projection of a vector being inserted by a background build. */
+  private buildScratch = new Float32Array(0);
   /** Bumped by every change of the held outcomes (a snapshot is rewritten only after a change). */
   version = 0;
 
@@ -139,6 +223,7 @@ export class OutcomeIndex {
     this.ef = opts.ef ?? 64;
     this.graphParams = { m: opts.m ?? GRAPH.m, efConstruction: GRAPH.efConstruction };
     this.now = opts.now ?? Date.now;
+    this.background = opts.background ?? true;
   }
 
   /** New bounds; applied at once. */
@@ -166,7 +251,7 @@ export class OutcomeIndex {
     const key = partKey(scope, tier);
     let part = this.parts.get(key);
     if (!part) {
-      part = { key, flat: new FlatIndex(this.dim!), graph: undefined, slots: new Map(), nextLabel: 0 };
+      part = { key, flat: new FlatIndex(this.dim!), graph: undefined, slots: new Map(), nextLabel: 0, build: undefined };
       this.parts.set(key, part);
     }
     return part;
@@ -178,15 +263,246 @@ export class OutcomeIndex {
     const part = this.part(o.scope, o.tier);
     const label = part.nextLabel++;
     part.flat.add(label, o.vector);
-    if (part.graph) this.graphAdd(part.graph, label, o.vector);
+    const graph = part.graph;
+    if (graph) this.graphAdd(graph, label, o.vector);
+    const build = part.build;
+    if (build?.done) this.buildAdd(build, label, o.vector);
+    else build?.queue.push(label);
     const slot: Slot = { part, label, score: o.score, at: o.at, id: outcomeId(o) };
     part.slots.set(label, slot);
     this.order.add(slot);
     this.version++;
-    if (!part.graph && part.flat.size > this.flatMax) this.promote(part);
-    else if (this.projection && this.fittedAt < REFIT_UNTIL && this.order.size >= 4 * this.fittedAt) this.refit();
     this.evict();
+    if (
+      (!graph && !part.build && part.flat.size > this.flatMax) ||
+      (graph && !part.build && graph.size >= GROW_AT * graph.capacity && this.grownCapacity(graph, part.key) > graph.capacity) ||
+      (this.projection && this.fittedAt < REFIT_UNTIL && this.order.size >= 4 * this.fittedAt)
+    )
+      this.want();
     return true;
+  }
+
+  /** Whether background work is running or scheduled (a refit, a graph build or growth). */
+  get rebuilding(): boolean {
+    return this.job !== undefined || this.timer !== undefined;
+  }
+
+  /**
+   * Resolves once no background work is left (at once when there is none):
+   * every graph then holds every outcome, in the current projection.
+   *
+   * @example
+   * for (const o of list) idx.add(o);
+   * await idx.settled(); // graphs built: searches no longer scan
+   */
+  settled(): Promise<void> {
+    if (!this.rebuilding) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Asks for background work: scheduled for the next turn (or done now without `background`). */
+  private want(): void {
+    this.wanted = true;
+    if (this.restoring || this.job) return;
+    if (!this.background) {
+      this.runAll();
+      return;
+    }
+    this.timer ??= setImmediate(this.turn);
+  }
+
+  /** Runs every job to completion (without `background`). */
+  private runAll(): void {
+    for (;;) {
+      const job = this.job ?? this.nextJob();
+      if (!job) return;
+      this.job = job;
+      while (!this.step(job, Number.POSITIVE_INFINITY));
+      this.finish(job);
+    }
+  }
+
+  /** One background turn: at most SLICE_MS of work, then the next turn is scheduled if work is left. */
+  private readonly turn = (): void => {
+    this.timer = undefined;
+    const deadline = performance.now() + SLICE_MS;
+    while (performance.now() < deadline) {
+      const job = this.job ?? this.nextJob();
+      if (!job) break;
+      this.job = job;
+      try {
+        if (this.step(job, deadline)) this.finish(job);
+      } catch (e) {
+        // Not thrown from a timer (it would end the process): the job is dropped, searches keep the current state.
+        this.backgroundError = e instanceof Error ? e : new Error(String(e));
+        for (const b of job.builds) b.part.build = undefined;
+        this.job = undefined;
+        this.wanted = false;
+        break;
+      }
+    }
+    if (this.job || this.wanted) this.timer = setImmediate(this.turn);
+    else for (const resolve of this.idle.splice(0)) resolve();
+  };
+
+  /** The most urgent work needed, started (undefined: none). */
+  private nextJob(): Job | undefined {
+    if (!this.wanted || this.restoring) return undefined;
+    this.wanted = false;
+    const job = (kind: Job['kind']): Job => ({ kind, fit: undefined, projection: this.projection, fittedAt: this.fittedAt, builds: [], at: 0 });
+    let needsGraph: Part | undefined;
+    for (const p of this.parts.values()) {
+      if (!p.graph && p.flat.size > this.flatMax) {
+        needsGraph = p;
+        break;
+      }
+    }
+    if (this.projects() && (this.projection ? this.fittedAt < REFIT_UNTIL && this.order.size >= 4 * this.fittedAt : needsGraph)) {
+      // Something else may be wanted once this is done (e.g. a partition that outgrows its scan meanwhile).
+      this.wanted = true;
+      const j = job('fit');
+      j.fit = Projection.fitSteps(this.sample(), this.projectTo);
+      j.fittedAt = this.order.size;
+      return j;
+    }
+    this.wanted = true;
+    if (needsGraph) {
+      const j = job('build');
+      j.builds.push(this.startBuild(needsGraph, j.projection, this.capacityFor(needsGraph.flat.size, needsGraph.key)));
+      return j;
+    }
+    for (const p of this.parts.values()) {
+      const g = p.graph;
+      if (g && g.size >= GROW_AT * g.capacity && this.grownCapacity(g, p.key) > g.capacity) {
+        const j = job('grow');
+        j.builds.push(this.startBuild(p, j.projection, this.grownCapacity(g, p.key)));
+        return j;
+      }
+    }
+    this.wanted = false;
+    return undefined;
+  }
+
+  /**
+   * The capacity a filling graph is rebuilt into: double, but no more than
+   * the index may hold (plus the one outcome added before the oldest is
+   * evicted): a graph that large reuses the slots of removed outcomes and
+   * never grows.
+   */
+  private grownCapacity(g: HnswIndex, key: string): number {
+    return this.capacityFor(g.size, key);
+  }
+
+  /**
+   * The capacity of a new graph for `n` outcomes (or the partition's expected
+   * count, when larger): room to double before it must grow (at most what
+   * the index may hold, plus one).
+   */
+  private capacityFor(n: number, key: string): number {
+    const m = Math.max(n, this.expected?.get(key) ?? 0);
+    return Math.max(1024, Math.min(Math.ceil((2 * m) / GROW_AT), this.opts.maxOutcomes + 1));
+  }
+
+  /**
+   * Announces the outcomes about to be added (a restore at start): graphs
+   * built meanwhile are sized for each partition's final count, so none is
+   * rebuilt to grow on the way. `undefined` ends it.
+   */
+  expect(outcomes: readonly Outcome[] | undefined): void {
+    if (!outcomes) {
+      this.expected = undefined;
+      return;
+    }
+    const counts = new Map<string, number>();
+    for (const o of outcomes) {
+      const key = partKey(o.scope, o.tier);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    this.expected = counts;
+  }
+
+  /** Copies of up to FIT_SAMPLES outcome vectors, evenly spread over all held (partition by partition, in storage order). */
+  private sample(): Float32Array[] {
+    let total = 0;
+    for (const p of this.parts.values()) total += p.flat.size;
+    const step = Math.max(1, total / FIT_SAMPLES);
+    const sample: Float32Array[] = [];
+    let base = 0;
+    const parts = this.parts.values();
+    let part = parts.next();
+    for (let i = 0; i < total && sample.length < FIT_SAMPLES; i += step) {
+      const at = Math.floor(i);
+      while (!part.done && at >= base + part.value.flat.size) {
+        base += part.value.flat.size;
+        part = parts.next();
+      }
+      if (part.done) break;
+      sample.push(part.value.flat.at(at - base).slice());
+    }
+    return sample;
+  }
+
+  private startBuild(part: Part, projection: Projection | undefined, capacity: number): Build {
+    const b: Build = { part, graph: undefined, capacity, projection, queue: part.flat.labelList(), next: 0, done: false };
+    part.build = b;
+    return b;
+  }
+
+  private buildAdd(b: Build, label: number, vec: Float32Array): void {
+    const p = b.projection;
+    if (p && this.buildScratch.length !== p.to) this.buildScratch = new Float32Array(p.to);
+    b.graph!.add(label, p ? p.project(vec, this.buildScratch) : vec);
+    this.graphInserts++;
+  }
+
+  /** Works on `job` until `deadline`; true when it is done. */
+  private step(job: Job, deadline: number): boolean {
+    if (job.fit) {
+      for (;;) {
+        const r = job.fit.next();
+        if (r.done) {
+          job.fit = undefined;
+          job.projection = r.value;
+          // Every partition that has a graph or needs one gets one in the new space.
+          for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) job.builds.push(this.startBuild(p, job.projection, this.capacityFor(p.flat.size, p.key)));
+          if (performance.now() >= deadline) return false;
+          break;
+        }
+        if (performance.now() >= deadline) return false;
+      }
+    }
+    while (job.at < job.builds.length) {
+      const b = job.builds[job.at]!;
+      if (!b.graph) {
+        b.graph = HnswIndex.create(b.projection ? b.projection.to : this.dim!, b.capacity, { ...this.graphParams, efSearch: this.ef });
+        if (performance.now() >= deadline) return false;
+      }
+      while (b.next < b.queue.length) {
+        const label = b.queue[b.next++]!;
+        const vec = b.part.flat.view(label);
+        if (vec) this.buildAdd(b, label, vec); // else removed meanwhile
+        if (b.next < b.queue.length && performance.now() >= deadline) return false;
+      }
+      b.done = true;
+      b.queue = [];
+      job.at++;
+      if (job.at < job.builds.length && performance.now() >= deadline) return false;
+    }
+    return true;
+  }
+
+  /** Swaps in what `job` built (partitions emptied meanwhile are skipped). */
+  private finish(job: Job): void {
+    this.job = undefined;
+    for (const b of job.builds) {
+      b.part.build = undefined;
+      if (b.graph && this.parts.get(b.part.key) === b.part) b.part.graph = b.graph;
+    }
+    if (job.kind === 'fit') {
+      this.projection = job.projection;
+      this.fittedAt = job.fittedAt;
+      this.lastQuery = new Float32Array(0);
+    }
   }
 
   /** Whether graphs hold projections (a projection at least as long as the vectors would gain nothing). */
@@ -197,32 +513,6 @@ export class OutcomeIndex {
   private graphAdd(graph: HnswIndex, label: number, vec: Float32Array): void {
     graph.add(label, this.projection ? this.projection.project(vec) : vec);
     this.graphInserts++;
-  }
-
-  /** Gives a partition its graph (fitting the projection first when there is none). */
-  private promote(part: Part): void {
-    if (this.projects() && !this.projection) this.refit();
-    else this.build(part);
-  }
-
-  /** Fits the projection on a sample of every outcome held, then rebuilds every graph in the new space. */
-  private refit(): void {
-    const all: Float32Array[] = [];
-    for (const p of this.parts.values()) for (const [, v] of p.flat.entries()) all.push(v);
-    const step = Math.max(1, all.length / FIT_SAMPLES);
-    const sample: Float32Array[] = [];
-    for (let i = 0; i < all.length && sample.length < FIT_SAMPLES; i += step) sample.push(all[Math.floor(i)]!);
-    this.projection = Projection.fit(sample, this.projectTo);
-    this.fittedAt = this.order.size;
-    this.lastQuery = new Float32Array(0);
-    for (const p of this.parts.values()) if (p.graph || p.flat.size > this.flatMax) this.build(p);
-  }
-
-  private build(part: Part): void {
-    const dim = this.projection ? this.projection.to : this.dim!;
-    const graph = HnswIndex.create(dim, Math.max(1024, part.flat.size * 2), { ...this.graphParams, efSearch: this.ef });
-    for (const [label, vec] of part.flat.entries()) this.graphAdd(graph, label, vec);
-    part.graph = graph;
   }
 
   /** The projection of `query`, computed once for consecutive searches with the same vector. */
@@ -317,6 +607,7 @@ export class OutcomeIndex {
     part.slots.delete(slot.label);
     part.flat.remove(slot.label);
     part.graph?.remove(slot.label);
+    part.build?.graph?.remove(slot.label);
     this.order.delete(slot);
     this.version++;
     if (part.slots.size === 0) this.parts.delete(part.key);
@@ -335,44 +626,71 @@ export class OutcomeIndex {
    * dimensions, the projection, per partition its graph file with the file's
    * SHA-256 and each label's outcome identity) committed by rename after the
    * graph files `<path>.<generation>.<n>.hnsw`; older generations are then
-   * removed. Synchronous: the graphs must match the header.
+   * removed. Waits for background work to settle first (a snapshot never
+   * holds a graph about to be replaced); then one partition per event-loop
+   * turn, its graph (hnswlib's native write, synchronous) and its labels
+   * captured together; the checksums, header write and clean-up are
+   * asynchronous. Calls are serialised.
    */
-  writeSnapshot(path: string): void {
+  writeSnapshot(path: string): Promise<void> {
+    const run = this.writing.then(() => this.writeSnapshotNow(path));
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeSnapshotNow(path: string): Promise<void> {
     const dir = dirname(path);
     const base = basename(path);
-    const gen = `${Date.now().toString(36)}${process.pid.toString(36)}`;
     mkdirSync(dir, { recursive: true });
-    const parts: SnapshotPart[] = [];
-    let n = 0;
-    for (const p of this.parts.values()) {
-      let file: string | undefined;
-      let sha256: string | undefined;
-      if (p.graph) {
-        file = `${base}.${gen}.${n++}.hnsw`;
-        p.graph.write(join(dir, file));
-        sha256 = createHash('sha256').update(readFileSync(join(dir, file))).digest('hex');
+    let gen: string;
+    let parts: SnapshotPart[];
+    let fitted: Projection | undefined;
+    let fittedAt: number;
+    // One partition per event-loop turn: its graph file and its labels are captured together (each partition is
+    // consistent on its own; the restore matches entries to stored outcomes partition by partition). Started again
+    // if the projection changes meanwhile: every graph of a snapshot must be in its projection.
+    for (;;) {
+      while (this.rebuilding) await this.settled();
+      gen = `${Date.now().toString(36)}${process.pid.toString(36)}${(this.snapshots++).toString(36)}`;
+      parts = [];
+      fitted = this.projection;
+      fittedAt = this.fittedAt;
+      let n = 0;
+      let same = true;
+      for (const p of [...this.parts.values()]) {
+        if (this.projection !== fitted) {
+          same = false;
+          break;
+        }
+        if (this.parts.get(p.key) !== p) continue; // emptied meanwhile
+        let file: string | undefined;
+        if (p.graph) {
+          file = `${base}.${gen}.${n++}.hnsw`;
+          p.graph.write(join(dir, file));
+        }
+        const ids: string[] = [];
+        const labels: number[] = [];
+        for (const s of p.slots.values()) {
+          labels.push(s.label);
+          ids.push(s.id);
+        }
+        parts.push({ key: p.key, nextLabel: p.nextLabel, ...(file ? { file } : {}), labels, ids });
+        if (file) await new Promise((r) => setImmediate(r));
       }
-      const ids: string[] = [];
-      const labels: number[] = [];
-      for (const s of p.slots.values()) {
-        labels.push(s.label);
-        ids.push(s.id);
-      }
-      parts.push({ key: p.key, nextLabel: p.nextLabel, ...(file ? { file, sha256 } : {}), labels, ids });
+      if (same && this.projection === fitted) break;
+      for (const p of parts) if (p.file) await rm(join(dir, p.file), { force: true });
     }
-    const body: SnapshotBody = {
-      dim: this.dim ?? 0,
-      graph: { ...this.graphParams, ef: this.ef },
-      projectTo: this.projectTo,
-      ...(this.projection ? { projection: { to: this.projection.to, fittedAt: this.fittedAt, basis: f32ToBase64(this.projection.basis) } } : {}),
-      parts,
-    };
+    const projection = fitted ? { to: fitted.to, fittedAt, basis: f32ToBase64(fitted.basis) } : undefined;
+    const dim = this.dim ?? 0;
+    // From here on nothing reads the index: outcomes may come and go.
+    for (const p of parts) if (p.file) p.sha256 = await sha256File(join(dir, p.file));
+    const body: SnapshotBody = { dim, graph: { ...this.graphParams, ef: this.ef }, projectTo: this.projectTo, ...(projection ? { projection } : {}), parts };
     const text = JSON.stringify(body);
     const header: SnapshotFile = { format: SNAPSHOT_FORMAT, version: 1, sha256: createHash('sha256').update(text).digest('hex'), body: text };
     const tmp = join(dir, `.${base}.${gen}.tmp`);
-    writeFileSync(tmp, JSON.stringify(header));
-    renameSync(tmp, path);
-    for (const f of readdirSync(dir)) if (f.startsWith(`${base}.`) && f.endsWith('.hnsw') && !f.startsWith(`${base}.${gen}.`)) rmSync(join(dir, f), { force: true });
+    await writeFile(tmp, JSON.stringify(header));
+    await rename(tmp, path);
+    for (const f of await readdir(dir)) if (f.startsWith(`${base}.`) && f.endsWith('.hnsw') && !f.startsWith(`${base}.${gen}.`)) await rm(join(dir, f), { force: true });
   }
 
   /**
@@ -383,15 +701,16 @@ export class OutcomeIndex {
    * deleted. A missing, corrupt or mismatched file (format, checksums,
    * dimensions, graph settings, or less than half of the outcomes found in
    * it) is not used: every outcome is inserted again. Never throws for a
-   * bad file.
+   * bad file. Resolves once the graphs are built (`settled()`).
    */
-  restore(outcomes: readonly Outcome[], path: string | undefined): RestoreReport {
+  async restore(outcomes: readonly Outcome[], path: string | undefined): Promise<RestoreReport> {
     const t0 = performance.now();
     const inserts0 = this.graphInserts;
     const r = path === undefined ? { reason: 'no snapshot file configured' } : this.fromSnapshot(outcomes, path);
-    if (!('reason' in r)) return r;
-    for (const o of outcomes) this.add(o);
-    return { source: 'rebuild', reason: r.reason, outcomes: this.size, graphInserts: this.graphInserts - inserts0, ms: performance.now() - t0 };
+    if ('reason' in r) for (const o of outcomes) this.add(o);
+    await this.settled();
+    const source = 'reason' in r ? { source: 'rebuild' as const, reason: r.reason } : { source: 'snapshot' as const };
+    return { ...source, outcomes: this.size, graphInserts: this.graphInserts - inserts0, ms: performance.now() - t0 };
   }
 
   /**
@@ -404,20 +723,26 @@ export class OutcomeIndex {
     const inserts0 = this.graphInserts;
     if (this.order.size > 0) return { reason: 'index not empty' };
     let reason: string | undefined;
+    this.restoring = true;
     try {
       reason = this.restoreSnapshot(outcomes, path);
     } catch (e) {
       reason = `snapshot unreadable: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      this.restoring = false;
     }
     if (reason !== undefined) {
       this.reset();
       return { reason };
     }
     this.evict();
+    // Partitions the snapshot had no graph for, or a refit it was written before.
+    this.want();
     return { source: 'snapshot', outcomes: this.size, graphInserts: this.graphInserts - inserts0, ms: performance.now() - t0 };
   }
 
   private reset(): void {
+    this.job = undefined;
     this.parts.clear();
     this.order.clear();
     this.projection = undefined;
@@ -457,7 +782,7 @@ export class OutcomeIndex {
     const graphs: Array<{ part: Part; file: string; sha256: string | undefined; keep: Set<number> }> = [];
     for (const sp of body.parts) {
       if (sp.labels.length !== sp.ids.length) return 'snapshot partition malformed';
-      const part: Part = { key: sp.key, flat: new FlatIndex(dim, Math.max(1, sp.labels.length)), graph: undefined, slots: new Map(), nextLabel: sp.nextLabel };
+      const part: Part = { key: sp.key, flat: new FlatIndex(dim, Math.max(1, sp.labels.length)), graph: undefined, slots: new Map(), nextLabel: sp.nextLabel, build: undefined };
       const keep = new Set<number>();
       sp.labels.forEach((label, j) => {
         const q = byId.get(`${sp.key}\u0000${sp.ids[j]}`);
@@ -540,6 +865,13 @@ interface SnapshotFile {
   /** SHA-256 of `body`. */
   sha256: string;
   body: string;
+}
+
+/** SHA-256 of a file, read in chunks (hashing a 100 MB graph at once blocked the event loop ~0.2 s). */
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 function f32ToBase64(v: Float32Array): string {

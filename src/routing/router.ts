@@ -19,7 +19,7 @@ import { QualityModel, RecentDecisions, qualityKey, type QualityEntry, type Qual
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
 import type { RestoreReport } from './outcome-index.js';
-import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
+import { openOutcomeStore, type OutcomeStore, type StoredOutcome } from './outcome-store.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX, route as plainRoute, unknownModel, type RouteDecision, type RouteInput } from './policy.js';
 import { compileRules, computeSignals, estimateTokens, privacySignal, taskType, type PrototypeIndex, type RuleMatcher, type Signals, type TaskType } from './signals/index.js';
 import { chainFor, pickTier, tierDeployments } from './tiers.js';
@@ -62,6 +62,8 @@ export interface FeedbackResult {
 export const SLA_HEADER = 'x-switchyard-max-latency-ms';
 
 const REJECT_ESCALATION = UNUSABLE | NO_FIT | SATURATED;
+/** Longest run of stored outcomes re-inserted at start per event-loop turn (ms). */
+const RESTORE_SLICE_MS = 3;
 
 /**
  * Decides where each request goes.
@@ -152,8 +154,8 @@ export class Router {
   private configureLearned(r: RoutingConfig, model: RouterModel | undefined): void {
     const l = r.learned;
     if (!l?.enabled) {
+      void this.closeOutcomes(); // takes the index (for its snapshot) before it is dropped
       this.learned = undefined;
-      void this.closeOutcomes();
       return;
     }
     const ladder = this.ladder.map((t) => t.name);
@@ -175,15 +177,16 @@ export class Router {
       const inserts0 = index.graphInserts;
       let report = snapshot && list.length > 0 ? index.fromSnapshot(list, snapshot) : { reason: snapshot ? 'no stored outcomes' : 'no snapshot file configured' };
       if ('reason' in report) {
-        // Graph inserts are CPU work: restore in slices so requests keep being decided meanwhile.
-        for (let i = 0; i < list.length; i += 256) {
-          if (this.outcomes !== slot) return;
-          for (const o of list.slice(i, i + 256)) learned.restore(o);
-          if (i + 256 < list.length) await new Promise((r) => setImmediate(r));
-        }
+        // The graphs are built in the background (in slices); the restore waits for that work rather than racing
+        // ahead of it, or decisions would scan ever larger partitions that have no graph yet.
+        index.expect(list); // graphs sized for what is coming: none rebuilt to grow on the way
+        const whole = await this.restoreSliced(list, slot, learned, true);
+        index.expect(undefined);
+        if (!whole) return;
+        await index.settled();
         report = { source: 'rebuild', reason: report.reason, outcomes: index.size, graphInserts: index.graphInserts - inserts0, ms: performance.now() - t0 };
         // The next start loads what was just built.
-        if (list.length > 0) this.saveOutcomeGraph(slot);
+        if (list.length > 0) await this.saveOutcomeGraph(slot);
       } else slot.savedVersion = index.version;
       if (this.outcomes !== slot) return;
       this.restored = report;
@@ -194,9 +197,7 @@ export class Router {
         busy = true;
         void store
           .poll()
-          .then((more) => {
-            for (const o of more) learned.restore(o);
-          })
+          .then((more) => this.restoreSliced(more, slot, learned, false))
           .finally(() => (busy = false));
       }, l.redis.syncMs);
       slot.timer.unref();
@@ -204,16 +205,38 @@ export class Router {
     this.ready = Promise.all([this.ready, loaded]).then(() => undefined);
   }
 
-  /** Writes the outcome-graph snapshot when the outcomes changed since the last one (a failure is reported, never thrown). */
-  private saveOutcomeGraph(slot: OutcomeSlot): void {
-    const index = this.learned?.outcomes;
+  /**
+   * Writes the outcome-graph snapshot when the outcomes changed since the
+   * last one (a failure is reported, never thrown); the write waits for the
+   * index's background work to settle.
+   */
+  private async saveOutcomeGraph(slot: OutcomeSlot, index = this.learned?.outcomes): Promise<void> {
     if (!slot.snapshot || !index || index.size === 0 || index.version === slot.savedVersion) return;
+    const version = index.version;
     try {
-      index.writeSnapshot(slot.snapshot);
-      slot.savedVersion = index.version;
+      await index.writeSnapshot(slot.snapshot);
+      slot.savedVersion = version;
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)), 'learned snapshot');
     }
+  }
+
+  /**
+   * Adds stored outcomes in slices of a few milliseconds (graph inserts are
+   * CPU work) so requests keep being decided meanwhile; with `waitForIndex`
+   * a slice also ends when the index starts background work, and the next
+   * waits for it. False when the outcome store was replaced meanwhile.
+   */
+  private async restoreSliced(list: readonly StoredOutcome[], slot: OutcomeSlot, learned: LearnedRouter, waitForIndex: boolean): Promise<boolean> {
+    const index = learned.outcomes;
+    for (let i = 0; i < list.length; ) {
+      if (this.outcomes !== slot) return false;
+      const until = performance.now() + RESTORE_SLICE_MS;
+      do learned.restore(list[i++]!);
+      while (i < list.length && performance.now() < until && !(waitForIndex && index.rebuilding));
+      if (i < list.length) await (waitForIndex && index.rebuilding ? index.settled() : new Promise((r) => setImmediate(r)));
+    }
+    return true;
   }
 
   /** How the learned router's stored outcomes were restored at start (undefined until done, or without `routing.learned`). */
@@ -222,13 +245,14 @@ export class Router {
   }
 
   /** Stops the outcome poller, writes the graph snapshot if the outcomes changed, and closes the store. */
-  private closeOutcomes(): Promise<void> {
+  private async closeOutcomes(): Promise<void> {
     const o = this.outcomes;
-    if (!o) return Promise.resolve();
-    this.saveOutcomeGraph(o);
+    if (!o) return;
+    const index = this.learned?.outcomes;
     this.outcomes = undefined;
     clearInterval(o.timer);
-    return o.store.close();
+    await this.saveOutcomeGraph(o, index);
+    await o.store.close();
   }
 
   /** The id of the embedder whose vectors reach `route` (the semantic cache's): a model fitted on another embedder's vectors is not searched. */

@@ -60,7 +60,11 @@ describe('learned outcome graph snapshot (file store)', () => {
     await w.router.ready;
     expect(w.router.learnedRestore).toMatchObject({ source: 'rebuild', outcomes: 0 });
     vecs.forEach((v, i) => expect(w.router.recordOutcome(v, i % 2 === 0 ? 'LOW' : 'MEDIUM', (i * 7) % 10 < 6 ? 1 : 0, undefined, 'feedback')).toBe(true));
-    await w.close();
+    // Recording returned at once: the projection and the graphs are still to be made, in the background.
+    const index = w.router.learnedRouter!.outcomes;
+    expect(index.rebuilding).toBe(true);
+    await w.close(); // waits for that work, then writes the snapshot
+    expect(index.rebuilding).toBe(false);
     expect(graphFiles(dir).length).toBeGreaterThan(1); // header + graph files
 
     // Restart: the graphs come from the snapshot (the store's int8 copies are recognised as the outcomes it holds).

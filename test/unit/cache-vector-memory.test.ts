@@ -45,6 +45,37 @@ describe('FlatIndex', () => {
     expect(f.search(q, 1)[0]!.label).toBe(truth[1]!.i);
     expect(f.size).toBe(49);
   });
+
+  it('past one storage chunk (1,024 vectors): search, removal and shrinking stay exact', () => {
+    const rand = rng(2);
+    const f = new FlatIndex(8);
+    const vecs = new Map<number, Float32Array>();
+    for (let i = 0; i < 3_000; i++) {
+      const v = unit(rand, 8);
+      vecs.set(i, v);
+      f.add(i, v);
+    }
+    const check = () => {
+      expect(f.size).toBe(vecs.size);
+      for (let t = 0; t < 20; t++) {
+        const q = unit(rand, 8);
+        const truth = [...vecs].map(([i, v]) => ({ i, s: v.reduce((a, x, j) => a + x * q[j]!, 0) })).sort((a, b) => b.s - a.s);
+        expect(f.search(q, 5).map((n) => n.label)).toEqual(truth.slice(0, 5).map((x) => x.i));
+      }
+      for (const [i, v] of vecs) expect(Array.from(f.vector(i)!)).toEqual(Array.from(v));
+    };
+    check();
+    // Remove from everywhere (the last vector moves into each hole, across chunks), then most of them (the buffers shrink).
+    for (let i = 0; i < 3_000; i += 3) {
+      f.remove(i);
+      vecs.delete(i);
+    }
+    check();
+    const before = f.bytes;
+    for (let i = 0; i < 2_900; i++) if (vecs.delete(i)) f.remove(i);
+    check();
+    expect(f.bytes).toBeLessThan(before / 2);
+  });
 });
 
 describe('MemoryVectorStore', () => {

@@ -15,7 +15,7 @@ function clustered(n: number, bases: number, seed: number): { vecs: Float32Array
 }
 
 describe('outcome index: the graph finds the neighbours an exact scan finds', () => {
-  it('recall@32 against FlatIndex on clustered outcomes, past the flat-to-graph switch', () => {
+  it('recall@32 against FlatIndex on clustered outcomes, past the flat-to-graph switch', async () => {
     const { vecs, centres } = clustered(4000, 150, 11);
     const idx = new OutcomeIndex({ maxOutcomes: 10_000, maxAgeMs: Number.POSITIVE_INFINITY, now: () => 0 });
     const flat = new FlatIndex(DIM);
@@ -24,6 +24,7 @@ describe('outcome index: the graph finds the neighbours an exact scan finds', ()
       expect(idx.add({ vector: v, tier: 'LOW', score: i / 4000, scope: '*', at: 0 })).toBe(true);
       flat.add(i, v);
     });
+    await idx.settled(); // the graph is built in the background
     let found = 0;
     let total = 0;
     for (const [q, c] of centres.entries()) {

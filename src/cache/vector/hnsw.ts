@@ -42,6 +42,8 @@ export class HnswIndex {
   private readonly buf: number[];
   /** The ef last given to the graph (a native `getEf` per search is avoided). */
   private ef: number;
+  /** Element slots allocated (hnswlib's max elements), kept here: no native call per insert. */
+  private cap: number;
 
   private constructor(
     private readonly index: Hnsw,
@@ -50,6 +52,7 @@ export class HnswIndex {
   ) {
     this.ef = params.efSearch ?? 64;
     index.setEf(this.ef);
+    this.cap = index.getMaxElements();
     this.buf = new Array<number>(dim).fill(0);
   }
 
@@ -94,6 +97,15 @@ export class HnswIndex {
   }
 
   /**
+   * Element slots allocated. An insert into a full graph (no deleted slot to
+   * reuse) doubles it: a synchronous native copy of the whole graph (tens of
+   * ms at 10k+ elements).
+   */
+  get capacity(): number {
+    return this.cap;
+  }
+
+  /**
    * Approximate bytes held, native memory included: hnswlib allocates every
    * element slot up front (vector, level-0 links, label), so this counts the
    * capacity, not the live entries; plus the label set.
@@ -121,8 +133,9 @@ export class HnswIndex {
   /** Adds a vector under a label never used before in this index. */
   add(label: number, vec: Float32Array): void {
     if (vec.length !== this.dim) throw new Error(`vector has ${vec.length} dimensions, the index ${this.dim}`);
-    if (this.deleted === 0 && this.index.getCurrentCount() >= this.index.getMaxElements()) {
-      this.index.resizeIndex(this.index.getMaxElements() * 2);
+    if (this.deleted === 0 && this.live >= this.cap) {
+      this.index.resizeIndex(this.cap * 2);
+      this.cap = this.index.getMaxElements();
     }
     this.index.addPoint(this.arg(vec), label, true);
     if (this.deleted > 0) this.deleted--;

@@ -46,31 +46,51 @@ export class Projection {
    * p.project(query); // Float32Array(64)
    */
   static fit(samples: readonly Float32Array[], to: number, iterations = 6): Projection {
+    const steps = Projection.fitSteps(samples, to, iterations);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * {@link Projection.fit} in steps of well under a millisecond (yielding
+   * between them), for a caller that spreads the fit over event-loop turns;
+   * the same arithmetic in the same order: the same basis. `samples` must not
+   * change until it is done.
+   */
+  static *fitSteps(samples: readonly Float32Array[], to: number, iterations = 6): Generator<void, Projection> {
     const from = samples[0]?.length ?? 0;
     if (from === 0) throw new Error('no samples to fit a projection on');
     const r = Math.min(to, from);
-    const times = secondMoment(samples, from);
+    const times = yield* secondMoment(samples, from);
     // Start: a fixed pseudo-random basis (columns stored as rows of q: r × from).
     let seed = 12345;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
     const q = new Float64Array(r * from);
     for (let i = 0; i < q.length; i++) q[i] = rnd();
-    orthonormalise(q, r, from);
+    yield* orthonormalise(q, r, from);
     const z = new Float64Array(r * from);
     for (let it = 0; it < iterations; it++) {
-      for (let k = 0; k < r; k++) times(q.subarray(k * from, (k + 1) * from), z.subarray(k * from, (k + 1) * from));
+      for (let k = 0; k < r; k++) {
+        times(q.subarray(k * from, (k + 1) * from), z.subarray(k * from, (k + 1) * from));
+        yield;
+      }
       q.set(z);
-      orthonormalise(q, r, from);
+      yield* orthonormalise(q, r, from);
     }
     // Order the directions by captured energy (Rayleigh quotient), largest first.
     const cq = new Float64Array(from);
-    const energy = Array.from({ length: r }, (_, k) => {
+    const energy: Array<{ k: number; e: number }> = [];
+    for (let k = 0; k < r; k++) {
       const qk = q.subarray(k * from, (k + 1) * from);
       times(qk, cq);
       let e = 0;
       for (let i = 0; i < from; i++) e += cq[i]! * qk[i]!;
-      return { k, e };
-    }).sort((a, b) => b.e - a.e);
+      energy.push({ k, e });
+      yield;
+    }
+    energy.sort((a, b) => b.e - a.e);
     const basis = new Float32Array(r * from);
     energy.forEach(({ k }, row) => basis.set(q.subarray(k * from, (k + 1) * from), row * from));
     return new Projection(from, r, basis);
@@ -97,7 +117,7 @@ export class Projection {
  * available (C in float32: ~50 ms for 768 samples of 512-d, against ~1 s in
  * JavaScript, which blocked the event loop that long), else in float64.
  */
-function secondMoment(samples: readonly Float32Array[], from: number): (v: Float64Array, out: Float64Array) => void {
+function* secondMoment(samples: readonly Float32Array[], from: number): Generator<void, (v: Float64Array, out: Float64Array) => void> {
   if (simdAvailable() && from % 4 === 0) {
     const n = Math.ceil(samples.length / 4) * 4; // zero columns pad the sample count to a multiple of 4
     const cols = 0;
@@ -106,10 +126,15 @@ function secondMoment(samples: readonly Float32Array[], from: number): (v: Float
     const out = v + from;
     const d = new Dots(out + from);
     const f = d.f32;
-    samples.forEach((x, s) => {
+    for (let s = 0; s < samples.length; s++) {
+      const x = samples[s]!;
       for (let i = 0; i < from; i++) f[cols + i * n + s] = x[i]!;
-    });
-    for (let i = 0; i < from; i++) d.dots(cols + i * n, cols, from, n, c + i * from);
+      if (s % 64 === 63) yield;
+    }
+    for (let i = 0; i < from; i++) {
+      d.dots(cols + i * n, cols, from, n, c + i * from);
+      yield;
+    }
     return (vec, res) => {
       for (let i = 0; i < from; i++) d.f32[v + i] = vec[i]!;
       d.dots(v, c, from, from, out);
@@ -125,6 +150,7 @@ function secondMoment(samples: readonly Float32Array[], from: number): (v: Float
       const row = i * from;
       for (let j = i; j < from; j++) c[row + j]! += xi * x[j]!;
     }
+    yield;
   }
   for (let i = 0; i < from; i++) for (let j = 0; j < i; j++) c[i * from + j] = c[j * from + i]!;
   return (vec, res) => {
@@ -138,7 +164,7 @@ function secondMoment(samples: readonly Float32Array[], from: number): (v: Float
 }
 
 /** Modified Gram–Schmidt on the `r` rows of `q` (a degenerate row is replaced by a unit axis). */
-function orthonormalise(q: Float64Array, r: number, n: number): void {
+function* orthonormalise(q: Float64Array, r: number, n: number): Generator<void, void> {
   let alt = 0;
   for (let k = 0; k < r; k++) {
     const ko = k * n;
@@ -158,5 +184,6 @@ function orthonormalise(q: Float64Array, r: number, n: number): void {
     }
     const s = 1 / Math.sqrt(norm);
     for (let i = 0; i < n; i++) q[ko + i]! *= s;
+    yield;
   }
 }
