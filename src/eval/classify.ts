@@ -191,6 +191,8 @@ export async function classifyStream(config: SwitchyardConfig, input: Readable, 
       }
     }
     await router.ready;
+    // Every line is scored through the built graphs, whatever the machine's speed (an exact scan can differ in a neighbour).
+    router.learnedRouter?.finishNow();
     for await (const text of createInterface({ input, crlfDelay: Infinity })) {
       n++;
       if (text.trim() === '') continue;

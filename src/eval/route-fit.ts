@@ -251,6 +251,7 @@ export function buildModel(train: readonly FitExample[], opts: RouteFitOptions, 
 export function scoreExamples(model: RouterModel, examples: readonly FitExample[]): Float64Array {
   const cfg = routingLearnedSchema.parse({});
   const router = new LearnedRouter(cfg, ['weak', 'strong'], { ...model, tier: 'weak' });
+  router.finishNow();
   return Float64Array.from(examples, (e) => router.estimate(0, { embedding: e.vector, complexity: e.complexity, tokens: e.tokens, features: featureRecord(e.features), tenant: undefined }, undefined).p);
 }
 

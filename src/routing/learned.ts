@@ -213,6 +213,12 @@ export class LearnedRouter {
     await Promise.all([this.online.settled(), this.seeds?.settled()]);
   }
 
+  /** Builds the outcome indexes' pending graphs now, synchronously (offline tools: decisions independent of timing). */
+  finishNow(): void {
+    this.online.finishNow();
+    this.seeds?.finishNow();
+  }
+
   /** Online outcomes held. */
   get size(): number {
     return this.online.size;

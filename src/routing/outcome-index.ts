@@ -311,6 +311,26 @@ export class OutcomeIndex {
     this.timer ??= setImmediate(this.turn);
   }
 
+  /**
+   * Does all pending background work now, synchronously (blocking): for
+   * offline tools that decide in a tight loop and must not depend on how far
+   * the background got (an exact scan and a graph can differ in a neighbour).
+   *
+   * @example
+   * for (const o of seeds) idx.add(o);
+   * idx.finishNow(); // graphs built: every search goes through them
+   */
+  finishNow(): void {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = undefined;
+    try {
+      this.runAll();
+    } finally {
+      if (!this.rebuilding) for (const resolve of this.idle.splice(0)) resolve();
+      else this.timer ??= setImmediate(this.turn);
+    }
+  }
+
   /** Runs every job to completion (without `background`). */
   private runAll(): void {
     for (;;) {

@@ -162,6 +162,8 @@ export class Router {
     if (this.learned) this.learned.configure(l, ladder, model);
     else this.learned = new LearnedRouter(l, ladder, model);
     this.learned.setEmbedderId(this.embedderId);
+    // Ready once the model's seed graph is built (in the background): the first decisions then search it, not a scan.
+    this.ready = Promise.all([this.ready, this.learned.settled()]).then(() => undefined);
     const sig = JSON.stringify([l.store, l.redis, l.file, l.snapshot]);
     if (this.outcomes?.sig === sig) return;
     void this.closeOutcomes();
