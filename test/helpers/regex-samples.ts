@@ -6,18 +6,8 @@
  * beyond the scan limits).
  */
 import { parseRegex, type Item } from '../../src/routing/signals/prefilter.js';
+import { mulberry32 as rng } from './vectors.js';
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const ANY = ['x', ' ', 'é', '1', '-', 'Q', '\t'];
 /** Most strings one sequence expands to (beyond it, a random subset). */

@@ -11,3 +11,34 @@ export function unit(v: Float32Array): Float32Array {
   for (let i = 0; i < v.length; i++) v[i]! /= Math.sqrt(n);
   return v;
 }
+
+/** mulberry32: a small seeded PRNG in [0, 1) (fixtures that must be the same file or text on every run). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Vectors like sentence embeddings for `dim`: most of the energy in a few
+ * directions (a 12-d latent space, what a projection keeps), plus some spread
+ * in all. `embeddingLike(dim)(r)` draws one with the generator `r`.
+ */
+export function embeddingLike(dim: number): (r: () => number) => Float32Array {
+  const lr = rng(77);
+  const latent = Array.from({ length: 12 }, () => unit(Float32Array.from({ length: dim }, lr)));
+  return (r) => {
+    const v = new Float32Array(dim);
+    for (const [j, d] of latent.entries()) {
+      const w = r() / (1 + j * 0.15);
+      for (let i = 0; i < dim; i++) v[i]! += w * d[i]!;
+    }
+    for (let i = 0; i < dim; i++) v[i]! += 0.02 * r();
+    return unit(v);
+  };
+}

@@ -11,26 +11,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlatIndex } from '../../src/cache/vector/flat.js';
 import { OutcomeIndex, type Outcome, type OutcomeIndexOptions } from '../../src/routing/outcome-index.js';
-import { rng, unit } from '../helpers/vectors.js';
+import { embeddingLike as embeddingLikeOf, rng, unit } from '../helpers/vectors.js';
 
 const DIM = 64;
+const embeddingLike = embeddingLikeOf(DIM);
 const TOTAL = 4_000;
 
-const LATENT = (() => {
-  const r = rng(77);
-  return Array.from({ length: 12 }, () => unit(Float32Array.from({ length: DIM }, r)));
-})();
 
-/** Like sentence embeddings: most of the energy in a few directions (what the projection keeps). */
-function embeddingLike(r: () => number): Float32Array {
-  const v = new Float32Array(DIM);
-  for (const [j, d] of LATENT.entries()) {
-    const w = r() / (1 + j * 0.15);
-    for (let i = 0; i < DIM; i++) v[i]! += w * d[i]!;
-  }
-  for (let i = 0; i < DIM; i++) v[i]! += 0.02 * r();
-  return unit(v);
-}
 
 /** Clustered outcomes (near duplicates of `bases` prompts) on two tiers; the score names the outcome (i / TOTAL). */
 function outcomes(n: number, bases: number, seed: number): Outcome[] {

@@ -12,25 +12,12 @@ import { describe, expect, it } from 'vitest';
 import { FlatIndex } from '../../src/cache/vector/flat.js';
 import { Projection } from '../../src/cache/vector/projection.js';
 import { OutcomeIndex, type Outcome } from '../../src/routing/outcome-index.js';
-import { rng, unit } from '../helpers/vectors.js';
+import { embeddingLike as embeddingLikeOf, rng, unit } from '../helpers/vectors.js';
 
 const DIM = 128;
+const embeddingLike = embeddingLikeOf(DIM);
 
-/** Like sentence embeddings: most of the energy in a few directions (a 12-d latent space), plus some spread in all. */
-function embeddingLike(r: () => number): Float32Array {
-  const v = new Float32Array(DIM);
-  for (const [j, d] of LATENT.entries()) {
-    const w = r() / (1 + j * 0.15);
-    for (let i = 0; i < DIM; i++) v[i]! += w * d[i]!;
-  }
-  for (let i = 0; i < DIM; i++) v[i]! += 0.02 * r();
-  return unit(v);
-}
 
-const LATENT = (() => {
-  const r = rng(77);
-  return Array.from({ length: 12 }, () => unit(Float32Array.from({ length: DIM }, r)));
-})();
 
 /** Repeated traffic: `bases` prompts seen many times with a little noise; the score encodes the position (identity). */
 function outcomes(n: number, bases: number, seed: number, tiers = ['low', 'medium']): Outcome[] {
