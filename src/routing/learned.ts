@@ -171,6 +171,7 @@ export class LearnedRouter {
         const gain = gainVote(model);
         for (const s of model.seeds) seeds.add({ vector: model.center ? centered(s.vector, model.center) : s.vector, tier: GLOBAL, score: gain ? (s.gain! + 1) / 2 : s.score, scope: GLOBAL, at: 0 });
         this.scratch = new Float32Array(model.dim);
+        seeds.onError = this.online.onError;
         this.seeds = seeds;
       }
     }
@@ -211,6 +212,12 @@ export class LearnedRouter {
   /** Resolves once the outcome indexes (online and seeds) have no background work left (graph builds, a refit). */
   async settled(): Promise<void> {
     await Promise.all([this.online.settled(), this.seeds?.settled()]);
+  }
+
+  /** Where failures of the outcome indexes' background work are reported (online and seeds). */
+  onIndexError(fn: (e: Error) => void): void {
+    this.online.onError = fn;
+    if (this.seeds) this.seeds.onError = fn;
   }
 
   /** Builds the outcome indexes' pending graphs now, synchronously (offline tools: decisions independent of timing). */

@@ -198,6 +198,8 @@ export class OutcomeIndex {
   private readonly background: boolean;
   /** The last failure of background work (the job was dropped; undefined: none). */
   backgroundError: Error | undefined;
+  /** Told of each failure of background work (the owner logs it: a dropped job leaves partitions scanned exactly). */
+  onError: ((e: Error) => void) | undefined;
   private job: Job | undefined;
   /** A background turn is scheduled. */
   private timer: NodeJS.Immediate | undefined;
@@ -347,17 +349,24 @@ export class OutcomeIndex {
     this.timer = undefined;
     const deadline = performance.now() + SLICE_MS;
     while (performance.now() < deadline) {
-      const job = this.job ?? this.nextJob();
-      if (!job) break;
-      this.job = job;
+      let job: Job | undefined;
       try {
+        job = this.job ?? this.nextJob();
+        if (!job) break;
+        this.job = job;
         if (this.step(job, deadline)) this.finish(job);
       } catch (e) {
         // Not thrown from a timer (it would end the process): the job is dropped, searches keep the current state.
-        this.backgroundError = e instanceof Error ? e : new Error(String(e));
-        for (const b of job.builds) b.part.build = undefined;
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.backgroundError = err;
+        for (const b of job?.builds ?? []) b.part.build = undefined;
         this.job = undefined;
         this.wanted = false;
+        try {
+          this.onError?.(err);
+        } catch {
+          // A failing reporter must not end the process either.
+        }
         break;
       }
     }

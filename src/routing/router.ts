@@ -160,7 +160,10 @@ export class Router {
     }
     const ladder = this.ladder.map((t) => t.name);
     if (this.learned) this.learned.configure(l, ladder, model);
-    else this.learned = new LearnedRouter(l, ladder, model);
+    else {
+      this.learned = new LearnedRouter(l, ladder, model);
+      this.learned.onIndexError((e) => this.onError(e, 'learned index'));
+    }
     this.learned.setEmbedderId(this.embedderId);
     // Ready once the model's seed graph is built (in the background): the first decisions then search it, not a scan.
     this.ready = Promise.all([this.ready, this.learned.settled()]).then(() => undefined);

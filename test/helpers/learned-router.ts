@@ -6,7 +6,11 @@ import { UpstreamRegistry } from '../../src/upstream/registry.js';
 const MODEL: Record<string, string> = { LOW: 'small', MEDIUM: 'mid', HIGH: 'big' };
 
 /** `ladder` is a subset of LOW, MEDIUM, HIGH (models small, mid, big); `learned` the YAML flow value of `routing.learned`. */
-export function learnedRouter(learned: string, ladder: readonly ('LOW' | 'MEDIUM' | 'HIGH')[]): { router: Router; close: () => Promise<void> } {
+export function learnedRouter(
+  learned: string,
+  ladder: readonly ('LOW' | 'MEDIUM' | 'HIGH')[],
+  onError?: (err: Error, op: string) => void,
+): { router: Router; close: () => Promise<void> } {
   const cfg = parseConfig(
     `upstreams:
   - { name: u, kind: openai-compatible, baseUrl: "http://127.0.0.1:9/v1", models: [${ladder.map((t) => `{ name: ${MODEL[t]} }`).join(', ')}] }
@@ -20,7 +24,7 @@ routing:
     {},
   );
   const reg = new UpstreamRegistry(cfg, {});
-  const r = new Router(cfg, reg, { pollers: false });
+  const r = new Router(cfg, reg, { pollers: false, ...(onError ? { onError } : {}) });
   return {
     router: r,
     close: async () => {

@@ -8,9 +8,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FlatIndex } from '../../src/cache/vector/flat.js';
+import { HnswIndex } from '../../src/cache/vector/hnsw.js';
 import { OutcomeIndex, type Outcome, type OutcomeIndexOptions } from '../../src/routing/outcome-index.js';
+import { learnedRouter } from '../helpers/learned-router.js';
 import { embeddingLike as embeddingLikeOf, rng, unit } from '../helpers/vectors.js';
 
 const DIM = 64;
@@ -207,5 +209,36 @@ describe('OutcomeIndex: heavy work in the background', () => {
     const found = held.filter((o) => b.search(o.scope, o.tier, o.vector, 32).some((m) => m.score === o.score)).length;
     expect(found / held.length).toBeGreaterThan(0.99);
     for (const o of list.slice(0, i - held.length)) expect(b.search(o.scope, o.tier, o.vector, 32).some((m) => m.score === o.score)).toBe(false);
+  });
+});
+
+describe('a failure of background work', () => {
+  it('reaches the router as a "learned index" error; decisions go on (exact scan) and the next outcome retries the work', async () => {
+    const errors: string[] = [];
+    const { router, close } = learnedRouter('{ enabled: true, store: memory }', ['LOW', 'HIGH'], (e, op) => errors.push(`${op}: ${e.message}`));
+    try {
+      // The first graph the background tries to create fails (as a native allocation can).
+      const create = vi.spyOn(HnswIndex, 'create').mockImplementationOnce(() => {
+        throw new Error('cannot allocate the graph');
+      });
+      const list = outcomes(400, 40, 5);
+      for (const o of list.slice(0, 300)) router.recordOutcome(o.vector, 'LOW', o.score, undefined, 'feedback');
+      const learned = router.learnedRouter!;
+      await learned.settled();
+      expect(errors).toEqual(['learned index: cannot allocate the graph']);
+      expect(learned.outcomes.backgroundError?.message).toBe('cannot allocate the graph');
+      // Searches still answer, from the exact scan.
+      expect(learned.nearest('LOW', list[3]!.vector, 1)[0]!.similarity).toBeCloseTo(1, 5);
+      // The next outcome asks for the work again; this time the graph is built.
+      const inserts = learned.outcomes.graphInserts;
+      router.recordOutcome(list[300]!.vector, 'LOW', 1, undefined, 'feedback');
+      await learned.settled();
+      expect(learned.outcomes.graphInserts).toBeGreaterThan(inserts);
+      expect(create).toHaveBeenCalledTimes(2);
+      expect(errors).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+      await close();
+    }
   });
 });
