@@ -12,17 +12,8 @@ export function unit(v: Float32Array): Float32Array {
   return v;
 }
 
-/** mulberry32: a small seeded PRNG in [0, 1) (fixtures that must be the same file or text on every run). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, a small seeded PRNG in [0, 1) (fixtures that must be the same file or text on every run): the evaluation's own. */
+export { seededRandom as mulberry32 } from '../../src/eval/cache-eval.js';
 
 /**
  * Vectors like sentence embeddings for `dim`: most of the energy in a few
