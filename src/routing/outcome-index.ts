@@ -730,16 +730,50 @@ export class OutcomeIndex {
    * deleted. A missing, corrupt or mismatched file (format, checksums,
    * dimensions, graph settings, or less than half of the outcomes found in
    * it) is not used: every outcome is inserted again. Never throws for a
-   * bad file. Resolves once the graphs are built (`settled()`).
+   * bad file. A rebuild adds the outcomes in slices of a few milliseconds
+   * (graphs sized for all of them at once) and waits for each background job
+   * rather than racing ahead of it, so decisions meanwhile never scan a large
+   * partition. Resolves once the graphs are built (`settled()`); undefined
+   * when `stop()` said to give up.
    */
-  async restore(outcomes: readonly Outcome[], path: string | undefined): Promise<RestoreReport> {
+  restore(outcomes: readonly Outcome[], path: string | undefined): Promise<RestoreReport>;
+  restore(outcomes: readonly Outcome[], path: string | undefined, stop: () => boolean): Promise<RestoreReport | undefined>;
+  async restore(outcomes: readonly Outcome[], path: string | undefined, stop?: () => boolean): Promise<RestoreReport | undefined> {
     const t0 = performance.now();
     const inserts0 = this.graphInserts;
-    const r = path === undefined ? { reason: 'no snapshot file configured' } : this.fromSnapshot(outcomes, path);
-    if ('reason' in r) for (const o of outcomes) this.add(o);
+    const r =
+      path === undefined ? { reason: 'no snapshot file configured' } : outcomes.length === 0 ? { reason: 'no stored outcomes' } : this.fromSnapshot(outcomes, path);
+    if ('reason' in r) {
+      this.expect(outcomes);
+      try {
+        if (!(await this.addSliced(outcomes, true, stop))) return undefined;
+      } finally {
+        this.expect(undefined);
+      }
+    }
     await this.settled();
     const source = 'reason' in r ? { source: 'rebuild' as const, reason: r.reason } : { source: 'snapshot' as const };
     return { ...source, outcomes: this.size, graphInserts: this.graphInserts - inserts0, ms: performance.now() - t0 };
+  }
+
+  /**
+   * Adds outcomes in slices of a few milliseconds (graph inserts are CPU
+   * work), so requests keep being decided meanwhile; with `waitForWork` a
+   * slice also ends when background work starts, and the next waits for it.
+   * False when `stop()` said to give up.
+   *
+   * @example
+   * await idx.addSliced(await store.poll(), false);
+   */
+  async addSliced(list: readonly Outcome[], waitForWork: boolean, stop?: () => boolean): Promise<boolean> {
+    for (let i = 0; i < list.length; ) {
+      if (stop?.()) return false;
+      const until = performance.now() + SLICE_MS;
+      do this.add(list[i++]!);
+      while (i < list.length && performance.now() < until && !(waitForWork && this.rebuilding));
+      if (i < list.length) await (waitForWork && this.rebuilding ? this.settled() : new Promise((r) => setImmediate(r)));
+    }
+    return true;
   }
 
   /**

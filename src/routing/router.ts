@@ -19,7 +19,7 @@ import { QualityModel, RecentDecisions, qualityKey, type QualityEntry, type Qual
 import { openQualityStore, type QualityStore } from './learning-store.js';
 import { LoadMonitor } from './load.js';
 import type { RestoreReport } from './outcome-index.js';
-import { openOutcomeStore, type OutcomeStore, type StoredOutcome } from './outcome-store.js';
+import { openOutcomeStore, type OutcomeStore } from './outcome-store.js';
 import { AUTO_MODEL, VIRTUAL_PREFIX, route as plainRoute, unknownModel, type RouteDecision, type RouteInput } from './policy.js';
 import { compileRules, computeSignals, estimateTokens, privacySignal, taskType, type PrototypeIndex, type RuleMatcher, type Signals, type TaskType } from './signals/index.js';
 import { chainFor, pickTier, tierDeployments } from './tiers.js';
@@ -62,8 +62,6 @@ export interface FeedbackResult {
 export const SLA_HEADER = 'x-switchyard-max-latency-ms';
 
 const REJECT_ESCALATION = UNUSABLE | NO_FIT | SATURATED;
-/** Longest run of stored outcomes re-inserted at start per event-loop turn (ms). */
-const RESTORE_SLICE_MS = 3;
 
 /**
  * Decides where each request goes.
@@ -178,21 +176,11 @@ export class Router {
     this.restored = undefined;
     const loaded = store.load().then(async (list) => {
       const index = learned.outcomes;
-      const t0 = performance.now();
-      const inserts0 = index.graphInserts;
-      let report = snapshot && list.length > 0 ? index.fromSnapshot(list, snapshot) : { reason: snapshot ? 'no stored outcomes' : 'no snapshot file configured' };
-      if ('reason' in report) {
-        // The graphs are built in the background (in slices); the restore waits for that work rather than racing
-        // ahead of it, or decisions would scan ever larger partitions that have no graph yet.
-        index.expect(list); // graphs sized for what is coming: none rebuilt to grow on the way
-        const whole = await this.restoreSliced(list, slot, learned, true);
-        index.expect(undefined);
-        if (!whole) return;
-        await index.settled();
-        report = { source: 'rebuild', reason: report.reason, outcomes: index.size, graphInserts: index.graphInserts - inserts0, ms: performance.now() - t0 };
-        // The next start loads what was just built.
-        if (list.length > 0) await this.saveOutcomeGraph(slot);
-      } else slot.savedVersion = index.version;
+      const report = await index.restore(list, snapshot, () => this.outcomes !== slot);
+      if (!report) return;
+      // A rebuild is saved at once: the next start loads what was just built.
+      if (report.source === 'snapshot') slot.savedVersion = index.version;
+      else if (list.length > 0) await this.saveOutcomeGraph(slot);
       if (this.outcomes !== slot) return;
       this.restored = report;
       if (l.store !== 'redis') return;
@@ -202,7 +190,7 @@ export class Router {
         busy = true;
         void store
           .poll()
-          .then((more) => this.restoreSliced(more, slot, learned, false))
+          .then((more) => learned.outcomes.addSliced(more, false, () => this.outcomes !== slot))
           .finally(() => (busy = false));
       }, l.redis.syncMs);
       slot.timer.unref();
@@ -224,24 +212,6 @@ export class Router {
     } catch (e) {
       this.onError(e instanceof Error ? e : new Error(String(e)), 'learned snapshot');
     }
-  }
-
-  /**
-   * Adds stored outcomes in slices of a few milliseconds (graph inserts are
-   * CPU work) so requests keep being decided meanwhile; with `waitForIndex`
-   * a slice also ends when the index starts background work, and the next
-   * waits for it. False when the outcome store was replaced meanwhile.
-   */
-  private async restoreSliced(list: readonly StoredOutcome[], slot: OutcomeSlot, learned: LearnedRouter, waitForIndex: boolean): Promise<boolean> {
-    const index = learned.outcomes;
-    for (let i = 0; i < list.length; ) {
-      if (this.outcomes !== slot) return false;
-      const until = performance.now() + RESTORE_SLICE_MS;
-      do learned.restore(list[i++]!);
-      while (i < list.length && performance.now() < until && !(waitForIndex && index.rebuilding));
-      if (i < list.length) await (waitForIndex && index.rebuilding ? index.settled() : new Promise((r) => setImmediate(r)));
-    }
-    return true;
   }
 
   /** How the learned router's stored outcomes were restored at start (undefined until done, or without `routing.learned`). */
