@@ -165,17 +165,17 @@ export class LearnedRouter {
     if (model !== this.model || !this.seeds) {
       this.model = model;
       this.seeds = undefined;
+      this.gain = model !== undefined && gainVote(model);
       if (model && model.seeds.length > 0) {
         const seeds = new OutcomeIndex({ maxOutcomes: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY, now: () => 0 });
         // With `vote: gain` a seed's score holds its gain (−1..1) as (gain + 1) / 2: the weighted mean stays linear in it.
-        const gain = gainVote(model);
+        const gain = this.gain;
         for (const s of model.seeds) seeds.add({ vector: model.center ? centered(s.vector, model.center) : s.vector, tier: GLOBAL, score: gain ? (s.gain! + 1) / 2 : s.score, scope: GLOBAL, at: 0 });
         this.scratch = new Float32Array(model.dim);
         seeds.onError = this.online.onError;
         this.seeds = seeds;
       }
     }
-    this.gain = model !== undefined && gainVote(model);
     // The model's tier: named, or the ladder's second-strongest.
     this.seedTier = (model?.tier ?? this.lower[this.lower.length - 2] ?? '').toLowerCase();
   }
